@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The single entry point: `node dist/lib/cli.js <command> [options]`.
+ * Each command lives in `lib/commands/<name>.ts` and is loaded on demand, so `synth` does not pay
+ * for the AWS SDK. User mistakes (UserError) print one clear message and exit non-zero, no stack.
+ */
+import { UserError } from './errors.js';
+
+/** A command module: parses its own argv, returns the process exit code. */
+export interface Command {
+  main(argv: readonly string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, { readonly summary: string; readonly load: () => Promise<Command> }> = {
+  synth: { summary: 'compile a cluster definition to CloudFormation YAML in out/', load: () => import('./commands/synth.js') },
+  lint: { summary: 'run cfn-lint over every template in out/', load: () => import('./commands/lint.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: npm run <command> -- [options]   (or: node dist/lib/cli.js <command> [options])\n\nCommands:\n${lines.join('\n')}\n\nEach command takes --help.`;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    console.error(`Unknown command '${name}'.\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    return await command.main(rest);
+  } catch (err) {
+    if (err instanceof UserError) {
+      console.error(`error: ${err.message}`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await run(process.argv.slice(2));

@@ -1,0 +1,129 @@
+/**
+ * Typed helpers over cloudform-types for writing templates as plain objects.
+ *
+ * Property types come from cloudform-types as type-only imports (erased at run time, so synth does not pay
+ * for loading the resource classes); intrinsics come from cloudform-types' functions. `resource()` ties each
+ * resource type name to its property interface, so a typo in a property name fails the type check.
+ */
+import { IntrinsicFunction, type Value } from 'cloudform-types/types/dataTypes.js';
+import { GetAtt, Ref } from 'cloudform-types/types/functions.js';
+import type * as OutputModule from 'cloudform-types/types/output.js';
+import type * as ParameterModule from 'cloudform-types/types/parameter.js';
+import type * as ResourceModule from 'cloudform-types/types/resource.js';
+import type * as TemplateModule from 'cloudform-types/types/template.js';
+import type { AutoScaling } from 'cloudform-types/types/autoScaling/index.namespace.js';
+import type { CloudFormation } from 'cloudform-types/types/cloudFormation/index.namespace.js';
+import type { EC2 } from 'cloudform-types/types/ec2/index.namespace.js';
+import type { ElasticLoadBalancingV2 } from 'cloudform-types/types/elasticLoadBalancingV2/index.namespace.js';
+import type { IAM } from 'cloudform-types/types/iam/index.namespace.js';
+import type { KMS } from 'cloudform-types/types/kms/index.namespace.js';
+import type { Logs } from 'cloudform-types/types/logs/index.namespace.js';
+import type { S3 } from 'cloudform-types/types/s3/index.namespace.js';
+
+// cloudform-types is CommonJS: under NodeNext its default-exported interfaces sit on `.default`.
+type Output = OutputModule.default;
+type Parameter = ParameterModule.default;
+type Resource = ResourceModule.default;
+type Template = TemplateModule.default;
+
+export { GetAtt, IntrinsicFunction, Ref };
+export type { Output, Parameter, Value };
+
+/** Intrinsics in the forms this project writes (cloudform-types' `Sub` always takes a variables map). */
+export const Fn = {
+  sub: (template: string, vars?: Record<string, Value<string>>) => new IntrinsicFunction('Fn::Sub', vars ? [template, vars] : template),
+  join: (delimiter: string, values: readonly Value<string>[]) => new IntrinsicFunction('Fn::Join', [delimiter, values]),
+  select: (index: number, list: Value<string> | readonly Value<string>[]) => new IntrinsicFunction('Fn::Select', [index, list]),
+  split: (delimiter: string, source: Value<string>) => new IntrinsicFunction('Fn::Split', [delimiter, source]),
+  base64: (value: Value<string>) => new IntrinsicFunction('Fn::Base64', value),
+  /** The `index`-th Availability Zone of the region. The network and master-zone stacks must agree on it. */
+  az: (index: number) => new IntrinsicFunction('Fn::Select', [index, new IntrinsicFunction('Fn::GetAZs', '')]),
+};
+
+/** Resource types this project writes, with their cloudform-types property interfaces. */
+export interface ResourceProps {
+  'AWS::AutoScaling::AutoScalingGroup': AutoScaling.AutoScalingGroup['Properties'];
+  'AWS::CloudFormation::Stack': CloudFormation.Stack['Properties'];
+  'AWS::EC2::EIP': EC2.EIP['Properties'];
+  'AWS::EC2::EIPAssociation': EC2.EIPAssociation['Properties'];
+  'AWS::EC2::FlowLog': EC2.FlowLog['Properties'];
+  'AWS::EC2::Instance': EC2.Instance['Properties'];
+  'AWS::EC2::InternetGateway': EC2.InternetGateway['Properties'];
+  'AWS::EC2::LaunchTemplate': EC2.LaunchTemplate['Properties'];
+  'AWS::EC2::NatGateway': EC2.NatGateway['Properties'];
+  'AWS::EC2::NetworkInterface': EC2.NetworkInterface['Properties'];
+  'AWS::EC2::Route': EC2.Route['Properties'];
+  'AWS::EC2::RouteTable': EC2.RouteTable['Properties'];
+  'AWS::EC2::SecurityGroup': EC2.SecurityGroup['Properties'];
+  'AWS::EC2::SecurityGroupIngress': EC2.SecurityGroupIngress['Properties'];
+  'AWS::EC2::Subnet': EC2.Subnet['Properties'];
+  'AWS::EC2::SubnetRouteTableAssociation': EC2.SubnetRouteTableAssociation['Properties'];
+  'AWS::EC2::Volume': EC2.Volume['Properties'];
+  'AWS::EC2::VPC': EC2.VPC['Properties'];
+  'AWS::EC2::VPCGatewayAttachment': EC2.VPCGatewayAttachment['Properties'];
+  'AWS::ElasticLoadBalancingV2::Listener': ElasticLoadBalancingV2.Listener['Properties'];
+  'AWS::ElasticLoadBalancingV2::LoadBalancer': ElasticLoadBalancingV2.LoadBalancer['Properties'];
+  'AWS::ElasticLoadBalancingV2::TargetGroup': ElasticLoadBalancingV2.TargetGroup['Properties'];
+  'AWS::IAM::InstanceProfile': IAM.InstanceProfile['Properties'];
+  'AWS::IAM::Role': IAM.Role['Properties'];
+  'AWS::KMS::Key': KMS.Key['Properties'];
+  'AWS::Logs::LogGroup': Logs.LogGroup['Properties'];
+  'AWS::S3::Bucket': S3.Bucket['Properties'];
+  'AWS::S3::BucketPolicy': S3.BucketPolicy['Properties'];
+}
+
+export type ResourceType = keyof ResourceProps;
+
+/** The resource attributes CloudFormation knows, including UpdateReplacePolicy (missing in cloudform-types). */
+export type CfnResource = Omit<Resource, 'DeletionPolicy'> & {
+  readonly DeletionPolicy?: 'Delete' | 'Retain' | 'Snapshot' | 'RetainExceptOnCreate';
+  readonly UpdateReplacePolicy?: 'Delete' | 'Retain' | 'Snapshot';
+};
+
+export type ResourceAttributes = Omit<CfnResource, 'Type' | 'Properties'>;
+
+/** A whole template. Typed with this (`: StackTemplate`), never cast to it. */
+export type StackTemplate = Omit<Template, 'Resources' | 'Outputs' | 'Parameters'> & {
+  readonly Parameters?: Record<string, Parameter>;
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, Output>;
+};
+
+export function resource<T extends ResourceType>(Type: T, Properties: ResourceProps[T], attributes: ResourceAttributes = {}): CfnResource {
+  return { Type, ...attributes, Properties };
+}
+
+/** `DeletionPolicy` and `UpdateReplacePolicy` `Retain`: for everything that holds data. */
+export const RETAIN = { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' } as const satisfies ResourceAttributes;
+
+/** The tag key that names a compute resource's DC/OS role; the audit and the diagram read it. */
+export const ROLE_TAG = 'dcos:role';
+
+export type NodeRole = 'master' | 'private-agent' | 'public-agent' | 'vpn' | 'admin';
+
+export interface Tag {
+  readonly Key: string;
+  readonly Value: Value<string>;
+}
+
+/** Standard tags: `Name` (`<cluster>-<name>`) and, for compute, the DC/OS role. */
+export function tags(cluster: string, name: string, role?: NodeRole): Tag[] {
+  const list: Tag[] = [{ Key: 'Name', Value: `${cluster}-${name}` }];
+  if (role) list.push({ Key: ROLE_TAG, Value: role });
+  return list;
+}
+
+/** `{ Key, Value, PropagateAtLaunch: true }` tags for an auto scaling group. */
+export function asgTags(cluster: string, name: string, role: NodeRole) {
+  return tags(cluster, name, role).map((t) => ({ ...t, PropagateAtLaunch: true }));
+}
+
+/** A string parameter. */
+export function stringParameter(Description: string, extra: Partial<Parameter> = {}): Parameter {
+  return { Type: 'String', Description, ...extra };
+}
+
+/** An output with a description. */
+export function output(Description: string, Value: Value<string>): Output {
+  return { Description, Value };
+}

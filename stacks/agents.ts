@@ -1,0 +1,142 @@
+/**
+ * The agents: private agents (DC/OS role `slave`) in the private zone, and public agents (`slave_public`) in
+ * the public-agent zone behind an internet-facing load balancer that listens on 80 and 443 only. Neither group
+ * gets a public address; both wait for every node's signal before the stack completes.
+ */
+import { masterAddresses, type ClusterConfig, type NodeGroupProps } from './config.js';
+import { dcosNodeUserData, type DcosRole } from './bootstrap.js';
+import { instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
+import { SecurityGroupIds, SubnetIds, type SecurityGroupName, type ZoneName } from './names.js';
+import { PUBLIC_PORTS } from './network.js';
+import { asgTags, GetAtt, output, Ref, resource, tags, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
+
+const AGENT_SIGNAL_TIMEOUT = 'PT45M';
+
+interface AgentGroupProps {
+  readonly prefix: 'PrivateAgent' | 'PublicAgent';
+  readonly label: string;
+  readonly role: NodeRole;
+  readonly dcosRole: DcosRole;
+  readonly zone: ZoneName;
+  readonly securityGroup: SecurityGroupName;
+  readonly group: NodeGroupProps;
+  readonly targetGroups?: readonly string[];
+}
+
+function agentGroup(config: ClusterConfig, props: AgentGroupProps): Record<string, CfnResource> {
+  const groupId = `${props.prefix}Group`;
+  const { count } = props.group;
+  return {
+    ...instanceRole({ prefix: props.prefix, cluster: config.name, description: `DC/OS ${props.label}: Session Manager only` }),
+    [`${props.prefix}LaunchTemplate`]: launchTemplate({
+      cluster: config.name,
+      name: props.label,
+      role: props.role,
+      imageId: Ref('NodeImageId'),
+      instanceType: props.group.instanceType,
+      instanceProfile: `${props.prefix}InstanceProfile`,
+      rootDeviceName: Ref('NodeRootDeviceName'),
+      rootVolumeGiB: props.group.rootVolumeGiB,
+      networkInterface: { securityGroupIds: [Ref(SecurityGroupIds.output(props.securityGroup))] },
+      userData: dcosNodeUserData({
+        role: props.dcosRole,
+        resourceId: groupId,
+        masterAddresses: masterAddresses(config),
+        healthUrl: 'http://127.0.0.1:5051/health',
+      }),
+    }),
+    [groupId]: resource(
+      'AWS::AutoScaling::AutoScalingGroup',
+      {
+        MinSize: String(count),
+        MaxSize: String(count),
+        DesiredCapacity: String(count),
+        VPCZoneIdentifier: Ref(SubnetIds.list(props.zone)),
+        LaunchTemplate: {
+          LaunchTemplateId: Ref(`${props.prefix}LaunchTemplate`),
+          Version: GetAtt(`${props.prefix}LaunchTemplate`, 'LatestVersionNumber'),
+        },
+        ...(props.targetGroups ? { TargetGroupARNs: props.targetGroups.map((t) => Ref(t)) } : {}),
+        HealthCheckType: 'EC2',
+        Tags: asgTags(config.name, props.label, props.role),
+      },
+      {
+        CreationPolicy: { ResourceSignal: { Count: count, Timeout: AGENT_SIGNAL_TIMEOUT } },
+        UpdatePolicy: {
+          AutoScalingRollingUpdate: { MaxBatchSize: 1, MinInstancesInService: Math.max(0, count - 1), WaitOnResourceSignals: true, PauseTime: AGENT_SIGNAL_TIMEOUT },
+        },
+      },
+    ),
+  };
+}
+
+export function agentsStack(config: ClusterConfig): StackTemplate {
+  const name = config.name;
+  const resources: Record<string, CfnResource> = {
+    ...agentGroup(config, {
+      prefix: 'PrivateAgent',
+      label: 'private-agent',
+      role: 'private-agent',
+      dcosRole: 'slave',
+      zone: 'PrivateAgent',
+      securityGroup: 'PrivateAgent',
+      group: config.privateAgents,
+    }),
+    ...agentGroup(config, {
+      prefix: 'PublicAgent',
+      label: 'public-agent',
+      role: 'public-agent',
+      dcosRole: 'slave_public',
+      zone: 'PublicAgent',
+      securityGroup: 'PublicAgent',
+      group: config.publicAgents,
+      targetGroups: PUBLIC_PORTS.map((p) => `PublicTargets${p}`),
+    }),
+    PublicLoadBalancer: resource('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Type: 'network',
+      Scheme: 'internet-facing',
+      Subnets: Ref(SubnetIds.list('Public')),
+      SecurityGroups: [Ref(SecurityGroupIds.output('PublicLb'))],
+      LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
+      Tags: tags(name, 'public-agents'),
+    }),
+  };
+  for (const port of PUBLIC_PORTS) {
+    resources[`PublicTargets${port}`] = resource('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Protocol: 'TCP',
+      Port: port,
+      VpcId: Ref('VpcId'),
+      TargetType: 'instance',
+      HealthCheckProtocol: 'TCP',
+      TargetGroupAttributes: [{ Key: 'preserve_client_ip.enabled', Value: 'false' }],
+      Tags: tags(name, `public-agents-${port}`),
+    });
+    resources[`PublicListener${port}`] = resource('AWS::ElasticLoadBalancingV2::Listener', {
+      LoadBalancerArn: Ref('PublicLoadBalancer'),
+      Protocol: 'TCP',
+      Port: port,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: Ref(`PublicTargets${port}`) }],
+    });
+  }
+
+  const subnetList = (what: string) => ({ Type: 'List<AWS::EC2::Subnet::Id>', Description: `${what} subnets, one per AZ` });
+  const sg = (what: string) => ({ Type: 'AWS::EC2::SecurityGroup::Id', Description: `${what} security group` });
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `${name}: agents - ${config.privateAgents.count} private, ${config.publicAgents.count} public behind a load balancer on 80/443`,
+    Parameters: {
+      ...NODE_PARAMETERS,
+      VpcId: { Type: 'AWS::EC2::VPC::Id', Description: 'The cluster VPC' },
+      [SubnetIds.list('Public')]: subnetList('Public'),
+      [SubnetIds.list('PrivateAgent')]: subnetList('Private-agent'),
+      [SubnetIds.list('PublicAgent')]: subnetList('Public-agent'),
+      [SecurityGroupIds.output('PrivateAgent')]: sg('Private-agent'),
+      [SecurityGroupIds.output('PublicAgent')]: sg('Public-agent'),
+      [SecurityGroupIds.output('PublicLb')]: sg('Public load balancer'),
+    },
+    Resources: resources,
+    Outputs: {
+      PublicLoadBalancerDns: output('DNS name of the public agents load balancer (tcp 80 and 443)', GetAtt('PublicLoadBalancer', 'DNSName')),
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Building blocks every node shares: an instance role that grants only what the node needs, and a launch
+ * template with IMDSv2 required and an encrypted root volume.
+ */
+import { Fn, GetAtt, Ref, resource, tags, type CfnResource, type IntrinsicFunction, type NodeRole, type Value } from '../lib/template.js';
+
+/** A statement in an IAM policy document. */
+export interface PolicyStatement {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string | readonly string[];
+  readonly Resource: Value<string> | readonly Value<string>[];
+}
+
+export interface InstanceRoleProps {
+  /** Logical ID prefix: `<prefix>Role` and `<prefix>InstanceProfile`. */
+  readonly prefix: string;
+  readonly cluster: string;
+  readonly description: string;
+  /** What the node may do beyond Session Manager, e.g. write its VPN client profile. @default none */
+  readonly statements?: readonly PolicyStatement[];
+}
+
+/**
+ * An EC2 role and instance profile. Every node gets Session Manager (a break-glass shell without opening SSH
+ * to anything); nothing else unless `statements` says so.
+ */
+export function instanceRole(props: InstanceRoleProps): Record<string, CfnResource> {
+  const role = `${props.prefix}Role`;
+  return {
+    [role]: resource('AWS::IAM::Role', {
+      Description: props.description,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
+      ManagedPolicyArns: [Fn.sub('arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore')],
+      ...(props.statements?.length
+        ? { Policies: [{ PolicyName: `${props.prefix.toLowerCase()}-node`, PolicyDocument: { Version: '2012-10-17', Statement: props.statements } }] }
+        : {}),
+      Tags: tags(props.cluster, `${props.prefix.toLowerCase()}-role`),
+    }),
+    [`${props.prefix}InstanceProfile`]: resource('AWS::IAM::InstanceProfile', { Roles: [Ref(role)] }),
+  };
+}
+
+export interface LaunchTemplateProps {
+  readonly cluster: string;
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly imageId: Value<string>;
+  readonly instanceType: string;
+  readonly instanceProfile: string;
+  readonly rootDeviceName: Value<string>;
+  readonly rootVolumeGiB: number;
+  readonly userData?: IntrinsicFunction;
+  /** Security groups for auto scaling groups; instances with fixed addresses set theirs on the instance. */
+  readonly networkInterface?: { readonly securityGroupIds: readonly Value<string>[] };
+}
+
+/** A launch template: IMDSv2 only (hop limit 1, so containers cannot reach it), encrypted gp3 root, no public IP. */
+export function launchTemplate(props: LaunchTemplateProps): CfnResource {
+  return resource('AWS::EC2::LaunchTemplate', {
+    LaunchTemplateData: {
+      ImageId: props.imageId,
+      InstanceType: props.instanceType,
+      KeyName: Ref('KeyName'),
+      IamInstanceProfile: { Arn: GetAtt(props.instanceProfile, 'Arn') },
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+      EbsOptimized: true,
+      BlockDeviceMappings: [
+        {
+          DeviceName: props.rootDeviceName,
+          Ebs: { VolumeType: 'gp3', VolumeSize: props.rootVolumeGiB, Encrypted: true, DeleteOnTermination: true },
+        },
+      ],
+      ...(props.networkInterface
+        ? {
+            NetworkInterfaces: [
+              { DeviceIndex: 0, AssociatePublicIpAddress: false, DeleteOnTermination: true, Groups: [...props.networkInterface.securityGroupIds] },
+            ],
+          }
+        : {}),
+      ...(props.userData ? { UserData: props.userData } : {}),
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: tags(props.cluster, props.name, props.role) },
+        { ResourceType: 'volume', Tags: tags(props.cluster, props.name, props.role) },
+      ],
+    },
+    TagSpecifications: [{ ResourceType: 'launch-template', Tags: tags(props.cluster, props.name) }],
+  });
+}
+
+/** Common parameters of stacks that run nodes. */
+export const NODE_PARAMETERS = {
+  KeyName: { Type: 'AWS::EC2::KeyPair::KeyName', Description: 'EC2 key pair for SSH through the VPN' },
+  NodeImageId: { Type: 'AWS::EC2::Image::Id', Description: 'AMI for DC/OS nodes (a DC/OS-supported OS)' },
+  NodeRootDeviceName: { Type: 'String', Description: 'Root device name of the node AMI', AllowedPattern: '^/dev/[a-z0-9]+$' },
+  DcosInstallerUrl: {
+    Type: 'String',
+    Description: 'HTTPS URL of the DC/OS install bundle (the genconf/serve folder of dcos_generate_config.sh)',
+    AllowedPattern: '^https?://[^\\s]+[^/\\s]$',
+    ConstraintDescription: 'an http(s) URL without a trailing slash',
+  },
+} as const;
+
+/** The Ubuntu AMI for the VPN gateway and the admin instance, and its root device. */
+export const GATEWAY_IMAGE_PARAMETER = {
+  Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+  Description: 'SSM parameter naming the Ubuntu AMI for the VPN gateway and the dcos-cli instance',
+} as const;
+export const GATEWAY_ROOT_DEVICE = '/dev/sda1';

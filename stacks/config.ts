@@ -1,0 +1,160 @@
+/**
+ * The typed cluster definition. A definition file under `stacks/clusters/` calls `defineCluster` with what
+ * differs from the defaults; everything else is filled in here, so the stack functions see a complete,
+ * readonly `ClusterConfig`.
+ */
+import { hostAddress, subnet } from './cidr.js';
+
+export interface NodeGroupProps {
+  /** How many nodes. */
+  readonly count: number;
+  /** EC2 instance type, e.g. `m5.xlarge`. */
+  readonly instanceType: string;
+  /** Size of the encrypted root volume in GiB. @default 120 */
+  readonly rootVolumeGiB: number;
+}
+
+export interface MasterProps extends NodeGroupProps {
+  /** Masters: 1, 3 or 5 (a ZooKeeper quorum). @default 1 */
+  readonly count: number;
+  /**
+   * Size of each master's state volume (ZooKeeper, the Mesos replicated log, `/var/lib/dcos`), in GiB.
+   * The volume is a separate, retained EBS volume that survives the instance. @default 100
+   */
+  readonly stateVolumeGiB: number;
+}
+
+export interface VpnProps {
+  /** Instance type of the OpenVPN gateway. @default t3.small */
+  readonly instanceType: string;
+  /** The one port the gateway listens on. @default 1194 */
+  readonly port: number;
+  /** @default udp */
+  readonly protocol: 'udp' | 'tcp';
+  /** Address pool for VPN clients; must not overlap the VPC. @default 10.255.0.0/24 */
+  readonly clientCidr: string;
+}
+
+export interface AdminProps {
+  /** Instance type of the dcos-cli admin instance. @default t3.small */
+  readonly instanceType: string;
+}
+
+export interface SubnetLayout {
+  /** Public subnets (internet-facing load balancers, NAT, the VPN entry), one per AZ. */
+  readonly public: readonly string[];
+  /** Master-zone subnets (masters, internal master load balancer, dcos-cli instance), one per AZ. */
+  readonly masterZone: readonly string[];
+  /** Private-agent subnets, one per AZ. */
+  readonly privateAgents: readonly string[];
+  /** Public-agent subnets (reached only through the public load balancer), one per AZ. */
+  readonly publicAgents: readonly string[];
+}
+
+export interface ClusterConfig {
+  /** Cluster name: lowercase letters, digits and dashes, 3-24 characters; prefixes every Name tag. */
+  readonly name: string;
+  /** One line for the root template's Description. */
+  readonly description: string;
+  /** Availability Zones to spread over: 1-3; 3 masters or more need 3. @default 1 */
+  readonly availabilityZones: number;
+  /** The VPC range. @default 10.0.0.0/16 */
+  readonly vpcCidr: string;
+  /** Subnet ranges per zone and AZ. @default carved from `vpcCidr`, see `defaultSubnets` */
+  readonly subnets: SubnetLayout;
+  /** One NAT gateway per AZ (true) or one for the whole VPC (false). @default false */
+  readonly natGatewayPerAz: boolean;
+  /** Masters. @default 1 × m5.xlarge */
+  readonly masters: MasterProps;
+  /** Private agents, in the private zone. @default 5 × m5.xlarge */
+  readonly privateAgents: NodeGroupProps;
+  /** Public agents (DC/OS role `slave_public`), behind the internet-facing load balancer. @default 1 × m5.xlarge */
+  readonly publicAgents: NodeGroupProps;
+  /** The OpenVPN gateway, the only way in for admins. */
+  readonly vpn: VpnProps;
+  /** The dcos-cli admin instance in the master zone. */
+  readonly admin: AdminProps;
+  /** Days to keep VPC flow logs (a CloudWatch Logs retention value). @default 365 */
+  readonly flowLogRetentionDays: number;
+}
+
+type DeepPartial<T> = { readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** What a definition file writes: a name, and whatever differs from the defaults. */
+export type ClusterDefinition = DeepPartial<ClusterConfig> & { readonly name: string };
+
+/** First host offset for fixed master addresses inside a master-zone subnet (AWS reserves .0-.3). */
+export const MASTER_HOST_OFFSET = 10;
+
+/**
+ * The default layout for a /16 (or larger) VPC, AZ i = 0..2:
+ * public /24 blocks 0-2, master zone /24 blocks 8-10, public agents /22 blocks 3-5, private agents /20 blocks 2-4.
+ * For `10.0.0.0/16`: public 10.0.0.0/24…, master 10.0.8.0/24…, public agents 10.0.12.0/22…, private 10.0.32.0/20….
+ */
+export function defaultSubnets(vpcCidr: string, azs: number): SubnetLayout {
+  const range = Array.from({ length: azs }, (_, i) => i);
+  const carve = (prefix: number, first: number) => range.map((i) => subnet(vpcCidr, prefix, first + i));
+  return { public: carve(24, 0), masterZone: carve(24, 8), publicAgents: carve(22, 3), privateAgents: carve(20, 2) };
+}
+
+export const DEFAULTS = {
+  description: 'DC/OS cluster with a private master zone, reachable by admins only through OpenVPN',
+  availabilityZones: 1,
+  vpcCidr: '10.0.0.0/16',
+  natGatewayPerAz: false,
+  masters: { count: 1, instanceType: 'm5.xlarge', rootVolumeGiB: 120, stateVolumeGiB: 100 },
+  privateAgents: { count: 5, instanceType: 'm5.xlarge', rootVolumeGiB: 120 },
+  publicAgents: { count: 1, instanceType: 'm5.xlarge', rootVolumeGiB: 120 },
+  vpn: { instanceType: 't3.small', port: 1194, protocol: 'udp', clientCidr: '10.255.0.0/24' },
+  admin: { instanceType: 't3.small' },
+  flowLogRetentionDays: 365,
+} as const satisfies Omit<ClusterConfig, 'name' | 'subnets'>;
+
+/** Fills a definition with the defaults. Validation happens later, in `validateCluster`, on the result. */
+export function defineCluster(def: ClusterDefinition): ClusterConfig {
+  const azs = def.availabilityZones ?? DEFAULTS.availabilityZones;
+  const vpcCidr = def.vpcCidr ?? DEFAULTS.vpcCidr;
+  let carved: SubnetLayout | undefined;
+  try {
+    carved = defaultSubnets(vpcCidr, Math.max(1, Math.min(3, Math.trunc(azs) || 1)));
+  } catch {
+    carved = undefined; // a VPC smaller than /16 or a malformed range: validation reports it
+  }
+  const subnets: SubnetLayout = {
+    public: def.subnets?.public ?? carved?.public ?? [],
+    masterZone: def.subnets?.masterZone ?? carved?.masterZone ?? [],
+    privateAgents: def.subnets?.privateAgents ?? carved?.privateAgents ?? [],
+    publicAgents: def.subnets?.publicAgents ?? carved?.publicAgents ?? [],
+  };
+  return {
+    name: def.name,
+    description: def.description ?? DEFAULTS.description,
+    availabilityZones: azs,
+    vpcCidr,
+    subnets,
+    natGatewayPerAz: def.natGatewayPerAz ?? DEFAULTS.natGatewayPerAz,
+    masters: { ...DEFAULTS.masters, ...def.masters },
+    privateAgents: { ...DEFAULTS.privateAgents, ...def.privateAgents },
+    publicAgents: { ...DEFAULTS.publicAgents, ...def.publicAgents },
+    vpn: { ...DEFAULTS.vpn, ...def.vpn },
+    admin: { ...DEFAULTS.admin, ...def.admin },
+    flowLogRetentionDays: def.flowLogRetentionDays ?? DEFAULTS.flowLogRetentionDays,
+  };
+}
+
+/** The AZ index of master `i`: masters are spread round-robin over the AZs. */
+export function masterAz(config: ClusterConfig, i: number): number {
+  return i % config.availabilityZones;
+}
+
+/** Fixed private addresses of the masters, in order; DC/OS static master discovery uses exactly this list. */
+export function masterAddresses(config: ClusterConfig): string[] {
+  return Array.from({ length: config.masters.count }, (_, i) =>
+    hostAddress(config.subnets.masterZone[masterAz(config, i)]!, MASTER_HOST_OFFSET + Math.floor(i / config.availabilityZones)),
+  );
+}
+
+/** Fixed private address of the dcos-cli admin instance: the first master-zone subnet, offset 5. */
+export function adminAddress(config: ClusterConfig): string {
+  return hostAddress(config.subnets.masterZone[0]!, 5);
+}

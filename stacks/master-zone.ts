@@ -1,0 +1,142 @@
+/**
+ * The master zone: masters at fixed private addresses spread over the AZs, each with a retained, encrypted state
+ * volume; the internal master load balancer; the dcos-cli admin instance. Nothing here has a public address.
+ */
+import { adminAddress, masterAddresses, masterAz, type ClusterConfig } from './config.js';
+import { adminUserData, dcosNodeUserData } from './bootstrap.js';
+import { GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
+import { masterId, SecurityGroupIds, SubnetIds } from './names.js';
+import { MASTER_LB_PORTS } from './network.js';
+import { Fn, GetAtt, output, Ref, RETAIN, resource, stringParameter, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
+
+/** How long a master may take to install DC/OS and answer its health check. */
+const MASTER_SIGNAL_TIMEOUT = 'PT45M';
+
+export function masterZoneStack(config: ClusterConfig): StackTemplate {
+  const name = config.name;
+  const addresses = masterAddresses(config);
+  const masterSubnet = (az: number) => Fn.select(az, Ref(SubnetIds.list('Master')));
+  const resources: Record<string, CfnResource> = {
+    ...instanceRole({ prefix: 'Master', cluster: name, description: 'DC/OS masters: Session Manager only' }),
+    MasterLaunchTemplate: launchTemplate({
+      cluster: name,
+      name: 'master',
+      role: 'master',
+      imageId: Ref('NodeImageId'),
+      instanceType: config.masters.instanceType,
+      instanceProfile: 'MasterInstanceProfile',
+      rootDeviceName: Ref('NodeRootDeviceName'),
+      rootVolumeGiB: config.masters.rootVolumeGiB,
+    }),
+  };
+
+  addresses.forEach((address, i) => {
+    const id = masterId(i);
+    const az = masterAz(config, i);
+    resources[`${id}State`] = resource(
+      'AWS::EC2::Volume',
+      {
+        AvailabilityZone: Fn.az(az),
+        Size: config.masters.stateVolumeGiB,
+        VolumeType: 'gp3',
+        Encrypted: true,
+        Tags: tags(name, `master-${i + 1}-state`),
+      },
+      RETAIN,
+    );
+    resources[id] = resource(
+      'AWS::EC2::Instance',
+      {
+        LaunchTemplate: { LaunchTemplateId: Ref('MasterLaunchTemplate'), Version: GetAtt('MasterLaunchTemplate', 'LatestVersionNumber') },
+        SubnetId: masterSubnet(az),
+        PrivateIpAddress: address,
+        SecurityGroupIds: [Ref(SecurityGroupIds.output('Master'))],
+        Volumes: [{ Device: '/dev/xvdf', VolumeId: Ref(`${id}State`) }],
+        UserData: dcosNodeUserData({
+          role: 'master',
+          resourceId: id,
+          masterAddresses: addresses,
+          healthUrl: 'http://127.0.0.1:5050/health',
+          stateVolume: true,
+        }),
+        Tags: tags(name, `master-${i + 1}`, 'master'),
+      },
+      { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: MASTER_SIGNAL_TIMEOUT } } },
+    );
+  });
+
+  resources.MasterLoadBalancer = resource('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+    Type: 'network',
+    Scheme: 'internal',
+    Subnets: Ref(SubnetIds.list('Master')),
+    SecurityGroups: [Ref(SecurityGroupIds.output('MasterLb'))],
+    LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
+    Tags: tags(name, 'masters-internal'),
+  });
+  for (const port of MASTER_LB_PORTS) {
+    resources[`MasterTargets${port}`] = resource('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Protocol: 'TCP',
+      Port: port,
+      VpcId: Ref('VpcId'),
+      TargetType: 'instance',
+      Targets: addresses.map((_, i) => ({ Id: Ref(masterId(i)), Port: port })),
+      HealthCheckProtocol: 'TCP',
+      // The source is the load balancer, so master security groups can admit the load balancer's group.
+      TargetGroupAttributes: [{ Key: 'preserve_client_ip.enabled', Value: 'false' }],
+      Tags: tags(name, `masters-${port}`),
+    });
+    resources[`MasterListener${port}`] = resource('AWS::ElasticLoadBalancingV2::Listener', {
+      LoadBalancerArn: Ref('MasterLoadBalancer'),
+      Protocol: 'TCP',
+      Port: port,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: Ref(`MasterTargets${port}`) }],
+    });
+  }
+
+  Object.assign(resources, instanceRole({ prefix: 'Admin', cluster: name, description: 'dcos-cli admin instance: Session Manager only' }));
+  resources.AdminLaunchTemplate = launchTemplate({
+    cluster: name,
+    name: 'dcos-cli',
+    role: 'admin',
+    imageId: Ref('GatewayImageId'),
+    instanceType: config.admin.instanceType,
+    instanceProfile: 'AdminInstanceProfile',
+    rootDeviceName: GATEWAY_ROOT_DEVICE,
+    rootVolumeGiB: 20,
+  });
+  resources.AdminInstance = resource(
+    'AWS::EC2::Instance',
+    {
+      LaunchTemplate: { LaunchTemplateId: Ref('AdminLaunchTemplate'), Version: GetAtt('AdminLaunchTemplate', 'LatestVersionNumber') },
+      SubnetId: masterSubnet(0),
+      PrivateIpAddress: adminAddress(config),
+      SecurityGroupIds: [Ref(SecurityGroupIds.output('Admin'))],
+      UserData: adminUserData({ resourceId: 'AdminInstance', dnsServers: addresses }),
+      Tags: tags(name, 'dcos-cli', 'admin'),
+    },
+    { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT20M' } } },
+  );
+
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `${name}: master zone - ${config.masters.count} master(s), internal master load balancer, dcos-cli instance`,
+    Parameters: {
+      ...NODE_PARAMETERS,
+      GatewayImageId: { Type: 'AWS::EC2::Image::Id', Description: GATEWAY_IMAGE_PARAMETER.Description },
+      DcosCliUrl: stringParameter('URL of the dcos CLI binary for the admin instance; empty to skip', {
+        AllowedPattern: '^(https?://[^\\s]+)?$',
+      }),
+      VpcId: { Type: 'AWS::EC2::VPC::Id', Description: 'The cluster VPC' },
+      [SubnetIds.list('Master')]: { Type: 'List<AWS::EC2::Subnet::Id>', Description: 'Master-zone subnets, one per AZ' },
+      [SecurityGroupIds.output('Master')]: { Type: 'AWS::EC2::SecurityGroup::Id', Description: 'Master security group' },
+      [SecurityGroupIds.output('MasterLb')]: { Type: 'AWS::EC2::SecurityGroup::Id', Description: 'Internal master load balancer security group' },
+      [SecurityGroupIds.output('Admin')]: { Type: 'AWS::EC2::SecurityGroup::Id', Description: 'dcos-cli instance security group' },
+    },
+    Resources: resources,
+    Outputs: {
+      MasterLoadBalancerDns: output('DNS name of the internal master load balancer', GetAtt('MasterLoadBalancer', 'DNSName')),
+      MasterAddresses: output('Fixed private addresses of the masters (the static master_list)', addresses.join(',')),
+      AdminAddress: output('Private address of the dcos-cli instance', GetAtt('AdminInstance', 'PrivateIp')),
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The root stack: the four nested stacks, wired explicitly by parameters and `!GetAtt Child.Outputs.X`, and the
+ * cluster's outputs in the classic shape (dcos_cli, internal_master, public_slave, vpn) in CloudFormation naming.
+ */
+import { adminAddress, masterAddresses, type ClusterConfig } from './config.js';
+import { GATEWAY_IMAGE_PARAMETER, NODE_PARAMETERS } from './compute.js';
+import { SecurityGroupIds, StackIds, SubnetIds, type StackId } from './names.js';
+import { CIDR_PATTERN } from './network.js';
+import { TEMPLATE_BASE_URL_PARAMETER } from '../lib/manifest.js';
+import { Fn, GetAtt, output, Ref, resource, type CfnResource, type StackTemplate, type Value } from '../lib/template.js';
+
+/** `!GetAtt Child.Outputs.Name`: the one way the root reads a nested stack. */
+export function childOutput(stack: StackId, name: string) {
+  return GetAtt(StackIds[stack], `Outputs.${name}`);
+}
+
+/** The default Ubuntu image for the VPN gateway and the dcos-cli instance. */
+export const DEFAULT_GATEWAY_IMAGE = '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
+
+/**
+ * @param templateKeys the content-hash key of each child template (see `templateKey`), appended to the
+ *   `TemplateBaseUrl` parameter, so an unchanged child keeps its URL.
+ */
+export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<StackId, string>>): StackTemplate {
+  const nested = (id: StackId, parameters: Record<string, Value<string>>): CfnResource =>
+    resource('AWS::CloudFormation::Stack', {
+      TemplateURL: Fn.sub(`\${${TEMPLATE_BASE_URL_PARAMETER}}/${templateKeys[id]}`),
+      Parameters: parameters,
+      Tags: [{ Key: 'dcos:cluster', Value: config.name }],
+    });
+  const fromNetwork = (name: string) => childOutput('Network', name);
+  const nodeParameters = {
+    KeyName: Ref('KeyName'),
+    NodeImageId: Ref('NodeImageId'),
+    NodeRootDeviceName: Ref('NodeRootDeviceName'),
+    DcosInstallerUrl: Ref('DcosInstallerUrl'),
+  };
+  const securityGroup = (name: Parameters<typeof SecurityGroupIds.output>[0]) => ({
+    [SecurityGroupIds.output(name)]: fromNetwork(SecurityGroupIds.output(name)),
+  });
+  const subnets = (zone: Parameters<typeof SubnetIds.list>[0]) => ({ [SubnetIds.list(zone)]: fromNetwork(SubnetIds.list(zone)) });
+
+  const masters = masterAddresses(config);
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `${config.name}: ${config.description} (${config.masters.count} master(s), ${config.privateAgents.count} private and ${config.publicAgents.count} public agent(s))`,
+    Metadata: {
+      'AWS::CloudFormation::Interface': {
+        ParameterGroups: [
+          { Label: { default: 'DC/OS' }, Parameters: ['DcosInstallerUrl', 'DcosCliUrl', 'NodeImageId', 'NodeRootDeviceName'] },
+          { Label: { default: 'Access' }, Parameters: ['KeyName', 'VpnClientCidr', 'PublicIngressCidr', 'GatewayImageId'] },
+          { Label: { default: 'Packaging' }, Parameters: [TEMPLATE_BASE_URL_PARAMETER] },
+        ],
+      },
+    },
+    Parameters: {
+      [TEMPLATE_BASE_URL_PARAMETER]: {
+        Type: 'String',
+        Description: 'URL of the folder holding the nested templates (set by deploy and package), without a trailing slash',
+        AllowedPattern: '^https?://[^\\s]+[^/\\s]$',
+        ConstraintDescription: 'an http(s) URL without a trailing slash',
+      },
+      ...NODE_PARAMETERS,
+      NodeRootDeviceName: { ...NODE_PARAMETERS.NodeRootDeviceName, Default: '/dev/sda1' },
+      DcosCliUrl: {
+        Type: 'String',
+        Description: 'URL of the dcos CLI binary to install on the admin instance; empty to skip',
+        Default: '',
+        AllowedPattern: '^(https?://[^\\s]+)?$',
+      },
+      GatewayImageId: { ...GATEWAY_IMAGE_PARAMETER, Default: DEFAULT_GATEWAY_IMAGE },
+      VpnClientCidr: {
+        Type: 'String',
+        Description: `Addresses allowed to reach the OpenVPN port (${config.vpn.protocol} ${config.vpn.port}); narrow it to your office range if you can`,
+        Default: '0.0.0.0/0',
+        AllowedPattern: CIDR_PATTERN,
+        ConstraintDescription: 'an IPv4 CIDR block',
+      },
+      PublicIngressCidr: {
+        Type: 'String',
+        Description: 'Addresses allowed to reach the public agents load balancer on tcp 80 and 443',
+        Default: '0.0.0.0/0',
+        AllowedPattern: CIDR_PATTERN,
+        ConstraintDescription: 'an IPv4 CIDR block',
+      },
+    },
+    Resources: {
+      [StackIds.Network]: nested('Network', { VpnClientCidr: Ref('VpnClientCidr'), PublicIngressCidr: Ref('PublicIngressCidr') }),
+      [StackIds.MasterZone]: nested('MasterZone', {
+        ...nodeParameters,
+        GatewayImageId: Ref('GatewayImageId'),
+        DcosCliUrl: Ref('DcosCliUrl'),
+        VpcId: fromNetwork('VpcId'),
+        ...subnets('Master'),
+        ...securityGroup('Master'),
+        ...securityGroup('MasterLb'),
+        ...securityGroup('Admin'),
+      }),
+      [StackIds.Agents]: nested('Agents', {
+        ...nodeParameters,
+        VpcId: fromNetwork('VpcId'),
+        ...subnets('Public'),
+        ...subnets('PrivateAgent'),
+        ...subnets('PublicAgent'),
+        ...securityGroup('PrivateAgent'),
+        ...securityGroup('PublicAgent'),
+        ...securityGroup('PublicLb'),
+      }),
+      [StackIds.Vpn]: nested('Vpn', {
+        KeyName: Ref('KeyName'),
+        GatewayImageId: Ref('GatewayImageId'),
+        KeyArn: fromNetwork('KeyArn'),
+        ...subnets('Public'),
+        ...securityGroup('Vpn'),
+      }),
+    },
+    Outputs: {
+      DcosCli: output('The dcos-cli admin instance: connect the VPN, then SSH to it', `ssh ubuntu@${adminAddress(config)}`),
+      InternalMaster: output(
+        'DC/OS UI and API through the internal master load balancer (through the VPN); http://leader.mesos works too',
+        Fn.sub('http://${Dns}', { Dns: childOutput('MasterZone', 'MasterLoadBalancerDns') }),
+      ),
+      PublicSlave: output('DNS name of the public agents load balancer (tcp 80 and 443)', childOutput('Agents', 'PublicLoadBalancerDns')),
+      Vpn: output('OpenVPN endpoint', childOutput('Vpn', 'VpnEndpoint')),
+      VpnClientProfile: output('Fetch the admin VPN client profile with', childOutput('Vpn', 'VpnClientProfile')),
+      MasterAddresses: output('Masters (static master_list for the DC/OS config.yaml)', masters.join(',')),
+    },
+  };
+}

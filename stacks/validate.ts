@@ -1,0 +1,94 @@
+/**
+ * Validation of a cluster definition before anything is written. Every problem is collected, each as
+ * `<config path>: <value> - <what was expected>`, so a user fixes them all in one go.
+ */
+import { contains, overlaps, parseCidr, size, type Cidr } from './cidr.js';
+import { MASTER_HOST_OFFSET, type ClusterConfig, type NodeGroupProps } from './config.js';
+
+/** CloudWatch Logs retention values. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const NAME = /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/;
+
+const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+
+function isInt(v: unknown, min: number, max: number): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** Returns every problem with `config`; an empty list means it is valid. */
+export function validateCluster(config: ClusterConfig): string[] {
+  const problems: string[] = [];
+  const expect = (path: string, value: unknown, expected: string) => problems.push(`${path}: got ${show(value)}, expected ${expected}`);
+
+  if (typeof config.name !== 'string' || !NAME.test(config.name)) {
+    expect('name', config.name, 'lowercase letters, digits and dashes, 3-24 characters, starting with a letter');
+  }
+  if (![1, 3, 5].includes(config.masters.count)) expect('masters.count', config.masters.count, '1, 3 or 5 (a ZooKeeper quorum)');
+  const azs = config.availabilityZones;
+  if (!isInt(azs, 1, 3)) {
+    expect('availabilityZones', azs, 'a whole number from 1 to 3');
+  } else if (config.masters.count >= 3 && azs < 3) {
+    expect('availabilityZones', azs, `3 for ${config.masters.count} masters, so that losing one AZ keeps a quorum`);
+  }
+  checkGroup('masters', config.masters, 1, 5, problems);
+  checkGroup('privateAgents', config.privateAgents, 1, 100, problems);
+  checkGroup('publicAgents', config.publicAgents, 1, 20, problems);
+  if (!isInt(config.masters.stateVolumeGiB, 10, 16384)) expect('masters.stateVolumeGiB', config.masters.stateVolumeGiB, 'a whole number of GiB from 10 to 16384');
+  for (const path of ['vpn', 'admin'] as const) {
+    if (!INSTANCE_TYPE.test(String(config[path].instanceType))) expect(`${path}.instanceType`, config[path].instanceType, 'an EC2 instance type like t3.small');
+  }
+  if (!isInt(config.vpn.port, 1, 65535)) expect('vpn.port', config.vpn.port, 'a port from 1 to 65535');
+  if (config.vpn.protocol !== 'udp' && config.vpn.protocol !== 'tcp') expect('vpn.protocol', config.vpn.protocol, '"udp" or "tcp"');
+  if (!RETENTION_DAYS.includes(config.flowLogRetentionDays)) {
+    expect('flowLogRetentionDays', config.flowLogRetentionDays, `a CloudWatch Logs retention value (${RETENTION_DAYS.join(', ')})`);
+  }
+  checkNetwork(config, expect);
+  return problems;
+}
+
+function checkGroup(path: string, group: NodeGroupProps, min: number, max: number, problems: string[]): void {
+  if (!isInt(group.count, min, max)) problems.push(`${path}.count: got ${show(group.count)}, expected a whole number from ${min} to ${max}`);
+  if (!INSTANCE_TYPE.test(String(group.instanceType))) problems.push(`${path}.instanceType: got ${show(group.instanceType)}, expected an EC2 instance type like m5.xlarge`);
+  if (!isInt(group.rootVolumeGiB, 20, 16384)) problems.push(`${path}.rootVolumeGiB: got ${show(group.rootVolumeGiB)}, expected a whole number of GiB from 20 to 16384`);
+}
+
+function checkNetwork(config: ClusterConfig, expect: (path: string, value: unknown, expected: string) => void): void {
+  const vpc = parseCidr(String(config.vpcCidr));
+  if (!vpc) {
+    expect('vpcCidr', config.vpcCidr, 'an IPv4 CIDR block like 10.0.0.0/16 (host bits zero)');
+  } else if (vpc.prefix < 16 || vpc.prefix > 24) {
+    expect('vpcCidr', config.vpcCidr, 'a prefix from /16 to /24 (AWS VPC limits; /16 recommended)');
+  }
+  const placed: { path: string; cidr: Cidr }[] = [];
+  const azs = Number.isInteger(config.availabilityZones) ? config.availabilityZones : 0;
+  for (const zone of ['public', 'masterZone', 'privateAgents', 'publicAgents'] as const) {
+    const list = config.subnets[zone];
+    if (!Array.isArray(list) || (azs >= 1 && azs <= 3 && list.length !== azs)) {
+      expect(`subnets.${zone}`, list, `one CIDR per Availability Zone (${azs})`);
+    }
+    (Array.isArray(list) ? list : []).forEach((text, i) => {
+      const path = `subnets.${zone}[${i}]`;
+      const cidr = parseCidr(String(text));
+      if (!cidr) return expect(path, text, 'an IPv4 CIDR block like 10.0.8.0/24 (host bits zero)');
+      if (cidr.prefix > 28) return expect(path, text, 'a prefix of /28 or larger (AWS subnet limit)');
+      if (vpc && !contains(vpc, cidr)) return expect(path, text, `a range inside vpcCidr ${config.vpcCidr}`);
+      const clash = placed.find((p) => overlaps(p.cidr, cidr));
+      if (clash) return expect(path, text, `a range that does not overlap ${clash.path} (${config.subnets[clash.path.split(/[.[]/)[1] as 'public'][Number(/\[(\d+)\]/.exec(clash.path)![1])]})`);
+      placed.push({ path, cidr });
+      if (zone === 'masterZone') {
+        const needed = MASTER_HOST_OFFSET + Math.ceil(config.masters.count / Math.max(1, azs)) + 1;
+        if (size(cidr) < needed) expect(path, text, `room for the fixed master addresses (at least ${needed} addresses)`);
+      }
+    });
+  }
+  const pool = parseCidr(String(config.vpn.clientCidr));
+  if (!pool) {
+    expect('vpn.clientCidr', config.vpn.clientCidr, 'an IPv4 CIDR block like 10.255.0.0/24 (host bits zero)');
+  } else if (pool.prefix < 16 || pool.prefix > 29) {
+    expect('vpn.clientCidr', config.vpn.clientCidr, 'a prefix from /16 to /29');
+  } else if (vpc && overlaps(vpc, pool)) {
+    expect('vpn.clientCidr', config.vpn.clientCidr, `a range outside vpcCidr ${config.vpcCidr} (VPN clients need their own addresses)`);
+  }
+}
