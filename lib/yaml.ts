@@ -123,6 +123,63 @@ export class TemplateParseError extends Error {
 }
 
 /**
+ * The line where a JSON document stops being valid JSON (Node 20's message often lacks the position): a small
+ * recursive-descent scan that only finds the offset of the first error.
+ */
+function jsonErrorLine(text: string): number | undefined {
+  let i = 0;
+  const ws = () => {
+    while (/\s/.test(text[i] ?? '')) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text[i] !== '"') fail();
+          str();
+          ws();
+          if (text[i++] !== ':') (i--, fail());
+        }
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === close) return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return str();
+    const m = /^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 64));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const str = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    if (i >= text.length) fail();
+    i++;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (at) {
+    if (typeof at === 'number') return text.slice(0, at).split('\n').length;
+    throw at;
+  }
+  return undefined;
+}
+
+/**
  * Parses a CloudFormation template (YAML with short-form tags, or JSON) to its long-form object.
  * `!GetAtt A.Outputs.X` becomes `{ "Fn::GetAtt": ["A", "Outputs.X"] }` (split at the first dot only).
  */
@@ -132,15 +189,15 @@ export function parseTemplate(text: string, file = '<template>'): Record<string,
     try {
       return JSON.parse(text) as Record<string, unknown>;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
       const pos = /position (\d+)/.exec(message);
-      const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
+      const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : jsonErrorLine(text);
       throw new TemplateParseError(file, line, `invalid JSON: ${message}`);
     }
   }
   let value: unknown;
   try {
-    value = parse(text, { version: '1.1', customTags: CFN_TAGS, prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 });
+    value = parse(text, { version: '1.1', customTags: CFN_TAGS, prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
     const e = err as { message?: string; linePos?: { line: number }[] };
     throw new TemplateParseError(file, e.linePos?.[0]?.line, `invalid YAML: ${(e.message ?? String(err)).split('\n')[0]}`);

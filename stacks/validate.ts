@@ -1,9 +1,9 @@
 /**
  * Validation of a cluster definition before anything is written. Every problem is collected, each as
- * `<config path>: <value> - <what was expected>`, so a user fixes them all in one go.
+ * `<config path>: got <value>, expected <what>`, so a user fixes them all in one go.
  */
-import { contains, overlaps, parseCidr, size, type Cidr } from './cidr.js';
-import { MASTER_HOST_OFFSET, type ClusterConfig, type NodeGroupProps } from './config.js';
+import { contains, overlaps, parseCidr, type Cidr } from './cidr.js';
+import type { ClusterConfig, NodeGroupProps } from './config.js';
 
 /** CloudWatch Logs retention values. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -77,10 +77,6 @@ function checkNetwork(config: ClusterConfig, expect: (path: string, value: unkno
       const clash = placed.find((p) => overlaps(p.cidr, cidr));
       if (clash) return expect(path, text, `a range that does not overlap ${clash.path} (${config.subnets[clash.path.split(/[.[]/)[1] as 'public'][Number(/\[(\d+)\]/.exec(clash.path)![1])]})`);
       placed.push({ path, cidr });
-      if (zone === 'masterZone') {
-        const needed = MASTER_HOST_OFFSET + Math.ceil(config.masters.count / Math.max(1, azs)) + 1;
-        if (size(cidr) < needed) expect(path, text, `room for the fixed master addresses (at least ${needed} addresses)`);
-      }
     });
   }
   const pool = parseCidr(String(config.vpn.clientCidr));

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkTemplates, compile, writeOutput, type CompiledTemplate } from '../lib/synth.js';
+import { readManifest, sha256, templateKey } from '../lib/manifest.js';
+import { defineCluster } from '../stacks/config.js';
+import defaultCluster from '../stacks/clusters/default.js';
+import { DEFINITIONS } from './helpers/template.js';
+
+const CLI = join(process.cwd(), 'dist/lib/cli.js');
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'dcos-cfn-synth-'));
+const synth = (...args: string[]) => spawnSync(process.execPath, [CLI, 'synth', ...args], { encoding: 'utf8' });
+
+describe('synth', () => {
+  it('writes the root, four nested stacks and a manifest whose hashes match the files', () => {
+    const dir = tmp();
+    const run = synth('--out', dir);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(readdirSync(dir).sort(), ['agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
+    const manifest = readManifest(dir);
+    assert.equal(manifest.root, 'root.yaml');
+    assert.deepEqual(Object.keys(manifest.stacks), ['Network', 'MasterZone', 'Agents', 'Vpn']);
+    const root = readFileSync(join(dir, 'root.yaml'), 'utf8');
+    for (const [id, entry] of Object.entries(manifest.stacks)) {
+      assert.equal(entry.sha256, sha256(readFileSync(join(dir, entry.file))), id);
+      assert.ok(root.includes(`TemplateURL: !Sub \${TemplateBaseUrl}/${templateKey(entry.file, entry.sha256)}\n`), `${id} URL carries its hash`);
+    }
+    assert.match(run.stdout, /Synthesized cluster 'dcos'/);
+    assert.match(run.stdout, /Network\s+network\.yaml\s+\d+\s+[\d,]+/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('is byte-identical across processes', () => {
+    const [a, b] = [tmp(), tmp()];
+    for (const dir of [a, b]) assert.equal(synth('--cluster', 'ha', '--out', dir).status, 0);
+    for (const f of readdirSync(a)) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
+    rmSync(a, { recursive: true });
+    rmSync(b, { recursive: true });
+  });
+
+  it('keeps an unchanged child at the same URL when another child changes', () => {
+    const before = compile(defaultCluster);
+    const after = compile(defineCluster({ name: 'dcos', privateAgents: { count: 7 } }));
+    const url = (c: typeof before, id: string) => JSON.stringify((c.root.template.Resources[id]!.Properties as { TemplateURL: unknown }).TemplateURL);
+    assert.equal(url(before, 'Network'), url(after, 'Network'));
+    assert.equal(url(before, 'Vpn'), url(after, 'Vpn'));
+    assert.notEqual(url(before, 'Agents'), url(after, 'Agents'));
+  });
+
+  it('names the unknown cluster and lists the known ones, without a stack trace', () => {
+    const run = synth('--cluster', 'nope', '--out', tmp());
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: Unknown cluster 'nope'\. Known clusters: default, ha\./);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+
+  it('rejects an unknown option with a pointer to --help', () => {
+    const run = synth('--clusters', 'ha');
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /Unknown option '--clusters'.*\n.*npm run synth -- --help/);
+  });
+
+  it('explains its options in --help', () => {
+    const run = synth('--help');
+    assert.equal(run.status, 0);
+    assert.match(run.stdout, /--cluster NAME.*known: default, ha/);
+    assert.match(run.stdout, /--out DIR/);
+  });
+
+  it('leaves the output folder exactly as it was when a check fails', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'keep.txt'), 'previous output');
+    await assert.rejects(writeOutput(compile(defaultCluster), dir, async () => Promise.reject(new Error('audit found problems'))), /audit found problems/);
+    assert.deepEqual(readdirSync(dir), ['keep.txt']);
+    assert.deepEqual(readdirSync(join(dir, '..')).filter((f) => f.startsWith(`.${dir.split('/').pop()}.`)), [], 'no staging folder left');
+    rmSync(dir, { recursive: true });
+  });
+
+  it('replaces the output folder when everything passes', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'stale.yaml'), 'old');
+    await writeOutput(compile(defaultCluster), dir);
+    assert.ok(!readdirSync(dir).includes('stale.yaml'));
+    assert.ok(readdirSync(dir).includes('root.yaml'));
+    rmSync(dir, { recursive: true });
+  });
+
+  it('leaves out/ untouched when the definition is invalid (CLI)', () => {
+    const dir = tmp();
+    mkdirWithDefinition(dir);
+    const run = spawnSync(process.execPath, [CLI, 'synth', '--cluster', 'broken-test', '--out', join(dir, 'out')], { encoding: 'utf8' });
+    rmSync(join(process.cwd(), 'dist/stacks/clusters/broken-test.js'));
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /error: Cluster definition 'broken-test' is invalid:\n\s+- masters\.count: got 2, expected 1, 3 or 5/);
+    assert.match(run.stderr, /- vpn\.port: got 0/);
+    assert.deepEqual(readdirSync(join(dir, 'out')), ['keep.txt']);
+    rmSync(dir, { recursive: true });
+  });
+});
+
+/** A user-added definition with two mistakes, compiled next to the shipped ones, and an out/ to protect. */
+function mkdirWithDefinition(dir: string): void {
+  execFileSync('mkdir', ['-p', join(dir, 'out')]);
+  writeFileSync(join(dir, 'out', 'keep.txt'), 'previous output');
+  writeFileSync(
+    join(process.cwd(), 'dist/stacks/clusters/broken-test.js'),
+    "import { defineCluster } from '../config.js';\nexport default defineCluster({ name: 'broken-test', masters: { count: 2 }, vpn: { port: 0 } });\n",
+  );
+}
+
+describe('synth checks', () => {
+  const base = compile(defaultCluster);
+  const withChild = (id: string, change: (t: Record<string, any>) => void): CompiledTemplate[] =>
+    base.children.map((c) => {
+      if (c.id !== id) return c;
+      const template = JSON.parse(JSON.stringify(c.template));
+      change(template);
+      return { ...c, template };
+    });
+
+  it('passes for both shipped definitions', () => {
+    for (const config of Object.values(DEFINITIONS)) {
+      const c = compile(config);
+      assert.deepEqual(checkTemplates(c.root, c.children), { errors: [], warnings: [] });
+    }
+  });
+
+  it('reports a parameter passed to a child that the child does not declare', () => {
+    const children = withChild('Vpn', (t) => delete t.Parameters.KeyArn);
+    assert.deepEqual(checkTemplates(base.root, children).errors, ['Vpn: parameter KeyArn is passed by the root but not declared by vpn.yaml']);
+  });
+
+  it('reports a required child parameter the root does not pass', () => {
+    const children = withChild('Agents', (t) => (t.Parameters.Extra = { Type: 'String' }));
+    assert.deepEqual(checkTemplates(base.root, children).errors, ['Agents: required parameter Extra (no default) is not passed by the root']);
+  });
+
+  it('reports an output the root reads but the child does not have, all problems together', () => {
+    const children = withChild('Network', (t) => {
+      delete t.Outputs.VpcId;
+      delete t.Outputs.KeyArn;
+    });
+    const { errors } = checkTemplates(base.root, children);
+    assert.ok(errors.includes('Network: the root reads Outputs.VpcId, which network.yaml does not output'));
+    assert.ok(errors.includes('Network: the root reads Outputs.KeyArn, which network.yaml does not output'));
+  });
+
+  it('fails over a CloudFormation limit and warns at 80%', () => {
+    const many = (n: number) => (t: Record<string, any>) => {
+      for (let i = 0; i < n; i++) t.Resources[`Extra${i}`] = { Type: 'AWS::SNS::Topic' };
+    };
+    const over = checkTemplates(base.root, withChild('Vpn', many(500)));
+    assert.match(over.errors.join('\n'), /^Vpn: 509 resources in vpn\.yaml, over CloudFormation's limit of 500$/m);
+    const near = checkTemplates(base.root, withChild('Vpn', many(400)));
+    assert.deepEqual(near.errors, []);
+    assert.match(near.warnings.join('\n'), /^Vpn: 409 resources in vpn\.yaml, 82% of CloudFormation's limit of 500$/m);
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Topology: what the synthesized templates let the internet reach, traced through the nested-stack wiring
+ * (child parameter → root → network output → subnet → route table → route).
+ */
+import assert from 'node:assert/strict';
+import { allResources, DEFINITIONS, hasResourceProperties, resourcesOfType, strings, synthesize, type Json } from './helpers/template.js';
+import { masterAddresses } from '../stacks/config.js';
+import { ROLE_TAG } from '../lib/template.js';
+
+/** The Network output a child parameter is wired to in the root, e.g. MasterZone.MasterSubnetIds → MasterSubnetIds. */
+function networkOutputFor(stacks: Record<string, Json>, child: string, parameter: string): string {
+  const passed = stacks.Root!.Resources[child].Properties.Parameters[parameter];
+  assert.equal(passed['Fn::GetAtt']?.[0], 'Network', `${child}.${parameter} is not wired to the network stack`);
+  return (passed['Fn::GetAtt'][1] as string).replace(/^Outputs\./, '');
+}
+
+/** Logical IDs of the subnets a network output lists (a `!Join` of `!Ref`s), in AZ order. */
+function subnetsOfOutput(stacks: Record<string, Json>, outputName: string): string[] {
+  const value = stacks.Network!.Outputs[outputName].Value;
+  return (value['Fn::Join'][1] as Json[]).map((ref) => ref.Ref as string);
+}
+
+/** The subnet a `!Select [i, !Ref ListParameter]` in a child points at. */
+function subnetOf(stacks: Record<string, Json>, child: string, subnetId: Json): string {
+  const [index, list] = subnetId['Fn::Select'] as [number, Json];
+  return subnetsOfOutput(stacks, networkOutputFor(stacks, child, list.Ref))[index]!;
+}
+
+/** Whether a network subnet's route table sends anything to the internet gateway. */
+function routesToInternet(network: Json, subnet: string): boolean {
+  const [, assoc] = resourcesOfType(network, 'AWS::EC2::SubnetRouteTableAssociation').find(([, a]) => a.Properties.SubnetId.Ref === subnet)!;
+  const table = assoc.Properties.RouteTableId.Ref;
+  return resourcesOfType(network, 'AWS::EC2::Route').some(([, r]) => r.Properties.RouteTableId.Ref === table && r.Properties.GatewayId !== undefined);
+}
+
+const roleOf = (r: Json): string | undefined =>
+  (r.Properties.Tags as Json[] | undefined)?.find((t) => t.Key === ROLE_TAG)?.Value;
+
+for (const [name, config] of Object.entries(DEFINITIONS)) {
+  describe(`topology of the '${name}' cluster`, () => {
+    const { stacks } = synthesize(config);
+    const network = stacks.Network!;
+    const masters = resourcesOfType(stacks.MasterZone!, 'AWS::EC2::Instance').filter(([, r]) => roleOf(r) === 'master');
+
+    it(`has ${config.masters.count} master(s) at the fixed addresses, spread over ${config.availabilityZones} AZ(s)`, () => {
+      assert.equal(masters.length, config.masters.count);
+      assert.deepEqual(masters.map(([, r]) => r.Properties.PrivateIpAddress), masterAddresses(config));
+      const azs = new Set(masters.map(([, r]) => r.Properties.SubnetId['Fn::Select'][0]));
+      assert.equal(azs.size, Math.min(config.masters.count, config.availabilityZones));
+    });
+
+    it('puts masters only in master-zone subnets without an internet-gateway route', () => {
+      for (const [id, master] of masters) {
+        const subnet = subnetOf(stacks, 'MasterZone', master.Properties.SubnetId);
+        assert.match(subnet, /^MasterSubnet\d$/, `${id} is in ${subnet}`);
+        assert.equal(routesToInternet(network, subnet), false, `${id}'s subnet ${subnet} routes to the internet gateway`);
+      }
+    });
+
+    it('routes only public subnets to the internet gateway, and no subnet maps public IPs', () => {
+      for (const [id, subnet] of resourcesOfType(network, 'AWS::EC2::Subnet')) {
+        assert.equal(routesToInternet(network, id), id.startsWith('PublicSubnet'), `${id}`);
+        assert.equal(subnet.Properties.MapPublicIpOnLaunch, false, `${id} maps public IPs`);
+      }
+    });
+
+    it('puts private agents, public agents and the dcos-cli instance in zones without an internet route', () => {
+      for (const [group, param] of [['PrivateAgentGroup', 'PrivateAgentSubnetIds'], ['PublicAgentGroup', 'PublicAgentSubnetIds']] as const) {
+        assert.deepEqual(stacks.Agents!.Resources[group].Properties.VPCZoneIdentifier, { Ref: param });
+        for (const subnet of subnetsOfOutput(stacks, networkOutputFor(stacks, 'Agents', param))) {
+          assert.equal(routesToInternet(network, subnet), false, `${group} subnet ${subnet}`);
+        }
+      }
+      const admin = stacks.MasterZone!.Resources.AdminInstance;
+      assert.equal(routesToInternet(network, subnetOf(stacks, 'MasterZone', admin.Properties.SubnetId)), false);
+    });
+
+    it('gives public addresses only to the NAT gateways and the VPN entry', () => {
+      const eips = allResources(stacks).filter((r) => r.resource.Type === 'AWS::EC2::EIP').map((r) => r.id);
+      const natCount = config.natGatewayPerAz ? config.availabilityZones : 1;
+      assert.deepEqual(eips.sort(), [...Array.from({ length: natCount }, (_, i) => `NatAddress${i + 1}`), 'VpnAddress'].sort());
+      assert.equal(stacks.Vpn!.Resources.VpnAddressAssociation.Properties.NetworkInterfaceId.Ref, 'VpnInterface');
+      for (const { id, resource } of allResources(stacks)) {
+        if (resource.Type === 'AWS::EC2::LaunchTemplate') {
+          for (const ni of resource.Properties.LaunchTemplateData.NetworkInterfaces ?? []) assert.equal(ni.AssociatePublicIpAddress, false, id);
+        }
+        if (resource.Type === 'AWS::EC2::Instance') {
+          assert.equal(strings(resource.Properties.NetworkInterfaces ?? []).includes('AssociatePublicIpAddress'), false, id);
+        }
+      }
+    });
+
+    it('has exactly one internet-facing load balancer, for public agents, listening on tcp 80 and 443 only', () => {
+      const lbs = allResources(stacks).filter((r) => r.resource.Type === 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+      assert.deepEqual(lbs.filter((l) => l.resource.Properties.Scheme === 'internet-facing').map((l) => l.id), ['PublicLoadBalancer']);
+      const listeners = resourcesOfType(stacks.Agents!, 'AWS::ElasticLoadBalancingV2::Listener').filter(
+        ([, l]) => l.Properties.LoadBalancerArn.Ref === 'PublicLoadBalancer',
+      );
+      assert.deepEqual(listeners.map(([, l]) => `${l.Properties.Protocol}:${l.Properties.Port}`).sort(), ['TCP:443', 'TCP:80']);
+    });
+
+    it('fronts the masters with an internal load balancer in the master zone that targets every master', () => {
+      hasResourceProperties(stacks.MasterZone!, 'AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Subnets: { Ref: 'MasterSubnetIds' } });
+      for (const [id, tg] of resourcesOfType(stacks.MasterZone!, 'AWS::ElasticLoadBalancingV2::TargetGroup')) {
+        assert.deepEqual(tg.Properties.Targets.map((t: Json) => t.Id.Ref), masters.map(([m]) => m), id);
+      }
+    });
+
+    it('admits traffic to masters only from security groups', () => {
+      const rules = resourcesOfType(network, 'AWS::EC2::SecurityGroupIngress').filter(
+        ([, r]) => r.Properties.GroupId['Fn::GetAtt'][0] === 'MasterSecurityGroup',
+      );
+      assert.ok(rules.length > 0);
+      for (const [id, rule] of rules) {
+        assert.ok(rule.Properties.SourceSecurityGroupId, `${id} has no source security group`);
+        assert.equal(rule.Properties.CidrIp ?? rule.Properties.CidrIpv6, undefined, `${id} admits a CIDR`);
+      }
+      const inline = resourcesOfType(network, 'AWS::EC2::SecurityGroup').filter(([, g]) => g.Properties.SecurityGroupIngress);
+      assert.deepEqual(inline, [], 'security groups carry no inline ingress');
+    });
+
+    it('admits a CIDR only on the public load balancer (tcp 80/443) and the VPN port', () => {
+      const cidrRules = resourcesOfType(network, 'AWS::EC2::SecurityGroupIngress')
+        .filter(([, r]) => r.Properties.CidrIp !== undefined)
+        .map(([, r]) => `${r.Properties.GroupId['Fn::GetAtt'][0]} ${r.Properties.IpProtocol}/${r.Properties.FromPort}-${r.Properties.ToPort}`);
+      assert.deepEqual(cidrRules.sort(), [
+        'PublicLbSecurityGroup tcp/443-443',
+        'PublicLbSecurityGroup tcp/80-80',
+        `VpnSecurityGroup ${config.vpn.protocol}/${config.vpn.port}-${config.vpn.port}`,
+      ]);
+    });
+
+    it('requires IMDSv2 and encrypts every volume', () => {
+      for (const { id, resource } of allResources(stacks)) {
+        if (resource.Type === 'AWS::EC2::LaunchTemplate') {
+          const data = resource.Properties.LaunchTemplateData;
+          assert.equal(data.MetadataOptions.HttpTokens, 'required', id);
+          assert.ok(data.BlockDeviceMappings.every((b: Json) => b.Ebs.Encrypted === true), id);
+        }
+        if (resource.Type === 'AWS::EC2::Instance') assert.ok(resource.Properties.LaunchTemplate, `${id} has no launch template`);
+        if (resource.Type === 'AWS::EC2::Volume') assert.equal(resource.Properties.Encrypted, true, id);
+      }
+    });
+
+    it('retains everything that holds data, on delete and on replacement', () => {
+      const stateful = ['AWS::EC2::Volume', 'AWS::S3::Bucket', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'AWS::EC2::VPC', 'AWS::EC2::Subnet'];
+      const found = allResources(stacks).filter((r) => stateful.includes(r.resource.Type));
+      assert.equal(found.filter((r) => r.resource.Type === 'AWS::EC2::Volume').length, config.masters.count);
+      for (const { id, resource } of found) {
+        assert.equal(resource.DeletionPolicy, 'Retain', id);
+        assert.equal(resource.UpdateReplacePolicy, 'Retain', id);
+      }
+    });
+
+    it('logs all VPC traffic to an encrypted log group with a retention period', () => {
+      hasResourceProperties(network, 'AWS::EC2::FlowLog', { ResourceId: { Ref: 'Vpc' }, TrafficType: 'ALL' });
+      hasResourceProperties(network, 'AWS::Logs::LogGroup', { RetentionInDays: config.flowLogRetentionDays, KmsKeyId: { 'Fn::GetAtt': ['ClusterKey', 'Arn'] } });
+    });
+
+    it('installs each DC/OS role with the static master list, the VPC resolver and a CloudFormation signal', () => {
+      const userData = (r: Json) => strings(r.Properties.UserData ?? r.Properties.LaunchTemplateData?.UserData).join('');
+      const expected = JSON.stringify(masterAddresses(config));
+      const cases: [Json, string, string][] = [
+        [masters[0]![1], 'master', masters[0]![0]],
+        [stacks.Agents!.Resources.PrivateAgentLaunchTemplate, 'slave', 'PrivateAgentGroup'],
+        [stacks.Agents!.Resources.PublicAgentLaunchTemplate, 'slave_public', 'PublicAgentGroup'],
+      ];
+      for (const [res, role, signalled] of cases) {
+        const script = userData(res);
+        assert.ok(script.includes(`dcos_install.sh ${role}\n`), `installs ${role}`);
+        assert.ok(script.includes(`EXPECTED_MASTERS='${expected}'`), `${role} checks the master list`);
+        assert.ok(script.includes('169.254.169.253'), `${role} uses the VPC resolver`);
+        assert.ok(script.includes(`--resource '${signalled}'`), `${role} signals ${signalled}`);
+        assert.ok(script.includes('${DcosInstallerUrl}'), `${role} installs from the DcosInstallerUrl parameter`);
+      }
+      for (const [id, r] of [...masters, ['PrivateAgentGroup', stacks.Agents!.Resources.PrivateAgentGroup] as [string, Json]]) {
+        assert.ok(r.CreationPolicy?.ResourceSignal?.Timeout, `${id} waits for its signal`);
+      }
+      assert.equal(stacks.Root!.Parameters.DcosInstallerUrl.Default, undefined, 'the installer URL has no default');
+    });
+
+    it('pushes the masters as DNS servers to VPN clients and routes the VPC to them', () => {
+      const script = strings(stacks.Vpn!.Resources.VpnGateway.Properties.UserData).join('');
+      for (const ip of masterAddresses(config)) assert.ok(script.includes(`push "dhcp-option DNS ${ip}"`), ip);
+      assert.ok(script.includes(`push "route ${config.vpcCidr.split('/')[0]} 255.255.0.0"`));
+      assert.ok(script.includes(`port ${config.vpn.port}\nproto ${config.vpn.protocol}\n`));
+    });
+
+    it('keeps secrets out of templates: no key material, passwords or access keys in user data, defaults or outputs', () => {
+      const everything = Object.values(stacks).flatMap((t) => strings([t.Resources, t.Outputs, t.Parameters]));
+      const secretLike = /-----BEGIN [A-Z ]*PRIVATE KEY-----|AKIA[0-9A-Z]{16}|aws_secret_access_key|password\s*[=:]/i;
+      for (const s of everything) assert.doesNotMatch(s, secretLike);
+      for (const t of Object.values(stacks)) {
+        for (const [p, decl] of Object.entries((t.Parameters ?? {}) as Record<string, Json>)) {
+          if (/pass|secret|token|key$/i.test(p) && !/^(KeyName|KeyArn)$/.test(p)) assert.equal(decl.NoEcho, true, `${p} looks secret`);
+        }
+      }
+    });
+
+    it('outputs the classic four: DcosCli, InternalMaster, PublicSlave, Vpn', () => {
+      for (const o of ['DcosCli', 'InternalMaster', 'PublicSlave', 'Vpn']) assert.ok(stacks.Root!.Outputs[o], o);
+    });
+  });
+}

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { defineCluster, type ClusterDefinition } from '../stacks/config.js';
+import { validateCluster } from '../stacks/validate.js';
+import { compile } from '../lib/synth.js';
+import { ValidationError } from '../lib/errors.js';
+import { DEFINITIONS } from './helpers/template.js';
+
+/** Problems for a definition that differs from a valid one by `overrides`. */
+function problemsOf(overrides: Partial<Record<keyof ClusterDefinition, unknown>>): string[] {
+  return validateCluster(defineCluster({ name: 'test', ...(overrides as object) } as ClusterDefinition));
+}
+
+describe('cluster definition validation', () => {
+  it('accepts both shipped definitions', () => {
+    for (const [name, config] of Object.entries(DEFINITIONS)) assert.deepEqual(validateCluster(config), [], name);
+  });
+
+  const cases: [string, Partial<Record<keyof ClusterDefinition, unknown>>, RegExp][] = [
+    ['a malformed name', { name: 'My_Cluster' }, /^name: got "My_Cluster", expected lowercase letters/],
+    ['a master count other than 1, 3 or 5', { masters: { count: 2 } }, /^masters\.count: got 2, expected 1, 3 or 5/],
+    ['more AZs than 3', { availabilityZones: 4 }, /^availabilityZones: got 4, expected a whole number from 1 to 3/],
+    ['fewer AZs than 3 masters need', { masters: { count: 3 }, availabilityZones: 2 }, /^availabilityZones: got 2, expected 3 for 3 masters/],
+    ['a private agent count out of range', { privateAgents: { count: 0 } }, /^privateAgents\.count: got 0, expected a whole number from 1 to 100/],
+    ['a public agent count out of range', { publicAgents: { count: 21 } }, /^publicAgents\.count: got 21, expected a whole number from 1 to 20/],
+    ['a malformed instance type', { masters: { instanceType: 'xlarge' } }, /^masters\.instanceType: got "xlarge", expected an EC2 instance type/],
+    ['a malformed VPN instance type', { vpn: { instanceType: 'T3 small' } }, /^vpn\.instanceType: got "T3 small"/],
+    ['a root volume too small', { publicAgents: { rootVolumeGiB: 8 } }, /^publicAgents\.rootVolumeGiB: got 8, expected a whole number of GiB from 20/],
+    ['a state volume too small', { masters: { stateVolumeGiB: 1 } }, /^masters\.stateVolumeGiB: got 1/],
+    ['an invalid VPC CIDR', { vpcCidr: '10.0.0.1/16' }, /^vpcCidr: got "10\.0\.0\.1\/16", expected an IPv4 CIDR block/],
+    ['a VPC prefix out of range', { vpcCidr: '10.0.0.0/8' }, /^vpcCidr: got "10\.0\.0\.0\/8", expected a prefix from \/16 to \/24/],
+    ['a subnet outside the VPC', { subnets: { public: ['10.1.0.0/24'] } }, /^subnets\.public\[0\]: got "10\.1\.0\.0\/24", expected a range inside vpcCidr 10\.0\.0\.0\/16/],
+    ['overlapping subnets', { subnets: { masterZone: ['10.0.0.0/25'] } }, /^subnets\.masterZone\[0\]: got "10\.0\.0\.0\/25", expected a range that does not overlap subnets\.public\[0\] \(10\.0\.0\.0\/24\)/],
+    ['a malformed subnet', { subnets: { privateAgents: ['10.0.32.0'] } }, /^subnets\.privateAgents\[0\]: got "10\.0\.32\.0", expected an IPv4 CIDR block/],
+    ['a subnet list that does not match the AZ count', { subnets: { publicAgents: ['10.0.12.0/22', '10.0.16.0/22'] } }, /^subnets\.publicAgents: got \[.*\], expected one CIDR per Availability Zone \(1\)/],
+    ['a VPN client pool inside the VPC', { vpn: { clientCidr: '10.0.200.0/24' } }, /^vpn\.clientCidr: got "10\.0\.200\.0\/24", expected a range outside vpcCidr/],
+    ['a VPN port out of range', { vpn: { port: 70000 } }, /^vpn\.port: got 70000, expected a port from 1 to 65535/],
+    ['a VPN protocol other than udp or tcp', { vpn: { protocol: 'icmp' } }, /^vpn\.protocol: got "icmp", expected "udp" or "tcp"/],
+    ['a flow log retention CloudWatch does not offer', { flowLogRetentionDays: 42 }, /^flowLogRetentionDays: got 42, expected a CloudWatch Logs retention value/],
+  ];
+  for (const [what, overrides, message] of cases) {
+    it(`rejects ${what}`, () => {
+      const problems = problemsOf(overrides);
+      assert.ok(problems.some((p) => message.test(p)), `expected ${message} in:\n${problems.join('\n')}`);
+    });
+  }
+
+  it('reports every problem at once, and compile refuses before writing anything', () => {
+    const config = defineCluster({ name: 'x', masters: { count: 4 }, vpcCidr: 'nope', flowLogRetentionDays: 2 });
+    assert.throws(
+      () => compile(config),
+      (err: unknown) =>
+        err instanceof ValidationError &&
+        /Cluster definition 'x' is invalid/.test(err.message) &&
+        ['name:', 'masters.count:', 'vpcCidr:', 'flowLogRetentionDays:'].every((p) => err.problems.some((q) => q.startsWith(p))),
+    );
+  });
+});
