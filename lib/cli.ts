@@ -14,6 +14,7 @@ export interface Command {
 const COMMANDS: Record<string, { readonly summary: string; readonly load: () => Promise<Command> }> = {
   synth: { summary: 'compile a cluster definition to CloudFormation YAML in out/', load: () => import('./commands/synth.js') },
   lint: { summary: 'run cfn-lint over every template in out/', load: () => import('./commands/lint.js') },
+  audit: { summary: 'show what the internet can reach and check the hardening rules', load: () => import('./commands/audit.js') },
 };
 
 function usage(): string {

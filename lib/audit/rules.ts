@@ -1,0 +1,260 @@
+/**
+ * Our own rules, for what the Control Tower pack does not check. Written in TypeScript over the template
+ * set because most of them need what guard cannot see: roles, values passed between nested stacks, and
+ * the load balancer → group graph of the network model.
+ */
+import { describePaths, exposureOf, formatRanges, type GroupExposure } from './exposure.js';
+import { groupBy, type Finding } from './finding.js';
+import type { Stack, TemplateSet } from './load.js';
+import { covers, isInternetRule, resourcesOfType, type Network, type Role } from './network.js';
+import { isTrue, refsIn, resolvedProperties, type ResourceRef } from './resolve.js';
+
+export interface Rule {
+  /** `DCOS.<AREA>.<n>`. */
+  readonly id: string;
+  /** What the rule requires, one line. */
+  readonly title: string;
+  readonly check: (set: TemplateSet, network: Network) => Finding[];
+}
+
+/** SSH and the DC/OS control ports, which the internet must never reach. */
+export const CONTROL_PORTS: Readonly<Record<number, string>> = {
+  22: 'SSH',
+  2181: 'ZooKeeper',
+  5050: 'Mesos',
+  8080: 'Marathon',
+  8123: 'Mesos-DNS',
+  8181: 'Exhibitor',
+};
+
+/** Resource types that hold state a replacement or stack deletion would lose. */
+export const STATEFUL_TYPES = [
+  'AWS::S3::Bucket', 'AWS::EC2::Volume', 'AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::DynamoDB::Table',
+  'AWS::EFS::FileSystem', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret',
+  'AWS::OpenSearchService::Domain', 'AWS::Backup::BackupVault',
+];
+
+const SECRET_NAME = /(password|passwd|secret|token|credential|passphrase|private.?key|api.?key|access.?key)/i;
+const SECRET_TEXT = [
+  /AKIA[0-9A-Z]{16}/,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /(password|passwd|secret|token)\s*[=:]\s*['"]?[^\s'"$<{]{8,}/i,
+];
+
+const hardenedRoles: readonly Role[] = ['master', 'private-agent', 'public-agent', 'admin'];
+
+function stackFinding(rule: Pick<Rule, 'id' | 'title'>, stack: Stack, resource: string, message: string): Finding {
+  return { rule: rule.id, title: rule.title, stack: stack.name, file: stack.file, resource, message };
+}
+
+const finding = (rule: Pick<Rule, 'id' | 'title'>, ref: ResourceRef, message: string) => stackFinding(rule, ref.stack, ref.id, message);
+
+const masterLoadBalancerInternal: Rule = {
+  id: 'DCOS.ELB.1',
+  title: 'The master load balancer is internal',
+  check: (_set, network) =>
+    network.loadBalancers
+      .filter((lb) => lb.internetFacing)
+      .flatMap((lb) => {
+        const masters = network.groups.filter((g) => g.role === 'master' && lb.listeners.some((l) => l.targets.some((t) => t.key === g.ref.key)));
+        return masters.length === 0
+          ? []
+          : [finding(masterLoadBalancerInternal, lb.ref, `is internet-facing and forwards to masters (${masters.map((m) => m.ref.id).join(', ')}); set Scheme: internal`)];
+      }),
+};
+
+const noPublicIp: Rule = {
+  id: 'DCOS.EC2.1',
+  title: 'No master, agent or admin instance has a public IP',
+  check: (_set, network) =>
+    network.groups
+      .filter((g) => hardenedRoles.includes(g.role) && g.publicIp)
+      .map((g) => finding(noPublicIp, g.ref, `${g.role} gets a public IP (${g.publicIp}); set AssociatePublicIpAddress: false and use private subnets`)),
+};
+
+const masterIngressFromGroups: Rule = {
+  id: 'DCOS.EC2.2',
+  title: 'Masters admit traffic only from security groups',
+  check: (_set, network) => {
+    const masterGroups = new Map(network.groups.filter((g) => g.role === 'master').flatMap((g) => g.securityGroups.map((sg) => [sg.key, sg])));
+    return [...masterGroups.values()].flatMap((sg) => {
+      const byAddress = groupBy(
+        (network.ingress.get(sg.key) ?? []).filter((r) => r.cidr !== undefined || r.prefixList),
+        (r) => `${r.declaredIn.key} ${r.cidr ?? 'a prefix list'}`,
+      );
+      return [...byAddress.values()].map((rules) =>
+        finding(
+          masterIngressFromGroups,
+          rules[0]!.declaredIn,
+          `master security group ${sg.id} admits ${rules[0]!.cidr ?? 'a prefix list'} on ${formatRanges(rules)}; admit security groups instead`,
+        ),
+      );
+    });
+  },
+};
+
+const controlPortsClosed: Rule = {
+  id: 'DCOS.EC2.3',
+  title: 'SSH and the DC/OS control ports (2181, 5050, 8080, 8123, 8181) are never open to the internet',
+  check: (_set, network) => {
+    const named = (ports: number[]) => ports.map((p) => `${p} (${CONTROL_PORTS[p]})`).join(', ');
+    const open = (range: Parameters<typeof covers>[0]) => Object.keys(CONTROL_PORTS).map(Number).filter((p) => covers(range, 'tcp', p));
+    const fromRules = [...network.ingress.values()].flat().filter(isInternetRule).flatMap((r) => {
+      const ports = open(r);
+      return ports.length ? [finding(controlPortsClosed, r.declaredIn, `admits ${r.cidr} on tcp ${named(ports)}`)] : [];
+    });
+    const fromListeners = network.loadBalancers.flatMap((lb) =>
+      lb.internetFacing && lb.securityGroups.length === 0 && lb.kind === 'network'
+        ? lb.listeners.filter((l) => l.port in CONTROL_PORTS).map((l) => finding(controlPortsClosed, lb.ref, `internet-facing NLB listens on tcp ${named([l.port])} for everyone`))
+        : [],
+    );
+    return [...fromRules, ...fromListeners];
+  },
+};
+
+/** What the internet may reach of each role. */
+function expectedExposure(e: GroupExposure): string | undefined {
+  const direct = e.paths.filter((p) => p.via === 'direct');
+  const viaLb = e.paths.filter((p) => p.via === 'load-balancer');
+  switch (e.role) {
+    case 'public-agent':
+      return direct.length === 0 && viaLb.every((p) => p.protocol === 'tcp' && (p.from === 80 || p.from === 443) && p.from === p.to)
+        ? undefined
+        : 'tcp 80, 443 through its load balancer only';
+    case 'vpn':
+      return viaLb.length === 0 && direct.length <= 1 && direct.every((p) => p.protocol !== 'all' && p.from === p.to) ? undefined : 'one port, directly';
+    default:
+      return e.paths.length === 0 ? undefined : 'unreachable';
+  }
+}
+
+const exposureAsExpected: Rule = {
+  id: 'DCOS.EC2.4',
+  title: 'The internet reaches only public agents (tcp 80/443 via their load balancer) and the VPN gateway (one port)',
+  check: (set, network) =>
+    exposureOf(network).flatMap((e) => {
+      const expected = expectedExposure(e);
+      const stack = set.stacks.find((s) => s.name === e.stack)!;
+      return expected === undefined ? [] : [stackFinding(exposureAsExpected, stack, e.resource, `${e.role} is reachable on ${describePaths(e.paths)}; expected: ${expected}`)];
+    }),
+};
+
+function isSecretParameter(stack: Stack, name: string): boolean {
+  const p = stack.template.Parameters?.[name];
+  return p !== undefined && (isTrue(p.NoEcho) || SECRET_NAME.test(name));
+}
+
+const secretParametersNoEcho: Rule = {
+  id: 'DCOS.CFN.1',
+  title: 'Parameters that look like secrets are NoEcho',
+  check: (set) =>
+    set.stacks.flatMap((stack) =>
+      Object.entries(stack.template.Parameters ?? {})
+        .filter(([name, p]) => SECRET_NAME.test(name) && !isTrue(p.NoEcho))
+        .map(([name]) => stackFinding(secretParametersNoEcho, stack, `Parameters.${name}`, `looks like a secret but is not NoEcho; set NoEcho: true (better: read it from Secrets Manager at boot)`)),
+    ),
+};
+
+/** Secret parameters referenced and secret-looking literals inside a raw template value. */
+function secretsIn(stack: Stack, value: unknown): string[] {
+  if (typeof value === 'string') return SECRET_TEXT.filter((re) => re.test(value)).map((re) => `text matching ${re.source}`);
+  if (value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return value.flatMap((v) => secretsIn(stack, v));
+  const o = value as Record<string, unknown>;
+  const refs = typeof o['Ref'] === 'string' ? [o['Ref']] : [];
+  const sub = o['Fn::Sub'];
+  const subText = typeof sub === 'string' ? sub : Array.isArray(sub) && typeof sub[0] === 'string' ? sub[0] : '';
+  refs.push(...[...subText.matchAll(/\$\{([^!}.]+)\}/g)].map((m) => m[1]!));
+  const params = refs.filter((r) => isSecretParameter(stack, r)).map((r) => `secret parameter ${r}`);
+  return [...params, ...Object.values(o).flatMap((v) => secretsIn(stack, v))];
+}
+
+const noSecretsInUserDataOrOutputs: Rule = {
+  id: 'DCOS.CFN.2',
+  title: 'No secret in user data or outputs',
+  check: (set) =>
+    set.stacks.flatMap((stack) => {
+      const inUserData = Object.entries(stack.template.Resources).flatMap(([id, r]) => {
+        const props = r.Properties ?? {};
+        const userData = props['UserData'] ?? (props['LaunchTemplateData'] as Record<string, unknown> | undefined)?.['UserData'];
+        const found = [...new Set(secretsIn(stack, userData))];
+        return found.length ? [stackFinding(noSecretsInUserDataOrOutputs, stack, id, `user data holds ${found.join(', ')}; fetch secrets at boot from Secrets Manager or SSM`)] : [];
+      });
+      const inOutputs = Object.entries(stack.template.Outputs ?? {}).flatMap(([name, o]) => {
+        const found = [...new Set(secretsIn(stack, o.Value))];
+        return found.length ? [stackFinding(noSecretsInUserDataOrOutputs, stack, `Outputs.${name}`, `output shows ${found.join(', ')}; do not output secrets`)] : [];
+      });
+      return [...inUserData, ...inOutputs];
+    }),
+};
+
+const RETAINED = ['Retain', 'RetainExceptOnCreate', 'Snapshot'];
+
+const statefulRetained: Rule = {
+  id: 'DCOS.CFN.3',
+  title: 'Every stateful resource is retained on deletion and replacement',
+  check: (set) =>
+    resourcesOfType(set, ...STATEFUL_TYPES)
+      .filter((ref) => !RETAINED.includes(ref.resource!.DeletionPolicy ?? '') || !RETAINED.includes(ref.resource!.UpdateReplacePolicy ?? ''))
+      .map((ref) =>
+        finding(
+          statefulRetained,
+          ref,
+          `${ref.type} has DeletionPolicy ${ref.resource!.DeletionPolicy ?? 'Delete (default)'} and UpdateReplacePolicy ${ref.resource!.UpdateReplacePolicy ?? 'Delete (default)'}; set both to Retain`,
+        ),
+      ),
+};
+
+const flowLogsOn: Rule = {
+  id: 'DCOS.VPC.1',
+  title: 'Every VPC has flow logs',
+  check: (set) => {
+    const logged = new Set(resourcesOfType(set, 'AWS::EC2::FlowLog').flatMap((f) => refsIn([resolvedProperties(f)['ResourceId'], resolvedProperties(f)['ResourceIds']].flat())).map((r) => r.key));
+    return resourcesOfType(set, 'AWS::EC2::VPC')
+      .filter((vpc) => !logged.has(vpc.key))
+      .map((vpc) => finding(flowLogsOn, vpc, `no AWS::EC2::FlowLog has ResourceId: !Ref ${vpc.id}; add one with TrafficType: ALL`));
+  },
+};
+
+function deniesInsecureTransport(statement: unknown): boolean {
+  const s = (statement ?? {}) as Record<string, unknown>;
+  const bool = ((s['Condition'] ?? {}) as Record<string, Record<string, unknown>>)['Bool'] ?? {};
+  return s['Effect'] === 'Deny' && String(bool['aws:SecureTransport']).toLowerCase() === 'false';
+}
+
+const bucketsTlsOnly: Rule = {
+  id: 'DCOS.S3.1',
+  title: 'S3 buckets refuse requests without TLS',
+  check: (set) => {
+    const tlsOnly = new Set(
+      resourcesOfType(set, 'AWS::S3::BucketPolicy')
+        .filter((p) => {
+          const statements = ((resolvedProperties(p)['PolicyDocument'] ?? {}) as Record<string, unknown>)['Statement'];
+          return [statements].flat().some(deniesInsecureTransport);
+        })
+        .flatMap((p) => refsIn(resolvedProperties(p)['Bucket']).map((b) => b.key)),
+    );
+    return resourcesOfType(set, 'AWS::S3::Bucket')
+      .filter((b) => !tlsOnly.has(b.key))
+      .map((b) => finding(bucketsTlsOnly, b, `no bucket policy denies requests with aws:SecureTransport false; add an AWS::S3::BucketPolicy with that Deny statement`));
+  },
+};
+
+/** Our rules, in report order. */
+export const DCOS_RULES: readonly Rule[] = [
+  masterLoadBalancerInternal,
+  noPublicIp,
+  masterIngressFromGroups,
+  controlPortsClosed,
+  exposureAsExpected,
+  secretParametersNoEcho,
+  noSecretsInUserDataOrOutputs,
+  statefulRetained,
+  flowLogsOn,
+  bucketsTlsOnly,
+];
+
+/** Runs every rule of ours over the set. */
+export function runDcosRules(set: TemplateSet, network: Network): Finding[] {
+  return DCOS_RULES.flatMap((rule) => rule.check(set, network));
+}

@@ -1,0 +1,43 @@
+import { parseCommandArgs } from '../args.js';
+import { auditTemplateSet } from '../audit/audit.js';
+import { formatCompare, formatReport } from '../audit/report.js';
+
+const HELP = `Usage: npm run audit -- [PATH...] [--json] [--compare PATH]
+
+Audits a CloudFormation template set (default: out/, as 'npm run synth' writes it) and prints:
+  - exposure: every instance and auto scaling group with the ports on which the internet reaches it,
+    directly or through an internet-facing load balancer;
+  - findings: the AWS Control Tower proactive controls (cfn-guard) and our own rules, after waivers;
+  - waivers: every rule waived in resource Metadata ("dcos:waivers": { RULE: reason }), with its reason.
+A PATH is a folder (nested stacks found through manifest.json, or by the TemplateURL file name) or a
+template file (JSON or YAML). Exits 1 on any finding, including exposure beyond what each role expects.
+
+Options:
+  --json          print the result as JSON (for CI)
+  --compare PATH  put another template set beside this one: exposure per role, findings per rule
+  -h, --help      this text`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    'audit',
+    argv,
+    {
+      json: { type: 'boolean' },
+      compare: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const result = await auditTemplateSet(positionals.length ? positionals : ['out']);
+  if (values.compare !== undefined) {
+    const other = await auditTemplateSet([values.compare]);
+    console.log(values.json ? JSON.stringify({ left: result, right: other }, null, 2) : formatCompare(result, other));
+  } else {
+    console.log(values.json ? JSON.stringify(result, null, 2) : formatReport(result));
+  }
+  return result.findings.length === 0 ? 0 : 1;
+}
