@@ -6,10 +6,10 @@
  * be skipped anyway, and parsing all 237 rules costs more than checking).
  */
 import { execa } from 'execa';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { arch, platform } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { arch, platform, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Finding } from './finding.js';
 import type { Stack } from './load.js';
@@ -78,14 +78,25 @@ export async function runControlTower(stacks: readonly Stack[]): Promise<Finding
   const types = new Set(stacks.flatMap((s) => Object.values(s.template.Resources).map((r) => r.Type)));
   const rules = controlTowerRules().filter((r) => r.resourceTypes.some((t) => types.has(t)));
   if (rules.length === 0) return [];
-  // A template nested twice is checked once and reported for each stack that uses it.
-  const byFile = new Map<string, Stack[]>();
-  for (const s of stacks) byFile.set(resolve(s.file), [...(byFile.get(resolve(s.file)) ?? []), s]);
-  const args = ['validate', ...rules.flatMap((r) => ['--rules', r.guardFile]), ...[...byFile.keys()].flatMap((f) => ['--data', f])];
+  // cfn-guard reads the long-form JSON we parsed, not the files: it takes a short-form `!GetAtt A.B` for a
+  // string, where the rules expect `Fn::GetAtt: [A, B]`. A template nested twice is checked once.
+  const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-'));
+  const byData = new Map<string, Stack[]>();
+  const dataOf = new Map<string, string>();
+  for (const s of stacks) {
+    const key = resolve(s.file);
+    if (!dataOf.has(key)) {
+      const data = join(dir, `${dataOf.size}-${basename(s.file).replace(/\.[a-z]+$/, '')}.json`);
+      writeFileSync(data, JSON.stringify(s.template));
+      dataOf.set(key, data);
+    }
+    byData.set(dataOf.get(key)!, [...(byData.get(dataOf.get(key)!) ?? []), s]);
+  }
+  const args = ['validate', ...rules.flatMap((r) => ['--rules', r.guardFile]), ...[...byData.keys()].flatMap((f) => ['--data', f])];
   const result = await execa(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], {
     reject: false,
     maxBuffer: 1024 * 1024 * 1024,
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
   // 0: all compliant, 19: some not compliant, 20: all skipped. Anything else is cfn-guard failing.
   if (![0, 19, 20].includes(result.exitCode ?? -1)) {
     throw new UserError(`cfn-guard failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr || result.stdout).trim().slice(0, 2000)}`);
@@ -93,7 +104,7 @@ export async function runControlTower(stacks: readonly Stack[]): Promise<Finding
   const titles = new Map(rules.map((r) => [r.id, r.title]));
   const findings: Finding[] = [];
   for (const fileResult of JSON.parse(String(result.stdout)) as GuardFileResult[]) {
-    for (const stack of byFile.get(resolve(fileResult.name)) ?? [])
+    for (const stack of byData.get(fileResult.name) ?? [])
     for (const entry of fileResult.not_compliant ?? []) {
       const { id, fix } = controlMessage(entry);
       const guardRule = entry.Rule?.name ?? 'unknown';

@@ -153,6 +153,8 @@ interface Launch {
   readonly associatePublicIp: unknown;
   readonly subnets: readonly ResourceRef[];
   readonly securityGroups: readonly ResourceRef[];
+  /** Attached `AWS::EC2::NetworkInterface` resources (an Elastic IP may sit on one). */
+  readonly interfaces: readonly ResourceRef[];
 }
 
 function launchTemplateData(spec: unknown): Record<string, unknown> {
@@ -161,12 +163,23 @@ function launchTemplateData(spec: unknown): Record<string, unknown> {
   return template ? ((prop(template, 'LaunchTemplateData') ?? {}) as Record<string, unknown>) : {};
 }
 
+/** Network interface entries, each merged with the `AWS::EC2::NetworkInterface` it attaches, if any. */
+function interfacesOf(data: Record<string, unknown>, groupsKey: string): Record<string, unknown>[] {
+  return (list(data['NetworkInterfaces']) as Record<string, unknown>[]).map((n) => {
+    const eni = refsIn(n['NetworkInterfaceId'])[0];
+    if (!eni) return n;
+    const props = resolvedProperties(eni);
+    return { ...n, SubnetId: props['SubnetId'], [groupsKey]: props['GroupSet'] };
+  });
+}
+
 function fromInterfaces(data: Record<string, unknown>, groupsKey: string): Launch {
-  const interfaces = list(data['NetworkInterfaces']) as Record<string, unknown>[];
+  const interfaces = interfacesOf(data, groupsKey);
   const primary = interfaces.find((n) => Number(n['DeviceIndex'] ?? 0) === 0);
   return {
     associatePublicIp: primary?.['AssociatePublicIpAddress'] ?? data['AssociatePublicIpAddress'],
     subnets: [...refsIn(data['SubnetId']), ...interfaces.flatMap((n) => refsIn(n['SubnetId']))],
+    interfaces: interfaces.flatMap((n) => refsIn(n['NetworkInterfaceId'])),
     securityGroups: [
       ...refsIn(data['SecurityGroupIds']),
       ...refsIn(data['SecurityGroups']),
@@ -184,13 +197,14 @@ function launchOf(group: ResourceRef): Launch {
       associatePublicIp: own.associatePublicIp ?? template.associatePublicIp,
       subnets: own.subnets.length ? own.subnets : template.subnets,
       securityGroups: [...own.securityGroups, ...template.securityGroups],
+      interfaces: own.interfaces,
     };
   }
   const subnets = refsIn(props['VPCZoneIdentifier']);
   const configuration = refsIn(props['LaunchConfigurationName'])[0];
   if (configuration) {
     const c = resolvedProperties(configuration);
-    return { associatePublicIp: c['AssociatePublicIpAddress'], subnets, securityGroups: refsIn(c['SecurityGroups']) };
+    return { associatePublicIp: c['AssociatePublicIpAddress'], subnets, securityGroups: refsIn(c['SecurityGroups']), interfaces: [] };
   }
   const mixed = (props['MixedInstancesPolicy'] as Record<string, Record<string, unknown>> | undefined)?.['LaunchTemplate'];
   const data = launchTemplateData(props['LaunchTemplate'] ?? mixed?.['LaunchTemplateSpecification']);
@@ -216,7 +230,9 @@ function internetSubnets(set: TemplateSet): Set<string> {
 
 function computeGroup(set: TemplateSet, ref: ResourceRef, routed: Set<string>): ComputeGroup {
   const launch = launchOf(ref);
-  const eip = resourcesOfType(set, 'AWS::EC2::EIP', 'AWS::EC2::EIPAssociation').find((e) => refersTo(prop(e, 'InstanceId'), ref));
+  const eip = resourcesOfType(set, 'AWS::EC2::EIP', 'AWS::EC2::EIPAssociation').find(
+    (e) => refersTo(prop(e, 'InstanceId'), ref) || launch.interfaces.some((eni) => refersTo(prop(e, 'NetworkInterfaceId'), eni)),
+  );
   const mapping = launch.subnets.find((s) => isTrue(prop(s, 'MapPublicIpOnLaunch')));
   const defaultVpc = launch.subnets.length === 0;
   const publicIp = eip
