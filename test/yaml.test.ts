@@ -29,6 +29,28 @@ describe('CloudFormation YAML', () => {
     assert.deepEqual(Object.values(back.Parameters).map((p) => p.Default), values);
   });
 
+  it('round-trips awkward strings and shapes through a real YAML parser', () => {
+    const awkward = [
+      '', ' ', 'a: b', 'a #b', 'ends:', '- dash', '? q', '[x]', '{x}', '#c', '&a', '*a', '!t', '|p', '>f', "it's", '"dq"', '%d', '@a', '`b',
+      'trailing ', ' leading', 'tab\there', 'line\n', 'two\nlines', 'two\nlines\n\n', '  indented\nblock\n', 'trailing space \nline',
+      'bell\u0007', 'ünïcødé ✓', '${AWS::Region}', 'arn:aws:s3:::b/*', '-1', '+1', '.5', '.inf', '1_000', '0b101', '=', '<<',
+    ];
+    const template = {
+      Resources: {
+        R: {
+          Type: 'X::Y::Z',
+          Properties: {
+            Strings: awkward,
+            Nested: [[1, [2, []]], { a: {} }, [{ b: 'c', d: [{ Ref: 'E' }] }]],
+            Tagged: [{ 'Fn::If': ['C', { k: 'v' }, { Ref: 'AWS::NoValue' }] }, { 'Fn::Sub': ['x${Y}', { Y: { Ref: 'Z' } }] }],
+            Numbers: [0, -1.5, 1e21, true, false, null],
+          },
+        },
+      },
+    };
+    assert.deepEqual(parseTemplate(toYaml(template)), template);
+  });
+
   it('puts the top-level sections and resource attributes in a fixed order', () => {
     const yaml = toYaml({ Outputs: {}, Resources: { R: { Properties: {}, DeletionPolicy: 'Retain', Type: 'AWS::S3::Bucket' } }, AWSTemplateFormatVersion: '2010-09-09' });
     assert.ok(yaml.indexOf('AWSTemplateFormatVersion') < yaml.indexOf('Resources') && yaml.indexOf('Resources') < yaml.indexOf('Outputs'));
