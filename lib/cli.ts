@@ -15,6 +15,9 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
   synth: { summary: 'compile a cluster definition to CloudFormation YAML in out/', load: () => import('./commands/synth.js') },
   lint: { summary: 'run cfn-lint over every template in out/', load: () => import('./commands/lint.js') },
   audit: { summary: 'show what the internet can reach and check the hardening rules', load: () => import('./commands/audit.js') },
+  deploy: { summary: 'ship out/ to CloudFormation through a change set', load: () => import('./commands/deploy.js') },
+  diff: { summary: 'show what deploy would change (change set, then deleted)', load: () => import('./commands/diff.js') },
+  destroy: { summary: 'delete the stack and list what was retained', load: () => import('./commands/destroy.js') },
 };
 
 function usage(): string {

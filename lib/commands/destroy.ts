@@ -1,0 +1,56 @@
+import { parseCommandArgs } from '../args.js';
+import { confirm } from '../deploy/confirm.js';
+import { destroy } from '../deploy/destroy.js';
+import { AWS_HELP, AWS_OPTIONS, clientsFrom, requireStackName } from '../deploy/options.js';
+import { formatRootCause } from '../deploy/progress.js';
+
+const HELP = `Usage: npm run destroy -- --stack-name NAME [--force] [--yes] [options]
+
+Deletes the root stack and its nested stacks, following the events, then lists what was retained
+(resources with DeletionPolicy Retain: data that survives and still costs money).
+
+Destroy:
+  --stack-name NAME   root stack (required)
+  --force             turn termination protection off first (refused without it)
+
+${AWS_HELP}`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseCommandArgs('destroy', argv, { ...AWS_OPTIONS, force: { type: 'boolean' } });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const stackName = requireStackName('destroy', values);
+  const clients = await clientsFrom(values);
+  const print = (line: string) => console.log(line);
+  const result = await destroy({
+    clients,
+    stackName,
+    force: values.force ?? false,
+    confirm: (question) => confirm(question, values.yes ?? false, ''),
+    print,
+  });
+  switch (result.kind) {
+    case 'absent':
+      print(`Stack ${stackName} does not exist in ${clients.region}; nothing to destroy.`);
+      return 0;
+    case 'declined':
+      print('Not deleted.');
+      return 1;
+    case 'failed':
+      print(`\nDelete of ${stackName} failed: ${result.status}. Root causes:`);
+      for (const cause of result.rootCauses) print(formatRootCause(cause));
+      print(`Fix the cause (often a resource changed outside CloudFormation), then run destroy again.`);
+      return 1;
+    case 'destroyed':
+      print(`\nStack ${stackName} deleted.`);
+      if (result.retained.length === 0) {
+        print('Nothing was retained.');
+      } else {
+        print(`Retained (still exist and cost money; delete them by hand when their data is no longer needed):`);
+        for (const r of result.retained) print(`  - ${r.stack}/${r.logicalId}  ${r.resourceType}  ${r.physicalId}`);
+      }
+      return 0;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * `npm run destroy`: delete the root stack (nested stacks go with it), refusing a protected stack
+ * unless forced, and list what was retained: the resources with DeletionPolicy Retain that still
+ * exist and cost money.
+ */
+import {
+  DeleteStackCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+  UpdateTerminationProtectionCommand,
+  type CloudFormationClient,
+} from '@aws-sdk/client-cloudformation';
+import { UserError } from '../errors.js';
+import { parseTemplate } from '../yaml.js';
+import { awsErrorMessage, awsErrorName, type AwsClients } from './aws.js';
+import { followStack, isFailure, rootCauses, type RootCause } from './progress.js';
+import { describeStack } from './stack-state.js';
+import type { Template } from './templates.js';
+
+export interface DestroyProps {
+  readonly clients: AwsClients;
+  readonly stackName: string;
+  /** Turn termination protection off first. @default false */
+  readonly force?: boolean;
+  readonly confirm: (question: string) => Promise<boolean>;
+  readonly print: (line: string) => void;
+  /** @default 5000 */
+  readonly eventPollMs?: number;
+}
+
+export interface RetainedResource {
+  /** Stack path, `Root/Network`. */
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly resourceType: string;
+  readonly physicalId: string;
+}
+
+export type DestroyResult =
+  | { readonly kind: 'absent'; readonly stackName: string }
+  | { readonly kind: 'declined'; readonly stackName: string }
+  | { readonly kind: 'destroyed'; readonly stackName: string; readonly retained: readonly RetainedResource[] }
+  | { readonly kind: 'failed'; readonly stackName: string; readonly status: string; readonly rootCauses: readonly RootCause[] };
+
+/** Resources with DeletionPolicy Retain in the stack and its nested stacks, with their physical IDs. */
+export async function retainedResources(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
+  let body: string | undefined;
+  try {
+    body = (await cfn.send(new GetTemplateCommand({ StackName: stack, TemplateStage: 'Original' }))).TemplateBody;
+  } catch (err) {
+    // A nested stack already gone (a failed update can leave one behind in the list) retains nothing.
+    if (awsErrorName(err) === 'ValidationError' && /does not exist/.test(awsErrorMessage(err))) return [];
+    throw err;
+  }
+  const template = (body ? parseTemplate(body) : {}) as Template;
+  const found: RetainedResource[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack, NextToken: token }));
+    for (const r of page.StackResourceSummaries ?? []) {
+      const id = r.LogicalResourceId ?? '?';
+      if (r.ResourceType === 'AWS::CloudFormation::Stack' && r.PhysicalResourceId) {
+        found.push(...(await retainedResources(cfn, r.PhysicalResourceId, `${path}/${id}`)));
+      } else if (template.Resources?.[id]?.DeletionPolicy === 'Retain' && r.PhysicalResourceId && !/DELETE_COMPLETE/.test(r.ResourceStatus ?? '')) {
+        found.push({ stack: path, logicalId: id, resourceType: r.ResourceType ?? '?', physicalId: r.PhysicalResourceId });
+      }
+    }
+    token = page.NextToken;
+  } while (token);
+  return found;
+}
+
+export async function destroy({ clients, stackName, force = false, confirm, print, eventPollMs }: DestroyProps): Promise<DestroyResult> {
+  const { cfn } = clients;
+
+  // 1. Is there a stack, and is it protected?
+  const stack = await describeStack(cfn, stackName);
+  if (!stack) return { kind: 'absent', stackName };
+  const stackId = stack.StackId ?? stackName;
+  if (stack.StackStatus?.endsWith('_IN_PROGRESS') && stack.StackStatus !== 'REVIEW_IN_PROGRESS') {
+    throw new UserError(`Stack ${stackName} is ${stack.StackStatus}: another operation is running. Wait for it to finish, then run destroy again.`);
+  }
+  if (stack.EnableTerminationProtection && !force) {
+    throw new UserError(`Stack ${stackName} has termination protection on. To delete it anyway, run destroy again with --force (it turns protection off first).`);
+  }
+
+  // 2. What will stay behind, then confirm.
+  const retained = await retainedResources(cfn, stackId, stackName);
+  print(`Deleting stack ${stackName} (${stack.StackStatus}) and its nested stacks.`);
+  if (retained.length) print(`${retained.length} resource(s) have DeletionPolicy Retain and will be kept (their data survives; they still cost money).`);
+  if (!(await confirm(`Delete stack ${stackName}?`))) return { kind: 'declined', stackName };
+
+  // 3. Protection off (forced), delete, follow.
+  if (stack.EnableTerminationProtection) {
+    await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: false }));
+    print(`Termination protection turned off on ${stackName} (--force).`);
+  }
+  const since = new Date();
+  await cfn.send(new DeleteStackCommand({ StackName: stackId }));
+  const followed = await followStack({ cfn, stack: stackId, since, print, ...(eventPollMs ? { pollMs: eventPollMs } : {}) });
+  if (followed.status !== 'DELETE_COMPLETE' || isFailure(followed.status)) {
+    return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events) };
+  }
+  return { kind: 'destroyed', stackName, retained };
+}

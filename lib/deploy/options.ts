@@ -1,0 +1,113 @@
+/** The flags deploy, diff and destroy share, and turning them into clients and templates. */
+import { UserError } from '../errors.js';
+import { connect, type AwsClients } from './aws.js';
+import type { PlanProps } from './plan.js';
+import { parseKeyValues, readParametersFile } from './parameters.js';
+import { checkFresh, loadTemplates, type TemplateSet } from './templates.js';
+
+export const AWS_OPTIONS = {
+  'stack-name': { type: 'string' },
+  profile: { type: 'string' },
+  region: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const TEMPLATE_OPTIONS = {
+  out: { type: 'string', default: 'out' },
+  'skip-synth-check': { type: 'boolean' },
+  'parameters-file': { type: 'string' },
+  parameter: { type: 'string', multiple: true },
+  tag: { type: 'string', multiple: true },
+  bucket: { type: 'string' },
+} as const;
+
+export const AWS_HELP = `AWS:
+  --profile NAME          named profile (shared config/credentials, SSO) (default: the SDK's chain:
+                          environment, default profile, SSO, instance role)
+  --region REGION         (default: AWS_REGION, then the profile's region)
+  --endpoint-url URL      a local emulator such as moto_server, for CloudFormation, S3 and STS
+  -y, --yes               do not ask (CI); without a terminal, --yes is required to change anything
+  -h, --help              this text`;
+
+export const TEMPLATE_HELP = `Templates and parameters:
+  --out DIR               synthesized templates and manifest.json (default: out). Deploy reads only
+                          this folder, never stacks/; it refuses an out/ older than stacks/ or lib/synth.ts
+                          (run 'npm run synth' first, or pass --skip-synth-check)
+  --parameters-file FILE  JSON as aws-cli takes it: [{"ParameterKey": "K", "ParameterValue": "V"}]
+  --parameter KEY=VALUE   repeatable; wins over the file. On an update, parameters not given keep
+                          their deployed values
+  --tag KEY=VALUE         stack tag, repeatable (default on an update: keep the stack's tags)
+  --bucket NAME           S3 bucket for the nested templates (default: dcos-cfn-templates-ACCOUNT-REGION,
+                          created on first use: encrypted, public access blocked, TLS only)`;
+
+export interface CommonValues {
+  readonly 'stack-name'?: string;
+  readonly profile?: string;
+  readonly region?: string;
+  readonly 'endpoint-url'?: string;
+}
+
+export function requireStackName(command: string, values: CommonValues): string {
+  const name = values['stack-name'];
+  if (!name) throw new UserError(`--stack-name NAME is required. Run 'npm run ${command} -- --help' for the options.`, 2);
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(name)) {
+    throw new UserError(`--stack-name ${name}: a stack name starts with a letter and has only letters, digits and hyphens (at most 128).`, 2);
+  }
+  return name;
+}
+
+export async function clientsFrom(values: CommonValues): Promise<AwsClients> {
+  return connect({
+    ...(values.profile ? { profile: values.profile } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),
+  });
+}
+
+export interface TemplateValues {
+  readonly out?: string;
+  readonly 'skip-synth-check'?: boolean;
+  readonly 'parameters-file'?: string;
+  readonly parameter?: string[];
+  readonly tag?: string[];
+}
+
+/** Sources whose change makes out/ stale (only their modification times are read). */
+const SOURCES = ['stacks', 'lib/synth.ts'];
+
+/** Everything deploy and diff share, from the parsed flags: templates, clients, parameters, tags, bucket. */
+export async function planPropsFrom(command: string, values: CommonValues & TemplateValues & { readonly bucket?: string }): Promise<PlanProps> {
+  const stackName = requireStackName(command, values);
+  const templates = templatesFrom(values);
+  const clients = await clientsFrom(values);
+  const tags = tagsFrom(values);
+  return {
+    clients,
+    templates,
+    stackName,
+    parameters: parametersFrom(values),
+    ...(tags ? { tags } : {}),
+    ...(values.bucket ? { bucket: values.bucket } : {}),
+    ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),
+    print: (line: string) => console.log(line),
+  };
+}
+
+export function templatesFrom(values: TemplateValues): TemplateSet {
+  const dir = values.out ?? 'out';
+  if (!values['skip-synth-check']) checkFresh(dir, SOURCES);
+  return loadTemplates(dir);
+}
+
+export function parametersFrom(values: TemplateValues): Record<string, string> {
+  return {
+    ...(values['parameters-file'] ? readParametersFile(values['parameters-file']) : {}),
+    ...parseKeyValues('parameter', values.parameter ?? []),
+  };
+}
+
+export function tagsFrom(values: TemplateValues): Record<string, string> | undefined {
+  return values.tag?.length ? parseKeyValues('tag', values.tag) : undefined;
+}

@@ -1,0 +1,122 @@
+/**
+ * Stack parameters and tags: from `--parameters-file` (the aws-cli JSON format) and `--parameter
+ * Key=Value`, checked against the root template, with previous values kept on an update for the
+ * parameters not given. Every problem is reported at once.
+ */
+import type { Parameter, Tag } from '@aws-sdk/client-cloudformation';
+import { readFileSync } from 'node:fs';
+import { UserError, ValidationError } from '../errors.js';
+import { TEMPLATE_BASE_URL_PARAMETER } from '../manifest.js';
+import type { Template } from './templates.js';
+
+/** Reads `[{"ParameterKey": "K", "ParameterValue": "V"}, ...]`, as `aws cloudformation` takes it. */
+export function readParametersFile(path: string): Record<string, string> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `Parameters file ${path} not found.` : `Parameters file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const example = '[{"ParameterKey": "KeyName", "ParameterValue": "ops"}]';
+  if (!Array.isArray(raw)) throw new UserError(`Parameters file ${path} must be a JSON array like ${example}.`);
+  const values: Record<string, string> = {};
+  const problems: string[] = [];
+  raw.forEach((item: unknown, i) => {
+    const p = item as { ParameterKey?: unknown; ParameterValue?: unknown } | null;
+    if (typeof p?.ParameterKey !== 'string' || (typeof p.ParameterValue !== 'string' && typeof p.ParameterValue !== 'number')) {
+      problems.push(`entry ${i}: expected {"ParameterKey": string, "ParameterValue": string}`);
+    } else {
+      values[p.ParameterKey] = String(p.ParameterValue);
+    }
+  });
+  if (problems.length) throw new ValidationError(`Parameters file ${path} is malformed (expected ${example}):`, problems);
+  return values;
+}
+
+/** Parses repeated `Key=Value` flags (`--parameter`, `--tag`). */
+export function parseKeyValues(flag: string, items: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UserError(`--${flag} ${item}: expected Key=Value.`);
+    values[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return values;
+}
+
+export interface ResolvedParameters {
+  /** What CreateChangeSet gets: given values, UsePreviousValue for kept ones; defaults left to CloudFormation. */
+  readonly parameters: Parameter[];
+  /** The value each parameter will have after the deploy, for the no-op check (undefined: unknown, NoEcho). */
+  readonly effective: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Resolves the root stack's parameters. `previous` is the deployed stack's parameters (an update),
+ * or undefined (a create). TemplateBaseUrl is always deploy's own value.
+ */
+export function resolveParameters(
+  template: Template,
+  given: Readonly<Record<string, string>>,
+  previous: readonly Parameter[] | undefined,
+  templateBaseUrl: string,
+): ResolvedParameters {
+  const declared = template.Parameters ?? {};
+  const problems: string[] = [];
+  for (const key of Object.keys(given)) {
+    if (key === TEMPLATE_BASE_URL_PARAMETER) problems.push(`${key} is set by deploy (the S3 folder of the uploaded templates); do not pass it.`);
+    else if (!(key in declared)) problems.push(`${key} is not a parameter of the root template (it declares: ${Object.keys(declared).join(', ')}).`);
+  }
+  const parameters: Parameter[] = [];
+  const effective: Record<string, string | undefined> = {};
+  const missing: string[] = [];
+  for (const [key, declaration] of Object.entries(declared)) {
+    const before = previous?.find((p) => p.ParameterKey === key);
+    const noEcho = declaration.NoEcho === true || declaration.NoEcho === 'true';
+    if (key === TEMPLATE_BASE_URL_PARAMETER) {
+      parameters.push({ ParameterKey: key, ParameterValue: templateBaseUrl });
+      effective[key] = templateBaseUrl;
+    } else if (key in given) {
+      parameters.push({ ParameterKey: key, ParameterValue: given[key] });
+      effective[key] = noEcho ? undefined : given[key];
+    } else if (before) {
+      parameters.push({ ParameterKey: key, UsePreviousValue: true });
+      effective[key] = before.ParameterValue;
+    } else if (declaration.Default !== undefined) {
+      effective[key] = String(declaration.Default);
+    } else {
+      missing.push(key);
+    }
+  }
+  if (missing.length) {
+    problems.push(
+      `The following parameters of the root template are missing a value: ${missing.join(', ')}. ` +
+        `Pass them with --parameter Key=Value or in --parameters-file.`,
+    );
+  }
+  if (problems.length) throw new ValidationError('Stack parameters are not right:', problems);
+  return { parameters, effective };
+}
+
+/** True when the deployed stack already has exactly these parameter values. */
+export function sameParameters(effective: Readonly<Record<string, string | undefined>>, deployed: readonly Parameter[]): boolean {
+  const keys = new Set([...Object.keys(effective), ...deployed.map((p) => p.ParameterKey ?? '')]);
+  for (const key of keys) {
+    const want = effective[key];
+    const have = deployed.find((p) => p.ParameterKey === key)?.ParameterValue;
+    if (want === undefined || have === undefined || want !== have) return false;
+  }
+  return true;
+}
+
+export function toTags(values: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(values).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** Tags not given on an update are left as they are, so only given tags are compared. */
+export function sameTags(given: readonly Tag[] | undefined, deployed: readonly Tag[] | undefined): boolean {
+  if (given === undefined) return true;
+  const key = (tags: readonly Tag[]) => JSON.stringify([...tags].sort((a, b) => (a.Key ?? '').localeCompare(b.Key ?? '')).map((t) => [t.Key, t.Value]));
+  return key(given) === key(deployed ?? []);
+}

@@ -1,0 +1,115 @@
+/**
+ * The first half of deploy, shared with diff: check the stack's state, resolve parameters, skip when
+ * nothing changed, upload, create the change set, read it whole and render the preview.
+ */
+import { GetTemplateCommand, type Stack, type Tag } from '@aws-sdk/client-cloudformation';
+import { isDeepStrictEqual } from 'node:util';
+import { sha256, templateKey } from '../manifest.js';
+import { parseTemplate } from '../yaml.js';
+import { accountId, type AwsClients } from './aws.js';
+import { createChangeSet, readChangeSetTree, waitForChangeSet, type ChangeSetRef, type ChangeSetType, type StackChanges } from './change-set.js';
+import { resolveParameters, sameParameters, sameTags, toTags } from './parameters.js';
+import { renderPreview, type Preview } from './preview.js';
+import { checkStackState } from './stack-state.js';
+import { requiredCapabilities, type TemplateSet } from './templates.js';
+import { bucketUrl, defaultBucketName, ensureBucket, uploadTemplates } from './upload.js';
+
+export interface PlanProps {
+  readonly clients: AwsClients;
+  readonly templates: TemplateSet;
+  readonly stackName: string;
+  /** Values from --parameters-file and --parameter. */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** From --tag; undefined keeps the deployed stack's tags. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** --bucket; undefined uses (and creates) the default bucket. */
+  readonly bucket?: string;
+  readonly endpointUrl?: string;
+  readonly replaceFailed?: boolean;
+  readonly print: (line: string) => void;
+  /** @default 2000 */
+  readonly pollMs?: number;
+}
+
+export type Plan =
+  | { readonly kind: 'no-op'; readonly stack: Stack; readonly why: string }
+  | {
+      readonly kind: 'empty';
+      readonly type: ChangeSetType;
+      readonly changeSet: ChangeSetRef;
+    }
+  | {
+      readonly kind: 'changes';
+      readonly type: ChangeSetType;
+      readonly stack?: Stack;
+      readonly changeSet: ChangeSetRef;
+      readonly tree: StackChanges;
+      readonly preview: Preview;
+    };
+
+/** CloudFormation's limit for a template passed inline. */
+const MAX_TEMPLATE_BODY = 51_200;
+
+/** The account ID is the fifth field of a stack ARN: no STS call for an existing stack. */
+function accountOf(stack: Stack | undefined): string | undefined {
+  return stack?.StackId?.split(':')[4] || undefined;
+}
+
+/** True when the deployed root template is the local one, byte for byte or as parsed. */
+function sameTemplate(deployed: string | undefined, local: string): boolean {
+  if (deployed === undefined) return false;
+  if (deployed === local) return true;
+  try {
+    return isDeepStrictEqual(parseTemplate(deployed), parseTemplate(local));
+  } catch {
+    return false;
+  }
+}
+
+export async function plan(props: PlanProps): Promise<Plan> {
+  const { clients, templates, stackName, print } = props;
+  const { cfn, s3, region } = clients;
+
+  // 1. The stack's state: CREATE or UPDATE, waiting out an operation in progress.
+  const state = await checkStackState({ cfn, stackName, print, ...(props.replaceFailed ? { replaceFailed: true } : {}), ...(props.pollMs ? { pollMs: props.pollMs } : {}) });
+
+  // 2. Where the templates go, and so the TemplateBaseUrl parameter.
+  const bucket = props.bucket ?? defaultBucketName(accountOf(state.stack) ?? (await accountId(clients)), region);
+  const templateBaseUrl = bucketUrl(bucket, region, props.endpointUrl);
+
+  // 3. Parameters (previous values kept on an update) and tags.
+  const { parameters, effective } = resolveParameters(templates.root.template, props.parameters, state.stack?.Parameters, templateBaseUrl);
+  const tags: Tag[] | undefined = props.tags ? toTags(props.tags) : undefined;
+
+  // 4. Nothing changed? Same root template (its nested TemplateURLs carry content hashes), parameters and tags.
+  if (state.stack && sameParameters(effective, state.stack.Parameters ?? []) && sameTags(tags, state.stack.Tags)) {
+    const deployed = await cfn.send(new GetTemplateCommand({ StackName: state.stack.StackId ?? stackName, TemplateStage: 'Original' }));
+    if (sameTemplate(deployed.TemplateBody, templates.root.body)) {
+      return { kind: 'no-op', stack: state.stack, why: 'the root template, parameters and tags equal what is deployed' };
+    }
+  }
+
+  // 5. Upload the nested templates under content-hash keys.
+  const tlsOnly = !props.endpointUrl?.startsWith('http:');
+  await ensureBucket({ s3, bucket, region, create: props.bucket === undefined, tlsOnly, log: print });
+  // A root template over CloudFormation's 51,200-byte TemplateBody limit goes by URL too.
+  const rootKey = Buffer.byteLength(templates.root.body) > MAX_TEMPLATE_BODY ? templateKey(templates.root.file, sha256(templates.root.body)) : undefined;
+  const objects = Object.values(templates.nested).map(({ key, body }) => ({ key, body }));
+  if (rootKey) objects.push({ key: rootKey, body: templates.root.body });
+  const upload = await uploadTemplates({ s3, bucket, objects });
+  print(`Templates in s3://${bucket}: ${upload.uploaded.length} uploaded, ${upload.skipped.length} already there.`);
+
+  // 6. The change set, read whole, nested stacks included.
+  const changeSet = await createChangeSet(cfn, {
+    stackName,
+    type: state.type,
+    ...(rootKey ? { templateUrl: `${templateBaseUrl}/${rootKey}` } : { templateBody: templates.root.body }),
+    parameters,
+    capabilities: requiredCapabilities(templates),
+    ...(tags ? { tags } : {}),
+  });
+  const ready = await waitForChangeSet(cfn, changeSet, props.pollMs ? { pollMs: props.pollMs } : {});
+  if (ready.kind === 'empty') return { kind: 'empty', type: state.type, changeSet };
+  const tree = await readChangeSetTree(cfn, changeSet.id, stackName, stackName, ready.first);
+  return { kind: 'changes', type: state.type, ...(state.stack ? { stack: state.stack } : {}), changeSet, tree, preview: renderPreview(tree) };
+}

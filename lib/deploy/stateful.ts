@@ -1,0 +1,39 @@
+/**
+ * Which resources hold data: masters and their volumes, buckets, log groups, keys, the VPC and
+ * subnets. Deploy's data gate and the stack policies both start from this list.
+ */
+import type { Template, TemplateResource } from './templates.js';
+
+/** Resource types that are stateful whatever their properties, with what they hold. */
+export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
+  'AWS::EC2::Volume': 'an EBS volume',
+  'AWS::S3::Bucket': 'an S3 bucket',
+  'AWS::Logs::LogGroup': 'a log group',
+  'AWS::KMS::Key': 'a KMS key',
+  'AWS::EC2::VPC': 'the VPC',
+  'AWS::EC2::Subnet': 'a subnet',
+};
+
+/** The tag that marks a DC/OS master instance. */
+export const ROLE_TAG = 'dcos:role';
+
+function isMaster(resource: TemplateResource): boolean {
+  const tags = resource.Properties?.['Tags'];
+  return Array.isArray(tags) && tags.some((t: { Key?: unknown; Value?: unknown }) => t?.Key === ROLE_TAG && t?.Value === 'master');
+}
+
+/** What a stateful resource holds ("a log group", "a master instance"), or undefined for a stateless one. */
+export function statefulKind(resource: TemplateResource): string | undefined {
+  if (resource.Type === 'AWS::EC2::Instance') return isMaster(resource) ? 'a master instance' : undefined;
+  return STATEFUL_TYPES[resource.Type];
+}
+
+/** Stateful resources of a template by logical ID, with what they hold. */
+export function statefulResources(template: Template): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const [id, resource] of Object.entries(template.Resources ?? {})) {
+    const kind = statefulKind(resource);
+    if (kind) found.set(id, kind);
+  }
+  return found;
+}
