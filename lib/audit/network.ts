@@ -155,6 +155,8 @@ interface Launch {
   readonly securityGroups: readonly ResourceRef[];
   /** Attached `AWS::EC2::NetworkInterface` resources (an Elastic IP may sit on one). */
   readonly interfaces: readonly ResourceRef[];
+  /** A subnet is named at all (possibly as a literal ID); without one, EC2 uses the default VPC. */
+  readonly subnetGiven: boolean;
 }
 
 function launchTemplateData(spec: unknown): Record<string, unknown> {
@@ -180,6 +182,7 @@ function fromInterfaces(data: Record<string, unknown>, groupsKey: string): Launc
     associatePublicIp: primary?.['AssociatePublicIpAddress'] ?? data['AssociatePublicIpAddress'],
     subnets: [...refsIn(data['SubnetId']), ...interfaces.flatMap((n) => refsIn(n['SubnetId']))],
     interfaces: interfaces.flatMap((n) => refsIn(n['NetworkInterfaceId'])),
+    subnetGiven: data['SubnetId'] !== undefined || interfaces.some((n) => n['SubnetId'] !== undefined),
     securityGroups: [
       ...refsIn(data['SecurityGroupIds']),
       ...refsIn(data['SecurityGroups']),
@@ -198,17 +201,19 @@ function launchOf(group: ResourceRef): Launch {
       subnets: own.subnets.length ? own.subnets : template.subnets,
       securityGroups: [...own.securityGroups, ...template.securityGroups],
       interfaces: own.interfaces,
+      subnetGiven: own.subnetGiven || template.subnetGiven,
     };
   }
   const subnets = refsIn(props['VPCZoneIdentifier']);
+  const subnetGiven = props['VPCZoneIdentifier'] !== undefined;
   const configuration = refsIn(props['LaunchConfigurationName'])[0];
   if (configuration) {
     const c = resolvedProperties(configuration);
-    return { associatePublicIp: c['AssociatePublicIpAddress'], subnets, securityGroups: refsIn(c['SecurityGroups']), interfaces: [] };
+    return { associatePublicIp: c['AssociatePublicIpAddress'], subnets, securityGroups: refsIn(c['SecurityGroups']), interfaces: [], subnetGiven };
   }
   const mixed = (props['MixedInstancesPolicy'] as Record<string, Record<string, unknown>> | undefined)?.['LaunchTemplate'];
   const data = launchTemplateData(props['LaunchTemplate'] ?? mixed?.['LaunchTemplateSpecification']);
-  return { ...fromInterfaces(data, 'Groups'), subnets };
+  return { ...fromInterfaces(data, 'Groups'), subnets, subnetGiven };
 }
 
 /** Subnet keys routed to an internet gateway, through their route table associations. */
@@ -234,7 +239,7 @@ function computeGroup(set: TemplateSet, ref: ResourceRef, routed: Set<string>): 
     (e) => refersTo(prop(e, 'InstanceId'), ref) || launch.interfaces.some((eni) => refersTo(prop(e, 'NetworkInterfaceId'), eni)),
   );
   const mapping = launch.subnets.find((s) => isTrue(prop(s, 'MapPublicIpOnLaunch')));
-  const defaultVpc = launch.subnets.length === 0;
+  const defaultVpc = !launch.subnetGiven;
   const publicIp = eip
     ? `Elastic IP ${eip.id}`
     : isTrue(launch.associatePublicIp)

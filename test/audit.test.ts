@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditTemplateSet, type AuditResult } from '../lib/audit/audit.js';
+import { analyzeExposure, describePaths } from '../lib/audit/exposure.js';
+import { loadTemplateSet } from '../lib/audit/load.js';
+import { analyzeNetwork } from '../lib/audit/network.js';
+import { formatCompare } from '../lib/audit/report.js';
+import { runDcosRules } from '../lib/audit/rules.js';
+import { UserError } from '../lib/errors.js';
+import { compile, writeOutput } from '../lib/synth.js';
+import defaultCluster from '../stacks/clusters/default.js';
+
+const FIXTURES = 'test/fixtures/audit';
+const fixture = (name: string) => join(FIXTURES, name);
+const MESOSPHERE = '../shared/anchors/mesosphere/official-1.8.7/multi-master.cloudformation.json';
+const CLI = join(process.cwd(), 'dist/lib/cli.js');
+
+/** Our rules only (no cfn-guard): `rule resource: message` lines. */
+function dcosFindings(path: string): string[] {
+  const set = loadTemplateSet([path]);
+  return runDcosRules(set, analyzeNetwork(set)).map((f) => `${f.rule} ${f.resource}: ${f.message}`);
+}
+
+/** `role resource: paths` per compute group. */
+function exposure(path: string): string[] {
+  return analyzeExposure(loadTemplateSet([path])).map((e) => `${e.role} ${e.resource}: ${describePaths(e.paths)}`);
+}
+
+describe('audit: exposure', () => {
+  it('finds a group with a public IP behind an open security group reachable directly', () => {
+    assert.deepEqual(exposure(fixture('ec2-3-ssh-open.yaml')), ['admin Bastion: tcp 22 direct']);
+  });
+
+  it('finds masters reachable through an internet-facing load balancer', () => {
+    assert.deepEqual(exposure(fixture('elb-1-master-lb-internet.yaml')), ['master Masters: tcp 443 via MasterLoadBalancer']);
+  });
+
+  it("counts a parameter's Default (0.0.0.0/0) as the admitted range", () => {
+    assert.deepEqual(exposure(fixture('param-default-open.json')), ['master MasterInstance: tcp 443 direct']);
+  });
+
+  it('follows values through nested stacks: outputs, passed parameters, joined lists', () => {
+    // The child's AdminCidr defaults to 10.0.0.0/8, but the root passes 0.0.0.0/0.
+    assert.deepEqual(exposure(fixture('nested/root.yaml')), ['admin AdminGroup: tcp 22 direct']);
+  });
+
+  it('lets everyone through an internet-facing NLB without security groups', () => {
+    assert.deepEqual(exposure(fixture('ec2-4-nlb-no-groups.yaml')), ['private-agent PrivateAgents: tcp 5050 via AgentLoadBalancer']);
+  });
+
+  it('keeps groups behind an internal load balancer unreachable, and sees public agents and the VPN', () => {
+    assert.deepEqual(exposure(fixture('clean.yaml')), [
+      'master Master1: unreachable',
+      'public-agent PublicAgentGroup: tcp 80, 443 via PublicLoadBalancer',
+      'vpn VpnGateway: udp 1194 direct',
+    ]);
+  });
+
+  it('does not count a public IP in a subnet without a route to an internet gateway', () => {
+    assert.deepEqual(exposure(fixture('no-internet-route.yaml')), ['other Worker: unreachable']);
+  });
+
+  it("finds Mesosphere's masters reachable on tcp 22/80/443 directly and 80/443 through the load balancer", () => {
+    assert.ok(exposure(MESOSPHERE).includes('master MasterServerGroup: tcp 22, 80, 443 direct; tcp 80, 443 via ElasticLoadBalancer'));
+  });
+});
+
+describe('audit: our rules', () => {
+  it('passes a hardened template on every rule', () => {
+    assert.deepEqual(dcosFindings(fixture('clean.yaml')), []);
+  });
+
+  it('DCOS.ELB.1: an internet-facing load balancer to masters', () => {
+    assert.ok(dcosFindings(fixture('elb-1-master-lb-internet.yaml')).includes(
+      'DCOS.ELB.1 MasterLoadBalancer: is internet-facing and forwards to masters (Masters); set Scheme: internal',
+    ));
+  });
+
+  it('DCOS.EC2.1: a master with a public IP', () => {
+    assert.ok(dcosFindings(fixture('ec2-1-public-ip.yaml')).includes(
+      'DCOS.EC2.1 Master1: master gets a public IP (AssociatePublicIpAddress: true); set AssociatePublicIpAddress: false and use private subnets',
+    ));
+  });
+
+  it('DCOS.EC2.2: master ingress from an address range', () => {
+    assert.deepEqual(dcosFindings(fixture('ec2-2-master-cidr.yaml')), [
+      'DCOS.EC2.2 VpcWide: master security group MasterGroup admits 10.0.0.0/16 on tcp 8080-8181; admit security groups instead',
+    ]);
+  });
+
+  it('DCOS.EC2.3: SSH open to the internet, and a control port on an NLB without security groups', () => {
+    assert.ok(dcosFindings(fixture('ec2-3-ssh-open.yaml')).includes('DCOS.EC2.3 SshGroup: admits 0.0.0.0/0 on tcp 22 (SSH)'));
+    assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).includes(
+      'DCOS.EC2.3 AgentLoadBalancer: internet-facing NLB listens on tcp 5050 (Mesos) for everyone',
+    ));
+  });
+
+  it('DCOS.EC2.4: exposure beyond what the role expects', () => {
+    assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).includes(
+      'DCOS.EC2.4 PrivateAgents: private-agent is reachable on tcp 5050 via AgentLoadBalancer; expected: unreachable',
+    ));
+  });
+
+  it('DCOS.CFN.1: a secret-looking parameter without NoEcho (KeyName is no secret)', () => {
+    assert.deepEqual(dcosFindings(fixture('cfn-1-secret-parameter.yaml')), [
+      'DCOS.CFN.1 Parameters.DbPassword: looks like a secret but is not NoEcho; set NoEcho: true (better: read it from Secrets Manager at boot)',
+    ]);
+  });
+
+  it('DCOS.CFN.2: a secret parameter and an access key in user data, a secret in an output', () => {
+    assert.deepEqual(dcosFindings(fixture('cfn-2-secret-user-data.yaml')), [
+      'DCOS.CFN.2 Admin: user data holds secret parameter AdminPassword, text matching AKIA[0-9A-Z]{16}; fetch secrets at boot from Secrets Manager or SSM',
+      'DCOS.CFN.2 Outputs.Password: output shows secret parameter AdminPassword; do not output secrets',
+    ]);
+  });
+
+  it('DCOS.CFN.3: a stateful resource not retained on replacement', () => {
+    assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')), [
+      'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set both to Retain',
+    ]);
+  });
+
+  it('DCOS.VPC.1: a VPC without flow logs', () => {
+    assert.deepEqual(dcosFindings(fixture('vpc-1-no-flow-logs.yaml')), [
+      'DCOS.VPC.1 Vpc: no AWS::EC2::FlowLog has ResourceId: !Ref Vpc; add one with TrafficType: ALL',
+    ]);
+  });
+
+  it('DCOS.S3.1: a bucket whose policy does not deny plain HTTP', () => {
+    assert.deepEqual(dcosFindings(fixture('s3-1-no-tls-policy.yaml')), [
+      'DCOS.S3.1 Bucket: no bucket policy denies requests with aws:SecureTransport false; add an AWS::S3::BucketPolicy with that Deny statement',
+    ]);
+  });
+});
+
+describe('audit: bad input', () => {
+  const fails = (path: string, pattern: RegExp) =>
+    assert.throws(() => loadTemplateSet([path]), (err: unknown) => err instanceof UserError && pattern.test(err.message));
+
+  it('names a file that is no CloudFormation template', () => {
+    fails(fixture('bad/not-a-template.json'), /bad\/not-a-template\.json is not a CloudFormation template: it has no Resources section/);
+  });
+
+  it('gives file and line of unparseable YAML and JSON', () => {
+    fails(fixture('bad/broken.yaml'), /bad\/broken\.yaml:5: invalid YAML/);
+    fails(fixture('bad/broken.json'), /bad\/broken\.json:3: invalid JSON/);
+  });
+
+  it('names the nested stack whose template is missing and where it looked', () => {
+    fails(fixture('missing-nested'), /nested stack Network was not found: looked for .*missing-nested\/gone\.yaml/);
+  });
+
+  it('exits non-zero with the message and no stack trace', () => {
+    const run = spawnSync(process.execPath, [CLI, 'audit', fixture('bad/broken.yaml')], { encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^error: .*broken\.yaml:5: invalid YAML/);
+    assert.doesNotMatch(run.stderr, /at .*\.js:\d+/);
+  });
+});
+
+describe('audit: with cfn-guard (Control Tower rules) and waivers', () => {
+  let mesosphere: AuditResult;
+  let clean: AuditResult;
+  let waivers: AuditResult;
+  before(async () => {
+    [mesosphere, clean, waivers] = await Promise.all([
+      auditTemplateSet(MESOSPHERE),
+      auditTemplateSet(fixture('clean.yaml')),
+      auditTemplateSet(fixture('waiver-1-bad-waivers.yaml')),
+    ]);
+  });
+
+  it("reports Mesosphere's findings from both packs", () => {
+    const rules = new Set(mesosphere.findings.map((f) => f.rule));
+    for (const rule of ['CT.EC2.PR.3', 'CT.AUTOSCALING.PR.5', 'CT.S3.PR.1', 'DCOS.ELB.1', 'DCOS.EC2.1', 'DCOS.EC2.3', 'DCOS.EC2.4', 'DCOS.VPC.1']) {
+      assert.ok(rules.has(rule), rule);
+    }
+    assert.ok(mesosphere.findings.some((f) => f.rule === 'CT.AUTOSCALING.PR.5' && f.resource === 'MasterLaunchConfig'));
+  });
+
+  it('sets aside findings of waivable rules waived with a reason, in our metadata or guard.SuppressedRules', () => {
+    assert.deepEqual(
+      clean.waivers.map((w) => `${w.rule} ${w.resource} ${w.valid} ${w.used}: ${w.reason}`),
+      [
+        'CT.S3.PR.9 ProfileBucket true true: Object Lock would keep profiles of a deleted cluster for years.',
+        's3_event_notifications_enabled_check ProfileBucket true true: The VPN writes one profile; nothing listens for it.',
+      ],
+    );
+    assert.ok(!clean.findings.some((f) => f.rule === 'CT.S3.PR.9' || f.rule === 'CT.S3.PR.4'));
+  });
+
+  it('turns a waiver of a hardening rule, or one without a reason, into a finding', () => {
+    const lines = waivers.findings.filter((f) => f.rule === 'DCOS.WAIVER.1').map((f) => `${f.resource}: ${f.message}`);
+    assert.equal(lines.length, 2);
+    assert.match(lines.find((l) => l.startsWith('Open'))!, /DCOS\.EC2\.3 is a hardening rule and cannot be waived; fix the resource instead/);
+    assert.match(lines.find((l) => l.startsWith('Admin'))!, /waiver of ec2_instance_detailed_monitoring_enabled_check gives no reason/);
+    assert.ok(waivers.findings.some((f) => f.rule === 'DCOS.EC2.3' && f.resource === 'Open'), 'the finding itself stays');
+    assert.ok(waivers.findings.some((f) => f.rule === 'CT.EC2.PR.13' && f.resource === 'Admin'), 'the finding itself stays');
+  });
+
+  it('compares two sets row by row: exposure per role, findings per rule', () => {
+    const text = formatCompare(clean, mesosphere);
+    assert.match(text, /\| master +\| unreachable +\| tcp 22, 80, 443 direct; tcp 80, 443 via ElasticLoadBalancer +\|/);
+    assert.match(text, /\| DCOS\.ELB\.1 +\| The master load balancer is internal +\| 0 +\| 1 +\|/);
+  });
+});
+
+describe('audit: our synthesized output', () => {
+  let ours: AuditResult;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-out-'));
+    await writeOutput(compile(defaultCluster), dir);
+    ours = await auditTemplateSet(dir);
+  });
+
+  it('keeps masters, agents and admin unreachable; public agents on 80/443 via their load balancer; the VPN on one port', () => {
+    const byRole = (role: string) => ours.exposure.filter((e) => e.role === role).map((e) => describePaths(e.paths));
+    for (const role of ['master', 'private-agent', 'admin']) assert.deepEqual([...new Set(byRole(role))], ['unreachable'], role);
+    assert.deepEqual(byRole('public-agent'), ['tcp 80, 443 via PublicLoadBalancer']);
+    assert.deepEqual(byRole('vpn'), ['udp 1194 direct']);
+  });
+
+  it('breaks none of our rules', () => {
+    assert.deepEqual(ours.findings.filter((f) => f.rule.startsWith('DCOS.')).map((f) => `${f.rule} ${f.stack}/${f.resource}`), []);
+  });
+
+  // Pending the stack fixes listed in the audit report (Control Tower findings on out/); unskip then.
+  it.skip('has zero findings', () => {
+    assert.deepEqual(ours.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}`), []);
+  });
+});
