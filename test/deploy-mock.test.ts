@@ -1,0 +1,316 @@
+/**
+ * What moto cannot show, with aws-sdk-client-mock answering like the CloudFormation API does:
+ * replacement details, nested change set IDs, pagination, per-resource events and rollbacks,
+ * stacks in failed or in-progress states.
+ */
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DeleteStackCommand,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+  SetStackPolicyCommand,
+  UpdateTerminationProtectionCommand,
+  type Change,
+  type Stack,
+  type StackEvent,
+} from '@aws-sdk/client-cloudformation';
+import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { UserError } from '../lib/errors.js';
+import type { AwsClients } from '../lib/deploy/aws.js';
+import { deploy, type DeployProps } from '../lib/deploy/deploy.js';
+import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
+import { writeCluster } from './moto-fixtures.js';
+
+const ACCOUNT = '111122223333';
+const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod/1a2b3c4d-0000-4000-8000-000000000001`;
+const NETWORK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-Network-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000002`;
+const ROOT_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1/aaaaaaaa-0000-4000-8000-000000000001`;
+const NETWORK_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1-Network-XYZ/aaaaaaaa-0000-4000-8000-000000000002`;
+const BASE_URL = `https://dcos-cfn-templates-${ACCOUNT}-us-east-1.s3.us-east-1.amazonaws.com`;
+
+function deployedStack(status: string, extra: Partial<Stack> = {}): Stack {
+  return {
+    StackId: STACK_ID,
+    StackName: 'prod',
+    StackStatus: status as Stack['StackStatus'],
+    CreationTime: new Date('2026-01-01T00:00:00Z'),
+    EnableTerminationProtection: true,
+    Parameters: [
+      { ParameterKey: 'TemplateBaseUrl', ParameterValue: BASE_URL },
+      { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
+      { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
+    ],
+    Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-0abc', Description: "The cluster's VPC" }],
+    ...extra,
+  };
+}
+
+const nestedStackChange: Change = {
+  Type: 'Resource',
+  ResourceChange: {
+    Action: 'Modify',
+    LogicalResourceId: 'Network',
+    PhysicalResourceId: NETWORK_ID,
+    ResourceType: 'AWS::CloudFormation::Stack',
+    Replacement: 'False',
+    Scope: ['Properties'],
+    ChangeSetId: NETWORK_CS,
+    Details: [{ Target: { Attribute: 'Properties', Name: 'TemplateURL', RequiresRecreation: 'Never' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
+  },
+};
+
+const vpcReplacement: Change = {
+  Type: 'Resource',
+  ResourceChange: {
+    Action: 'Modify',
+    LogicalResourceId: 'Vpc',
+    PhysicalResourceId: 'vpc-0abc',
+    ResourceType: 'AWS::EC2::VPC',
+    Replacement: 'True',
+    Scope: ['Properties'],
+    Details: [{ Target: { Attribute: 'Properties', Name: 'CidrBlock', RequiresRecreation: 'Always' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
+  },
+};
+
+const ingressChange: Change = {
+  Type: 'Resource',
+  ResourceChange: {
+    Action: 'Modify',
+    LogicalResourceId: 'AdminSecurityGroup',
+    PhysicalResourceId: 'sg-0abc',
+    ResourceType: 'AWS::EC2::SecurityGroup',
+    Replacement: 'False',
+    Scope: ['Properties'],
+    Details: [{ Target: { Attribute: 'Properties', Name: 'SecurityGroupIngress', RequiresRecreation: 'Never' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
+  },
+};
+
+function event(stackId: string, stackName: string, id: string, type: string, status: string, at: number, reason?: string, physical?: string): StackEvent {
+  return {
+    StackId: stackId,
+    StackName: stackName,
+    EventId: `${id}-${status}-${at}`,
+    LogicalResourceId: id,
+    PhysicalResourceId: physical ?? id,
+    ResourceType: type,
+    ResourceStatus: status as StackEvent['ResourceStatus'],
+    Timestamp: new Date(Date.now() + at * 1000),
+    ...(reason ? { ResourceStatusReason: reason } : {}),
+  };
+}
+
+describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-mock)', () => {
+  let out: string;
+  let templates: TemplateSet;
+  let cfn: AwsStub<any, any, any>;
+  let s3: AwsStub<any, any, any>;
+  let clients: AwsClients;
+  let lines: string[];
+
+  before(() => {
+    process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+    out = writeCluster();
+    templates = loadTemplates(out);
+  });
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  beforeEach(() => {
+    clients = {
+      cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
+      s3: new S3Client({ region: 'us-east-1' }),
+      sts: new STSClient({ region: 'us-east-1' }),
+      region: 'us-east-1',
+      calls: {},
+    };
+    cfn = mockClient(clients.cfn);
+    s3 = mockClient(clients.s3);
+    mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops`, UserId: 'AIDAEXAMPLE' });
+    s3.on(HeadBucketCommand).resolves({});
+    s3.on(HeadObjectCommand).resolves({});
+    lines = [];
+    cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'AWSTemplateFormatVersion: "2010-09-09"\nResources: {}\n' });
+    cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+    cfn.on(ListStackResourcesCommand).resolves({
+      StackResourceSummaries: [
+        { LogicalResourceId: 'Network', PhysicalResourceId: NETWORK_ID, ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date() },
+      ],
+    });
+  });
+
+  const props = (extra: Partial<DeployProps> = {}): DeployProps => ({
+    clients,
+    templates,
+    stackName: 'prod',
+    parameters: {},
+    confirm: async () => true,
+    print: (line) => lines.push(line),
+    pollMs: 1,
+    eventPollMs: 1,
+    ...extra,
+  });
+
+  /** Root change set in two pages; the nested stack's change set holds `nested`. */
+  function changeSets(nested: Change[]) {
+    cfn.on(DescribeChangeSetCommand).callsFake((input: { ChangeSetName: string; NextToken?: string }) => {
+      if (input.ChangeSetName === NETWORK_CS) {
+        return { ChangeSetId: NETWORK_CS, ChangeSetName: 'dcos-cfn-1-Network-XYZ', StackId: NETWORK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: nested };
+      }
+      if (input.NextToken === 'page-2') {
+        return { ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [nestedStackChange] };
+      }
+      return { ChangeSetId: ROOT_CS, ChangeSetName: 'dcos-cfn-1', StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [], NextToken: 'page-2' };
+    });
+  }
+
+  it('refuses to replace the VPC, naming the stack, the resource and the property, and deletes the change set', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    changeSets([vpcReplacement]);
+    await assert.rejects(deploy(props()), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.match(err.message, /^Refusing to execute change set dcos-cfn-\S+: it would remove or replace stateful resources/);
+      assert.match(err.message, /- prod\/Network: Vpc \(AWS::EC2::VPC, the VPC\) would be replaced: CidrBlock requires replacement/);
+      assert.match(err.message, /run again with --allow-replacement Vpc\./);
+      return true;
+    });
+    assert.equal(cfn.commandCalls(DeleteChangeSetCommand).length, 1);
+    assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 0);
+  });
+
+  it('reads every page of the root change set and the nested change set it points to', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    changeSets([ingressChange]);
+    const result = await deploy(props({ execute: false }));
+    assert.equal(result.kind, 'not-executed');
+    const described = cfn.commandCalls(DescribeChangeSetCommand).map((c) => [c.args[0].input.ChangeSetName, c.args[0].input.NextToken]);
+    assert.deepEqual(described, [[ROOT_CS, undefined], [ROOT_CS, 'page-2'], [NETWORK_CS, undefined]]);
+    const text = lines.join('\n');
+    assert.match(text, /^ {2}~ Network \(nested stack\)$/m);
+    assert.match(text, /^ {6}~ AdminSecurityGroup +AWS::EC2::SecurityGroup {2}\(SecurityGroupIngress\) {3}\[security: security-group rules\]$/m);
+    assert.match(text, /Security-relevant changes \(1\)/);
+    assert.match(text, /left for review \(--no-execute\)/);
+  });
+
+  it('with --allow-replacement lets the named replacement through the stack policy for this execution only', async () => {
+    cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [deployedStack('UPDATE_COMPLETE')] }).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    changeSets([vpcReplacement]);
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    cfn.on(SetStackPolicyCommand).resolves({});
+    const result = await deploy(props({ allowReplacement: ['Network/Vpc'] }));
+    assert.equal(result.kind, 'deployed');
+    const policies = cfn.commandCalls(SetStackPolicyCommand).map((c) => [c.args[0].input.StackName, JSON.parse(c.args[0].input.StackPolicyBody!).Statement[1]?.Resource]);
+    assert.deepEqual(policies, [
+      ['prod', undefined],
+      [NETWORK_ID, ['LogicalResourceId/PrivateSubnet']],
+      ['prod', undefined],
+      [NETWORK_ID, ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']],
+    ]);
+  });
+
+  it('a failed update reports the first failure of a nested stack, not its echoes', async () => {
+    cfn.on(DescribeStacksCommand)
+      .resolvesOnce({ Stacks: [deployedStack('UPDATE_COMPLETE')] })
+      .resolvesOnce({ Stacks: [deployedStack('UPDATE_IN_PROGRESS')] })
+      .resolves({ Stacks: [deployedStack('UPDATE_ROLLBACK_COMPLETE')] });
+    changeSets([ingressChange]);
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    const rootEvents = [
+      event(STACK_ID, 'prod', 'prod', 'AWS::CloudFormation::Stack', 'UPDATE_ROLLBACK_COMPLETE', 9, undefined, STACK_ID),
+      event(STACK_ID, 'prod', 'Network', 'AWS::CloudFormation::Stack', 'UPDATE_FAILED', 6, 'Embedded stack prod-Network-1ABCDEF was not successfully updated. Currently in UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: [AdminSecurityGroup].', NETWORK_ID),
+      event(STACK_ID, 'prod', 'Network', 'AWS::CloudFormation::Stack', 'UPDATE_IN_PROGRESS', 1, undefined, NETWORK_ID),
+    ];
+    const networkEvents = [
+      event(NETWORK_ID, 'prod-Network-1ABCDEF', 'AdminSecurityGroup', 'AWS::EC2::SecurityGroup', 'UPDATE_FAILED', 4, 'The security group rule limit was exceeded (Service: Ec2, Status Code: 400)'),
+      event(NETWORK_ID, 'prod-Network-1ABCDEF', 'AdminSecurityGroup', 'AWS::EC2::SecurityGroup', 'UPDATE_IN_PROGRESS', 2),
+    ];
+    cfn.on(DescribeStackEventsCommand).callsFake((input: { StackName: string }) => ({ StackEvents: input.StackName === NETWORK_ID ? networkEvents : rootEvents }));
+    const result = await deploy(props());
+    assert.equal(result.kind, 'failed');
+    assert.ok(result.kind === 'failed');
+    assert.equal(result.status, 'UPDATE_ROLLBACK_COMPLETE');
+    assert.deepEqual(result.rootCauses, [
+      { stack: 'prod-Network-1ABCDEF', logicalId: 'AdminSecurityGroup', resourceType: 'AWS::EC2::SecurityGroup', status: 'UPDATE_FAILED', reason: 'The security group rule limit was exceeded (Service: Ec2, Status Code: 400)' },
+    ]);
+    assert.match(result.hint, /rolled back; the cluster is as it was before/);
+    assert.ok(lines.some((l) => /UPDATE_FAILED +Network\/AdminSecurityGroup +AWS::EC2::SecurityGroup {2}The security group rule limit/.test(l)), lines.join('\n'));
+    assert.equal(cfn.commandCalls(SetStackPolicyCommand).length, 0);
+  });
+
+  it('explains a stack whose first create failed, and replaces it only with --replace-failed', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('ROLLBACK_COMPLETE', { EnableTerminationProtection: false })] });
+    await assert.rejects(deploy(props()), /Stack prod is ROLLBACK_COMPLETE: its first create failed and was rolled back[\s\S]*run deploy again with --replace-failed/);
+    assert.equal(cfn.commandCalls(DeleteStackCommand).length, 0);
+
+    cfn.reset();
+    cfn.on(DescribeStacksCommand)
+      .resolvesOnce({ Stacks: [deployedStack('ROLLBACK_COMPLETE', { EnableTerminationProtection: false })] })
+      .resolves({ Stacks: [deployedStack('DELETE_COMPLETE')] });
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    cfn.on(DeleteStackCommand).resolves({});
+    cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({ ChangeSetId: ROOT_CS, Status: 'CREATE_COMPLETE', StackId: STACK_ID, Changes: [] });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+    const result = await deploy(props({ replaceFailed: true, execute: false, parameters: { ClusterName: 'prod' } }));
+    assert.equal(result.kind, 'not-executed');
+    assert.equal(cfn.commandCalls(DeleteStackCommand).length, 1);
+    assert.equal(cfn.commandCalls(CreateChangeSetCommand)[0]!.args[0].input.ChangeSetType, 'CREATE');
+  });
+
+  it('explains UPDATE_ROLLBACK_FAILED with the command that continues the rollback', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_ROLLBACK_FAILED')] });
+    await assert.rejects(deploy(props()), /UPDATE_ROLLBACK_FAILED[\s\S]*aws cloudformation continue-update-rollback --stack-name prod/);
+    assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
+  });
+
+  it('waits for an operation in progress instead of trampling it, then finds nothing to do', async () => {
+    cfn.on(DescribeStacksCommand)
+      .resolvesOnce({ Stacks: [deployedStack('UPDATE_IN_PROGRESS')] })
+      .resolvesOnce({ Stacks: [deployedStack('UPDATE_IN_PROGRESS')] })
+      .resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    cfn.on(GetTemplateCommand).resolves({ TemplateBody: templates.root.body });
+    const result = await deploy(props());
+    assert.equal(result.kind, 'no-op');
+    assert.match(lines[0]!, /^Stack prod is UPDATE_IN_PROGRESS: another operation is running\. Waiting for it to finish \(it is not touched\)\.$/);
+    assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
+    assert.equal(cfn.commandCalls(UpdateTerminationProtectionCommand).length, 0);
+  });
+
+  it('a change set that "didn\'t contain changes" is deleted and the deploy is a no-op', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    cfn.on(DescribeChangeSetCommand).resolves({
+      ChangeSetId: ROOT_CS,
+      StackId: STACK_ID,
+      Status: 'FAILED',
+      StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set.",
+    });
+    const result = await deploy(props());
+    assert.equal(result.kind, 'no-op');
+    assert.equal(cfn.commandCalls(DeleteChangeSetCommand).length, 1);
+    assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 0);
+  });
+
+  it('uploads only the nested templates that are not in the bucket yet', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
+      if (input.Key.startsWith('logs-')) return {};
+      throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    });
+    s3.on(PutObjectCommand).resolves({});
+    changeSets([]);
+    await deploy(props({ execute: false }));
+    assert.deepEqual(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key), [templates.nested['Network']!.key]);
+    assert.ok(lines.includes(`Templates in s3://dcos-cfn-templates-${ACCOUNT}-us-east-1: 1 uploaded, 1 already there.`));
+  });
+});
