@@ -1,0 +1,196 @@
+/** The pure parts of deploy: error translation, parameters, capabilities, preview, policies, uploads. */
+import { CreateBucketCommand, HeadBucketCommand, PutBucketEncryptionCommand, PutBucketPolicyCommand, PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { UserError } from '../lib/errors.js';
+import { translateAwsError } from '../lib/deploy/aws.js';
+import { resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
+import { renderPreview, securityNote } from '../lib/deploy/preview.js';
+import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
+import { loadTemplates, requiredCapabilities, type Template, type TemplateSet } from '../lib/deploy/templates.js';
+import { bucketUrl, ensureBucket } from '../lib/deploy/upload.js';
+import { writeCluster } from './moto-fixtures.js';
+
+const where = { region: 'eu-west-1', profile: 'ops' };
+
+/** An error shaped like the SDK's service exceptions. */
+function awsError(name: string, message: string, status: number, extra: object = {}): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status, attempts: 1 }, ...extra });
+}
+
+function messageOf(err: unknown): string {
+  assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+  return err.message;
+}
+
+describe('deploy: AWS errors become messages with the fix', () => {
+  it('no credentials names the ways to configure them', () => {
+    const err = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    assert.match(messageOf(translateAwsError(err, 'DescribeStacks', where)), /^No AWS credentials found \(profile ops\)\. Configure credentials with one of: AWS_ACCESS_KEY_ID/);
+  });
+
+  it('an expired token says which call was refused and how to refresh', () => {
+    const err = awsError('ExpiredToken', 'The security token included in the request is expired', 403);
+    assert.equal(messageOf(translateAwsError(err, 'CreateChangeSet', where)), 'The AWS credentials (profile ops) have expired (CreateChangeSet was refused). Get fresh ones (aws sso login, or a new session token) and try again.');
+  });
+
+  it('access denied names the call and the region, and keeps what AWS said', () => {
+    const err = awsError('AccessDenied', 'User: arn:aws:iam::111122223333:user/ops is not authorized to perform: cloudformation:CreateChangeSet', 403);
+    const message = messageOf(translateAwsError(err, 'CreateChangeSet', where));
+    assert.match(message, /^Access denied: CreateChangeSet in eu-west-1 was refused \(profile ops\)\./);
+    assert.match(message, /AWS said: User: .* is not authorized to perform: cloudformation:CreateChangeSet/);
+  });
+
+  it('a bucket in another region says which region it is in', () => {
+    const err = awsError('AuthorizationHeaderMalformed', "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting 'us-east-2'", 400);
+    assert.match(messageOf(translateAwsError(err, 'HeadBucket', where)), /^The S3 bucket is in another region \(us-east-2\) than eu-west-1/);
+  });
+
+  it('throttling that outlasts the retries says to wait', () => {
+    const err = awsError('Throttling', 'Rate exceeded', 400, { $retryable: { throttling: true } });
+    assert.match(messageOf(translateAwsError(err, 'DescribeStackEvents', where)), /^AWS kept throttling DescribeStackEvents after 8 attempts with backoff\./);
+  });
+
+  it('an unknown host points at the region', () => {
+    const err = Object.assign(new Error('getaddrinfo ENOTFOUND cloudformation.eu-wset-1.amazonaws.com'), { code: 'ENOTFOUND' });
+    assert.match(messageOf(translateAwsError(err, 'DescribeStacks', { region: 'eu-wset-1' })), /Cannot reach AWS in region eu-wset-1 .*Check --region/);
+  });
+
+  it('leaves a missing stack to the caller', () => {
+    const err = awsError('ValidationError', 'Stack with id prod does not exist', 400);
+    assert.equal(translateAwsError(err, 'DescribeStacks', where), err);
+  });
+
+  it('never puts a secret in a message', () => {
+    const err = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    process.env['AWS_SECRET_ACCESS_KEY'] = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    try {
+      assert.doesNotMatch(messageOf(translateAwsError(err, 'DescribeStacks', where)), /wJalrXUtnFEMI/);
+    } finally {
+      delete process.env['AWS_SECRET_ACCESS_KEY'];
+    }
+  });
+});
+
+describe('deploy: parameters, capabilities and policies', () => {
+  let out: string;
+  let set: TemplateSet;
+  before(() => {
+    out = writeCluster();
+    set = loadTemplates(out);
+  });
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  it('reports every missing and unknown parameter at once', () => {
+    assert.throws(
+      () => resolveParameters(set.root.template, { Clustername: 'x', TemplateBaseUrl: 'y' }, undefined, 'https://b'),
+      (err: unknown) => {
+        const message = messageOf(err);
+        assert.match(message, /Clustername is not a parameter of the root template \(it declares: TemplateBaseUrl, ClusterName, CidrBlock\)/);
+        assert.match(message, /TemplateBaseUrl is set by deploy/);
+        assert.match(message, /The following parameters of the root template are missing a value: ClusterName\. Pass them with --parameter Key=Value or in --parameters-file\./);
+        return true;
+      },
+    );
+  });
+
+  it('keeps previous values on an update and leaves defaults to CloudFormation', () => {
+    const { parameters, effective } = resolveParameters(set.root.template, {}, [{ ParameterKey: 'ClusterName', ParameterValue: 'prod' }], 'https://b');
+    assert.deepEqual(parameters, [
+      { ParameterKey: 'TemplateBaseUrl', ParameterValue: 'https://b' },
+      { ParameterKey: 'ClusterName', UsePreviousValue: true },
+    ]);
+    assert.deepEqual(effective, { TemplateBaseUrl: 'https://b', ClusterName: 'prod', CidrBlock: '10.20.0.0/16' });
+    assert.equal(sameParameters(effective, [
+      { ParameterKey: 'TemplateBaseUrl', ParameterValue: 'https://b' },
+      { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
+      { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
+    ]), true);
+  });
+
+  it('asks for CAPABILITY_IAM for IAM resources and NAMED_IAM when one has a name', () => {
+    assert.deepEqual(requiredCapabilities(set), []);
+    const withRole = (props: Record<string, unknown>): TemplateSet => ({ ...set, nested: { ...set.nested, Iam: { file: 'iam.yaml', body: '', key: 'iam', template: { Resources: { Role: { Type: 'AWS::IAM::Role', Properties: props } } } } } });
+    assert.deepEqual(requiredCapabilities(withRole({})), ['CAPABILITY_IAM']);
+    assert.deepEqual(requiredCapabilities(withRole({ RoleName: 'dcos-master' })), ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
+  });
+
+  it('the stack policy denies replacing or deleting stateful resources, masters included', () => {
+    const template: Template = {
+      Resources: {
+        Master1: { Type: 'AWS::EC2::Instance', Properties: { Tags: [{ Key: 'dcos:role', Value: 'master' }] } },
+        Bastion: { Type: 'AWS::EC2::Instance', Properties: { Tags: [{ Key: 'dcos:role', Value: 'cli' }] } },
+        Master1Volume: { Type: 'AWS::EC2::Volume' },
+        Key: { Type: 'AWS::KMS::Key' },
+        Sg: { Type: 'AWS::EC2::SecurityGroup' },
+      },
+    };
+    assert.deepEqual(stackPolicyFor(template).Statement[1], {
+      Effect: 'Deny',
+      Action: ['Update:Replace', 'Update:Delete'],
+      Principal: '*',
+      Resource: ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/Master1Volume'],
+    });
+    assert.deepEqual(stackPolicyFor(template, ['Master1Volume']).Statement[1]?.['Resource'], ['LogicalResourceId/Key', 'LogicalResourceId/Master1']);
+  });
+});
+
+describe('deploy: preview', () => {
+  it('marks adds, removals and replacements and calls out what changes the internet\'s view', () => {
+    const preview = renderPreview({
+      path: 'prod',
+      logicalId: 'prod',
+      changeSetId: 'cs',
+      children: [],
+      changes: [
+        { Action: 'Add', LogicalResourceId: 'PublicLoadBalancer', ResourceType: 'AWS::ElasticLoadBalancingV2::LoadBalancer' },
+        { Action: 'Remove', LogicalResourceId: 'OldRule', ResourceType: 'AWS::EC2::SecurityGroupIngress' },
+        { Action: 'Modify', LogicalResourceId: 'LogGroup', ResourceType: 'AWS::Logs::LogGroup', Replacement: 'True', Details: [{ Target: { Attribute: 'Properties', Name: 'LogGroupName', RequiresRecreation: 'Always' } }] },
+        { Action: 'Modify', LogicalResourceId: 'Bucket', ResourceType: 'AWS::S3::Bucket', Replacement: 'False', Details: [{ Target: { Attribute: 'Tags', Name: 'Tags', RequiresRecreation: 'Never' } }] },
+      ],
+    });
+    const rows = preview.text.split('\n');
+    assert.match(rows[1]!, /^ {2}\+ PublicLoadBalancer +AWS::ElasticLoadBalancingV2::LoadBalancer {3}\[security: load-balancer scheme\]$/);
+    assert.match(rows[2]!, /^ {2}- OldRule +AWS::EC2::SecurityGroupIngress {3}\[security: security-group rule\]$/);
+    assert.match(rows[3]!, /^ {2}! LogGroup +AWS::Logs::LogGroup {2}\(LogGroupName\)$/);
+    assert.match(rows[4]!, /^ {2}~ Bucket +AWS::S3::Bucket {2}\(Tags\)$/);
+    assert.equal(preview.security.length, 2);
+  });
+
+  it('a security group change that touches only its description is not called out', () => {
+    assert.equal(securityNote({ Action: 'Modify', ResourceType: 'AWS::EC2::SecurityGroup', Details: [{ Target: { Name: 'Tags' } }] }), undefined);
+    assert.equal(securityNote({ Action: 'Modify', ResourceType: 'AWS::EC2::Subnet', Details: [{ Target: { Name: 'MapPublicIpOnLaunch' } }] }), 'public IP');
+  });
+});
+
+describe('deploy: template bucket', () => {
+  it('creates the default bucket encrypted, with public access blocked and a TLS-only policy', async () => {
+    const s3 = new S3Client({ region: 'eu-west-1' });
+    const mock = mockClient(s3);
+    mock.on(HeadBucketCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    mock.on(CreateBucketCommand).resolves({});
+    mock.on(PutPublicAccessBlockCommand).resolves({});
+    mock.on(PutBucketEncryptionCommand).resolves({});
+    mock.on(PutBucketPolicyCommand).resolves({});
+    assert.equal(await ensureBucket({ s3, bucket: 'b', region: 'eu-west-1', create: true }), true);
+    assert.equal(mock.commandCalls(CreateBucketCommand)[0]!.args[0].input.CreateBucketConfiguration?.LocationConstraint, 'eu-west-1');
+    assert.deepEqual(mock.commandCalls(PutPublicAccessBlockCommand)[0]!.args[0].input.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true,
+    });
+    const policy = JSON.parse(mock.commandCalls(PutBucketPolicyCommand)[0]!.args[0].input.Policy!);
+    assert.deepEqual(policy.Statement[0].Condition, { Bool: { 'aws:SecureTransport': 'false' } });
+    assert.equal(policy.Statement[0].Effect, 'Deny');
+  });
+
+  it('a --bucket that does not exist is an error, not created', async () => {
+    const s3 = new S3Client({ region: 'eu-west-1' });
+    mockClient(s3).on(HeadBucketCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    await assert.rejects(ensureBucket({ s3, bucket: 'mine', region: 'eu-west-1', create: false }), /^UserError: S3 bucket mine \(--bucket\) does not exist\. Create it in eu-west-1, or omit --bucket/);
+  });
+
+  it('template URLs use the regional S3 host, or localhost on an emulator', () => {
+    assert.equal(bucketUrl('b', 'eu-west-1'), 'https://b.s3.eu-west-1.amazonaws.com');
+    assert.equal(bucketUrl('b', 'us-east-1', 'http://127.0.0.1:5000'), 'http://localhost:5000/b');
+  });
+});
