@@ -13,7 +13,16 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    CloudFormation does.
 5. A modified resource whose type has no update support in moto (a log group) became None, so a
    Ref or output to it vanished: it now keeps the original resource (its properties are not changed).
-6. UpdateTerminationProtection was missing, and DeleteStack ignored protection: added, and a delete
+6. A template parameter of type AWS::SSM::Parameter::Value<...> whose default is a public parameter
+   moto does not ship (/aws/service/canonical/...) crashed every create, even with a value given:
+   such public parameters resolve to a placeholder AMI ID.
+7. AWS::KMS::Key with Tags crashed (moto passed CloudFormation's Key/Value tags to a service that
+   wants TagKey/TagValue): tags are converted first.
+8. An AWS::EC2::Instance taking its ImageId from a LaunchTemplate crashed (KeyError 'ImageId'): the
+   image is read from the launch template's latest version.
+9. AWS::ElasticLoadBalancingV2::LoadBalancer ignored `Type: network`, so a network load balancer's
+   TCP listener was refused: the type (and subnet mappings) are passed on.
+10. UpdateTerminationProtection was missing, and DeleteStack ignored protection: added, and a delete
    of a protected stack fails with AWS's message.
 """
 import sys
@@ -22,6 +31,10 @@ import yaml
 from moto.cloudformation import models, parsing, responses
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.ec2.models import instances as ec2_instances
+from moto.elbv2 import models as elbv2_models
+from moto.kms import models as kms_models
 
 
 def yaml_tag_constructor(loader, tag, node):
@@ -86,6 +99,64 @@ def parse_and_update_resource(logical_id, resource_json, resources_map, account_
 
 
 parsing.parse_and_update_resource = parse_and_update_resource
+
+
+_parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
+
+
+def parse_ssm_parameter(self, value, value_type):
+    if value.startswith("/aws/service/"):
+        try:
+            return _parse_ssm_parameter(self, value, value_type)
+        except AttributeError:
+            return "ami-0123456789abcdef0"
+    return _parse_ssm_parameter(self, value, value_type)
+
+
+parsing.ResourceMap.parse_ssm_parameter = parse_ssm_parameter
+
+
+_create_kms_key = kms_models.Key.create_from_cloudformation_json.__func__
+
+
+def create_kms_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    properties = cloudformation_json.get("Properties", {})
+    properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties.get("Tags", [])]
+    return _create_kms_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+kms_models.Key.create_from_cloudformation_json = classmethod(create_kms_key)
+
+
+_create_instance = ec2_instances.Instance.create_from_cloudformation_json.__func__
+
+
+def create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    properties = cloudformation_json.setdefault("Properties", {})
+    launch_template = properties.get("LaunchTemplate")
+    if "ImageId" not in properties and launch_template and launch_template.get("LaunchTemplateId"):
+        backend = ec2_backends[account_id][region_name]
+        data = backend.get_launch_template(launch_template["LaunchTemplateId"]).latest_version().data
+        properties["ImageId"] = data.get("ImageId", "ami-0123456789abcdef0")
+    return _create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+ec2_instances.Instance.create_from_cloudformation_json = classmethod(create_instance)
+
+
+def create_load_balancer(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    properties = cloudformation_json["Properties"]
+    return elbv2_models.elbv2_backends[account_id][region_name].create_load_balancer(
+        resource_name,
+        properties.get("SecurityGroups"),
+        properties.get("Subnets"),
+        subnet_mappings=properties.get("SubnetMappings"),
+        scheme=properties.get("Scheme", "internet-facing"),
+        loadbalancer_type=properties.get("Type", "application"),
+    )
+
+
+elbv2_models.FakeLoadBalancer.create_from_cloudformation_json = classmethod(create_load_balancer)
 
 
 def update_termination_protection(self):
