@@ -118,6 +118,17 @@ export function asgTags(cluster: string, name: string, role: NodeRole) {
   return tags(cluster, name, role).map((t) => ({ ...t, PropagateAtLaunch: true }));
 }
 
+/** The resource Metadata key holding waivers (`{ "<rule ID>": "<reason>" }`); the audit lists each one. */
+export const WAIVERS_KEY = 'dcos:waivers';
+
+/**
+ * Waives audit rules for one resource, each with its written reason. Only operational-choice rules can be
+ * waived (the audit's `WAIVABLE_RULES`); a waiver of a hardening rule is itself an audit finding.
+ */
+export function waive(reasons: Readonly<Record<string, string>>): Pick<ResourceAttributes, 'Metadata'> {
+  return { Metadata: { [WAIVERS_KEY]: reasons } };
+}
+
 /** A string parameter. */
 export function stringParameter(Description: string, extra: Partial<Parameter> = {}): Parameter {
   return { Type: 'String', Description, ...extra };

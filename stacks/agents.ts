@@ -8,9 +8,13 @@ import { dcosNodeUserData, type DcosRole } from './bootstrap.js';
 import { instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
 import { SecurityGroupIds, SubnetIds, type SecurityGroupName, type ZoneName } from './names.js';
 import { PUBLIC_PORTS } from './network.js';
-import { asgTags, GetAtt, output, Ref, resource, tags, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
+import { asgTags, Fn, GetAtt, output, Ref, resource, tags, waive, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
+import { AGENT_GROUP_WAIVERS, LOAD_BALANCER_WAIVERS, SINGLE_AZ_WAIVER } from './waivers.js';
 
 const AGENT_SIGNAL_TIMEOUT = 'PT45M';
+const HEALTH_CHECK_GRACE_SECONDS = 2700;
+/** The Mesos agent's port: the public load balancer checks agents there, whatever runs on 80/443. */
+export const AGENT_HEALTH_PORT = 5051;
 
 interface AgentGroupProps {
   readonly prefix: 'PrivateAgent' | 'PublicAgent';
@@ -52,15 +56,20 @@ function agentGroup(config: ClusterConfig, props: AgentGroupProps): Record<strin
         MaxSize: String(count),
         DesiredCapacity: String(count),
         VPCZoneIdentifier: Ref(SubnetIds.list(props.zone)),
+        AvailabilityZones: Array.from({ length: config.availabilityZones }, (_, i) => Fn.az(i)),
         LaunchTemplate: {
           LaunchTemplateId: Ref(`${props.prefix}LaunchTemplate`),
           Version: GetAtt(`${props.prefix}LaunchTemplate`, 'LatestVersionNumber'),
         },
         ...(props.targetGroups ? { TargetGroupARNs: props.targetGroups.map((t) => Ref(t)) } : {}),
-        HealthCheckType: 'EC2',
+        // Public agents are replaced when the load balancer finds their Mesos agent unhealthy (port 5051);
+        // private agents when EC2 does. The grace period covers the DC/OS install.
+        HealthCheckType: props.targetGroups ? 'ELB' : 'EC2',
+        HealthCheckGracePeriod: HEALTH_CHECK_GRACE_SECONDS,
         Tags: asgTags(config.name, props.label, props.role),
       },
       {
+        ...waive({ ...AGENT_GROUP_WAIVERS, ...(config.availabilityZones === 1 ? SINGLE_AZ_WAIVER : {}) }),
         CreationPolicy: { ResourceSignal: { Count: count, Timeout: AGENT_SIGNAL_TIMEOUT } },
         UpdatePolicy: {
           AutoScalingRollingUpdate: { MaxBatchSize: 1, MinInstancesInService: Math.max(0, count - 1), WaitOnResourceSignals: true, PauseTime: AGENT_SIGNAL_TIMEOUT },
@@ -92,14 +101,18 @@ export function agentsStack(config: ClusterConfig): StackTemplate {
       group: config.publicAgents,
       targetGroups: PUBLIC_PORTS.map((p) => `PublicTargets${p}`),
     }),
-    PublicLoadBalancer: resource('AWS::ElasticLoadBalancingV2::LoadBalancer', {
-      Type: 'network',
-      Scheme: 'internet-facing',
-      Subnets: Ref(SubnetIds.list('Public')),
-      SecurityGroups: [Ref(SecurityGroupIds.output('PublicLb'))],
-      LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
-      Tags: tags(name, 'public-agents'),
-    }),
+    PublicLoadBalancer: resource(
+      'AWS::ElasticLoadBalancingV2::LoadBalancer',
+      {
+        Type: 'network',
+        Scheme: 'internet-facing',
+        Subnets: Ref(SubnetIds.list('Public')),
+        SecurityGroups: [Ref(SecurityGroupIds.output('PublicLb'))],
+        LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
+        Tags: tags(name, 'public-agents'),
+      },
+      waive(LOAD_BALANCER_WAIVERS),
+    ),
   };
   for (const port of PUBLIC_PORTS) {
     resources[`PublicTargets${port}`] = resource('AWS::ElasticLoadBalancingV2::TargetGroup', {
@@ -107,7 +120,9 @@ export function agentsStack(config: ClusterConfig): StackTemplate {
       Port: port,
       VpcId: Ref('VpcId'),
       TargetType: 'instance',
-      HealthCheckProtocol: 'TCP',
+      HealthCheckProtocol: 'HTTP',
+      HealthCheckPort: String(AGENT_HEALTH_PORT),
+      HealthCheckPath: '/health',
       TargetGroupAttributes: [{ Key: 'preserve_client_ip.enabled', Value: 'false' }],
       Tags: tags(name, `public-agents-${port}`),
     });

@@ -57,7 +57,10 @@ export interface LaunchTemplateProps {
   readonly networkInterface?: { readonly securityGroupIds: readonly Value<string>[] };
 }
 
-/** A launch template: IMDSv2 only (hop limit 1, so containers cannot reach it), encrypted gp3 root, no public IP. */
+/**
+ * A launch template: IMDSv2 only (hop limit 1, so containers cannot reach it), detailed monitoring, encrypted gp3
+ * root, no public IP.
+ */
 export function launchTemplate(props: LaunchTemplateProps): CfnResource {
   return resource('AWS::EC2::LaunchTemplate', {
     LaunchTemplateData: {
@@ -66,6 +69,7 @@ export function launchTemplate(props: LaunchTemplateProps): CfnResource {
       KeyName: Ref('KeyName'),
       IamInstanceProfile: { Arn: GetAtt(props.instanceProfile, 'Arn') },
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+      Monitoring: { Enabled: true },
       EbsOptimized: true,
       BlockDeviceMappings: [
         {
@@ -109,3 +113,34 @@ export const GATEWAY_IMAGE_PARAMETER = {
   Description: 'SSM parameter naming the Ubuntu AMI for the VPN gateway and the dcos-cli instance',
 } as const;
 export const GATEWAY_ROOT_DEVICE = '/dev/sda1';
+
+export interface FixedInstanceProps {
+  readonly launchTemplate: string;
+  readonly instanceType: string;
+  readonly subnetId: Value<string>;
+  readonly privateIp: string;
+  readonly securityGroupId: Value<string>;
+}
+
+/**
+ * Properties of an instance at a fixed private address: its own network interface with no public address (the
+ * form Control Tower's CT.EC2.PR.8 checks), the instance type stated on the instance (CT.EC2.PR.16/19 read it
+ * there), detailed monitoring, everything else from its launch template.
+ */
+export function fixedInstance(props: FixedInstanceProps) {
+  return {
+    LaunchTemplate: { LaunchTemplateId: Ref(props.launchTemplate), Version: GetAtt(props.launchTemplate, 'LatestVersionNumber') },
+    InstanceType: props.instanceType,
+    Monitoring: true,
+    NetworkInterfaces: [
+      {
+        DeviceIndex: '0',
+        SubnetId: props.subnetId,
+        PrivateIpAddress: props.privateIp,
+        GroupSet: [props.securityGroupId],
+        AssociatePublicIpAddress: false,
+        DeleteOnTermination: true,
+      },
+    ],
+  };
+}

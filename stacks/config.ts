@@ -8,7 +8,10 @@ import { hostAddress, subnet } from './cidr.js';
 export interface NodeGroupProps {
   /** How many nodes. */
   readonly count: number;
-  /** EC2 instance type, e.g. `m5.xlarge`. */
+  /**
+   * EC2 instance type, e.g. `m6i.xlarge`. Instances at fixed addresses (masters, VPN, admin) must be a Nitro type
+   * that encrypts traffic between instances (audit rules CT.EC2.PR.16/19).
+   */
   readonly instanceType: string;
   /** Size of the encrypted root volume in GiB. @default 120 */
   readonly rootVolumeGiB: number;
@@ -25,7 +28,7 @@ export interface MasterProps extends NodeGroupProps {
 }
 
 export interface VpnProps {
-  /** Instance type of the OpenVPN gateway. @default t3.small */
+  /** Instance type of the OpenVPN gateway. @default c6a.large */
   readonly instanceType: string;
   /** The one port the gateway listens on. @default 1194 */
   readonly port: number;
@@ -36,7 +39,7 @@ export interface VpnProps {
 }
 
 export interface AdminProps {
-  /** Instance type of the dcos-cli admin instance. @default t3.small */
+  /** Instance type of the dcos-cli admin instance. @default c6a.large */
   readonly instanceType: string;
 }
 
@@ -64,17 +67,17 @@ export interface ClusterConfig {
   readonly subnets: SubnetLayout;
   /** One NAT gateway per AZ (true) or one for the whole VPC (false). @default false */
   readonly natGatewayPerAz: boolean;
-  /** Masters. @default 1 × m5.xlarge */
+  /** Masters. @default 1 × m6i.xlarge */
   readonly masters: MasterProps;
-  /** Private agents, in the private zone. @default 5 × m5.xlarge */
+  /** Private agents, in the private zone. @default 5 × m6i.xlarge */
   readonly privateAgents: NodeGroupProps;
-  /** Public agents (DC/OS role `slave_public`), behind the internet-facing load balancer. @default 1 × m5.xlarge */
+  /** Public agents (DC/OS role `slave_public`), behind the internet-facing load balancer. @default 1 × m6i.xlarge */
   readonly publicAgents: NodeGroupProps;
   /** The OpenVPN gateway, the only way in for admins. */
   readonly vpn: VpnProps;
   /** The dcos-cli admin instance in the master zone. */
   readonly admin: AdminProps;
-  /** Days to keep VPC flow logs (a CloudWatch Logs retention value). @default 365 */
+  /** Days to keep VPC flow logs: a CloudWatch Logs retention value of at least 365. @default 365 */
   readonly flowLogRetentionDays: number;
 }
 
@@ -102,11 +105,11 @@ export const DEFAULTS = {
   availabilityZones: 1,
   vpcCidr: '10.0.0.0/16',
   natGatewayPerAz: false,
-  masters: { count: 1, instanceType: 'm5.xlarge', rootVolumeGiB: 120, stateVolumeGiB: 100 },
-  privateAgents: { count: 5, instanceType: 'm5.xlarge', rootVolumeGiB: 120 },
-  publicAgents: { count: 1, instanceType: 'm5.xlarge', rootVolumeGiB: 120 },
-  vpn: { instanceType: 't3.small', port: 1194, protocol: 'udp', clientCidr: '10.255.0.0/24' },
-  admin: { instanceType: 't3.small' },
+  masters: { count: 1, instanceType: 'm6i.xlarge', rootVolumeGiB: 120, stateVolumeGiB: 100 },
+  privateAgents: { count: 5, instanceType: 'm6i.xlarge', rootVolumeGiB: 120 },
+  publicAgents: { count: 1, instanceType: 'm6i.xlarge', rootVolumeGiB: 120 },
+  vpn: { instanceType: 'c6a.large', port: 1194, protocol: 'udp', clientCidr: '10.255.0.0/24' },
+  admin: { instanceType: 'c6a.large' },
   flowLogRetentionDays: 365,
 } as const satisfies Omit<ClusterConfig, 'name' | 'subnets'>;
 

@@ -4,10 +4,11 @@
  */
 import { adminAddress, masterAddresses, masterAz, type ClusterConfig } from './config.js';
 import { adminUserData, dcosNodeUserData } from './bootstrap.js';
-import { GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
+import { fixedInstance, GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
+import { LOAD_BALANCER_WAIVERS } from './waivers.js';
 import { masterId, SecurityGroupIds, SubnetIds } from './names.js';
 import { MASTER_LB_PORTS } from './network.js';
-import { Fn, GetAtt, output, Ref, RETAIN, resource, stringParameter, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
+import { Fn, GetAtt, output, Ref, RETAIN, resource, stringParameter, tags, waive, type CfnResource, type StackTemplate } from '../lib/template.js';
 
 /** How long a master may take to install DC/OS and answer its health check. */
 const MASTER_SIGNAL_TIMEOUT = 'PT45M';
@@ -47,10 +48,13 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
     resources[id] = resource(
       'AWS::EC2::Instance',
       {
-        LaunchTemplate: { LaunchTemplateId: Ref('MasterLaunchTemplate'), Version: GetAtt('MasterLaunchTemplate', 'LatestVersionNumber') },
-        SubnetId: masterSubnet(az),
-        PrivateIpAddress: address,
-        SecurityGroupIds: [Ref(SecurityGroupIds.output('Master'))],
+        ...fixedInstance({
+          launchTemplate: 'MasterLaunchTemplate',
+          instanceType: config.masters.instanceType,
+          subnetId: masterSubnet(az),
+          privateIp: address,
+          securityGroupId: Ref(SecurityGroupIds.output('Master')),
+        }),
         Volumes: [{ Device: '/dev/xvdf', VolumeId: Ref(`${id}State`) }],
         UserData: dcosNodeUserData({
           role: 'master',
@@ -65,14 +69,18 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
     );
   });
 
-  resources.MasterLoadBalancer = resource('AWS::ElasticLoadBalancingV2::LoadBalancer', {
-    Type: 'network',
-    Scheme: 'internal',
-    Subnets: Ref(SubnetIds.list('Master')),
-    SecurityGroups: [Ref(SecurityGroupIds.output('MasterLb'))],
-    LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
-    Tags: tags(name, 'masters-internal'),
-  });
+  resources.MasterLoadBalancer = resource(
+    'AWS::ElasticLoadBalancingV2::LoadBalancer',
+    {
+      Type: 'network',
+      Scheme: 'internal',
+      Subnets: Ref(SubnetIds.list('Master')),
+      SecurityGroups: [Ref(SecurityGroupIds.output('MasterLb'))],
+      LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
+      Tags: tags(name, 'masters-internal'),
+    },
+    waive(LOAD_BALANCER_WAIVERS),
+  );
   for (const port of MASTER_LB_PORTS) {
     resources[`MasterTargets${port}`] = resource('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Protocol: 'TCP',
@@ -107,10 +115,13 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
   resources.AdminInstance = resource(
     'AWS::EC2::Instance',
     {
-      LaunchTemplate: { LaunchTemplateId: Ref('AdminLaunchTemplate'), Version: GetAtt('AdminLaunchTemplate', 'LatestVersionNumber') },
-      SubnetId: masterSubnet(0),
-      PrivateIpAddress: adminAddress(config),
-      SecurityGroupIds: [Ref(SecurityGroupIds.output('Admin'))],
+      ...fixedInstance({
+        launchTemplate: 'AdminLaunchTemplate',
+        instanceType: config.admin.instanceType,
+        subnetId: masterSubnet(0),
+        privateIp: adminAddress(config),
+        securityGroupId: Ref(SecurityGroupIds.output('Admin')),
+      }),
       UserData: adminUserData({ resourceId: 'AdminInstance', dnsServers: addresses }),
       Tags: tags(name, 'dcos-cli', 'admin'),
     },

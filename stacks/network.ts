@@ -64,6 +64,7 @@ export function ingressRules(config: ClusterConfig): Rule[] {
     add(`${agent}FromVpn22`, agent, 'Vpn', { proto: 'tcp', port: 22 }, 'SSH from VPN clients');
     add(`${agent}FromAdmin22`, agent, 'Admin', { proto: 'tcp', port: 22 }, 'SSH from the dcos-cli instance');
   }
+  add('PublicAgentFromPublicLbHealth', 'PublicAgent', 'PublicLb', { proto: 'tcp', port: 5051 }, 'public load balancer health checks of the Mesos agent');
   for (const port of PUBLIC_PORTS) {
     add(`PublicAgentFromPublicLb${port}`, 'PublicAgent', 'PublicLb', { proto: 'tcp', port }, `public load balancer to public agents on ${port}`);
     add(`PublicLbFromInternet${port}`, 'PublicLb', { cidr: Ref('PublicIngressCidr') }, { proto: 'tcp', port }, `the internet to the public load balancer on ${port}`);
@@ -112,6 +113,14 @@ export function networkStack(config: ClusterConfig): StackTemplate {
             Principal: { AWS: Fn.sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') },
             Action: 'kms:*',
             Resource: '*',
+          },
+          {
+            Sid: 'GrantsOnlyForAwsResources',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:CreateGrant',
+            Resource: '*',
+            Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
           },
           {
             Sid: 'FlowLogsEncrypt',

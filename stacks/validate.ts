@@ -41,8 +41,8 @@ export function validateCluster(config: ClusterConfig): string[] {
   }
   if (!isInt(config.vpn.port, 1, 65535)) expect('vpn.port', config.vpn.port, 'a port from 1 to 65535');
   if (config.vpn.protocol !== 'udp' && config.vpn.protocol !== 'tcp') expect('vpn.protocol', config.vpn.protocol, '"udp" or "tcp"');
-  if (!RETENTION_DAYS.includes(config.flowLogRetentionDays)) {
-    expect('flowLogRetentionDays', config.flowLogRetentionDays, `a CloudWatch Logs retention value (${RETENTION_DAYS.join(', ')})`);
+  if (!RETENTION_DAYS.includes(config.flowLogRetentionDays) || config.flowLogRetentionDays < 365) {
+    expect('flowLogRetentionDays', config.flowLogRetentionDays, `a CloudWatch Logs retention value of at least a year (${RETENTION_DAYS.filter((d) => d >= 365).join(', ')})`);
   }
   checkNetwork(config, expect);
   return problems;

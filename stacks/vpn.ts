@@ -8,7 +8,8 @@ import { networkAndMask } from './cidr.js';
 import { vpnGatewayUserData } from './bootstrap.js';
 import { GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate } from './compute.js';
 import { SecurityGroupIds, SubnetIds } from './names.js';
-import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
+import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, waive, type CfnResource, type StackTemplate } from '../lib/template.js';
+import { PROFILE_BUCKET_WAIVERS } from './waivers.js';
 
 /** Where the gateway writes the admin client profile inside the profile bucket. */
 export const CLIENT_PROFILE_KEY = 'clients/admin.ovpn';
@@ -28,9 +29,20 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
         VersioningConfiguration: { Status: 'Enabled' },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              Id: 'expire-old-profiles',
+              Status: 'Enabled',
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            },
+          ],
+        },
+        NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
         Tags: tags(name, 'vpn-profiles'),
       },
-      RETAIN,
+      { ...RETAIN, ...waive(PROFILE_BUCKET_WAIVERS) },
     ),
     ProfileBucketPolicy: resource('AWS::S3::BucketPolicy', {
       Bucket: Ref('ProfileBucket'),
@@ -42,7 +54,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
             Effect: 'Deny',
             Principal: '*',
             Action: 's3:*',
-            Resource: [GetAtt('ProfileBucket', 'Arn'), Fn.sub('${ProfileBucket.Arn}/*')],
+            Resource: [GetAtt('ProfileBucket', 'Arn'), Fn.join('', [GetAtt('ProfileBucket', 'Arn'), '/*'])],
             Condition: { Bool: { 'aws:SecureTransport': 'false' } },
           },
         ],
@@ -84,7 +96,9 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
       'AWS::EC2::Instance',
       {
         LaunchTemplate: { LaunchTemplateId: Ref('VpnLaunchTemplate'), Version: GetAtt('VpnLaunchTemplate', 'LatestVersionNumber') },
-        NetworkInterfaces: [{ NetworkInterfaceId: Ref('VpnInterface'), DeviceIndex: '0' }],
+        InstanceType: config.vpn.instanceType,
+        Monitoring: true,
+        NetworkInterfaces: [{ NetworkInterfaceId: GetAtt('VpnInterface', 'Id'), DeviceIndex: '0' }],
         UserData: vpnGatewayUserData({
           resourceId: 'VpnGateway',
           port,

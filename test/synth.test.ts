@@ -88,26 +88,37 @@ describe('synth', () => {
   });
 
   it('leaves out/ untouched when the definition is invalid (CLI)', () => {
-    const dir = tmp();
-    mkdirWithDefinition(dir);
-    const run = spawnSync(process.execPath, [CLI, 'synth', '--cluster', 'broken-test', '--out', join(dir, 'out')], { encoding: 'utf8' });
-    rmSync(join(process.cwd(), 'dist/stacks/clusters/broken-test.js'));
+    const run = synthUserDefinition('broken-test', "{ name: 'broken-test', masters: { count: 2 }, vpn: { port: 0 } }");
     assert.equal(run.status, 1);
     assert.match(run.stderr, /error: Cluster definition 'broken-test' is invalid:\n\s+- masters\.count: got 2, expected 1, 3 or 5/);
     assert.match(run.stderr, /- vpn\.port: got 0/);
-    assert.deepEqual(readdirSync(join(dir, 'out')), ['keep.txt']);
-    rmSync(dir, { recursive: true });
+    assert.deepEqual(run.outAfter, ['keep.txt']);
+  });
+
+  it('fails on an audit finding and leaves out/ untouched (CLI)', () => {
+    // m5 masters are Nitro but do not encrypt traffic between instances: Control Tower CT.EC2.PR.19.
+    const run = synthUserDefinition('audit-test', "{ name: 'audit-test', masters: { instanceType: 'm5.xlarge' } }");
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /error: The audit found 1 problem\(s\) in the synthesized templates; nothing was written:\n\s+- CT\.EC2\.PR\.19 MasterZone\/Master1: /);
+    assert.deepEqual(run.outAfter, ['keep.txt']);
   });
 });
 
-/** A user-added definition with two mistakes, compiled next to the shipped ones, and an out/ to protect. */
-function mkdirWithDefinition(dir: string): void {
-  execFileSync('mkdir', ['-p', join(dir, 'out')]);
-  writeFileSync(join(dir, 'out', 'keep.txt'), 'previous output');
-  writeFileSync(
-    join(process.cwd(), 'dist/stacks/clusters/broken-test.js'),
-    "import { defineCluster } from '../config.js';\nexport default defineCluster({ name: 'broken-test', masters: { count: 2 }, vpn: { port: 0 } });\n",
-  );
+/** Synthesizes a user-added definition (compiled next to the shipped ones) into an out/ that holds a previous file. */
+function synthUserDefinition(name: string, definition: string) {
+  const dir = tmp();
+  const out = join(dir, 'out');
+  execFileSync('mkdir', ['-p', out]);
+  writeFileSync(join(out, 'keep.txt'), 'previous output');
+  const file = join(process.cwd(), `dist/stacks/clusters/${name}.js`);
+  writeFileSync(file, `import { defineCluster } from '../config.js';\nexport default defineCluster(${definition});\n`);
+  try {
+    const run = spawnSync(process.execPath, [CLI, 'synth', '--cluster', name, '--out', out], { encoding: 'utf8' });
+    return { status: run.status, stderr: run.stderr, outAfter: readdirSync(out) };
+  } finally {
+    rmSync(file);
+    rmSync(dir, { recursive: true });
+  }
 }
 
 describe('synth checks', () => {

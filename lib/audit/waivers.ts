@@ -25,9 +25,11 @@ export const WAIVER_RULE = { id: 'DCOS.WAIVER.1', title: 'Only operational-choic
 export const WAIVABLE_RULES: Readonly<Record<string, string>> = {
   'CT.EC2.PR.10': 'detailed monitoring (launch templates) is a cost and observability choice',
   'CT.EC2.PR.13': 'detailed monitoring (instances) is a cost and observability choice',
+  'CT.AUTOSCALING.PR.1': 'spreading a group over several Availability Zones is an availability choice the cluster definition makes',
   'CT.AUTOSCALING.PR.6': 'several instance types per group is a capacity choice',
   'CT.CLOUDWATCH.PR.2': 'log retention length is a cost and compliance choice',
   'CT.ELASTICLOADBALANCING.PR.5': 'deletion protection is a lifecycle choice',
+  'CT.ELASTICLOADBALANCING.PR.6': 'access logs are an observability choice (NLBs log TLS listeners only)',
   'CT.S3.PR.2': 'server access logging (a log bucket cannot log to itself)',
   'CT.S3.PR.3': 'lifecycle policy for old versions is a retention choice',
   'CT.S3.PR.4': 'S3 event notifications are an integration choice',

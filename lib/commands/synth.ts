@@ -1,4 +1,5 @@
 import { parseCommandArgs } from '../args.js';
+import { ValidationError } from '../errors.js';
 import { compile, knownClusters, loadCluster, writeOutput, type Compiled } from '../synth.js';
 
 const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR]
@@ -8,12 +9,14 @@ root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.js
 
 Before anything is written, the definition is validated and the templates are checked (parameters passed
 and declared, outputs read and present, CloudFormation limits); all problems are reported together.
-The templates are written to a fresh folder that replaces DIR only when every check passed, so a failed
-synth leaves DIR exactly as it was.
+Then the hardening audit (the same as 'npm run audit') runs over the new templates: any finding fails
+the synth. The templates are written to a fresh folder that replaces DIR only when every check and the
+audit passed, so a failed synth leaves DIR exactly as it was.
 
 Options:
   --cluster NAME  cluster definition to compile (default: default; known: ${knownClusters().join(', ')})
   --out DIR       output folder (default: out)
+  --no-audit      skip the audit (quicker iterations on a definition; 'npm run audit' checks later)
   -h, --help      this text`;
 
 /** 26657 → 26,657 (without toLocaleString, whose ICU start-up costs more than all of synth's formatting). */
@@ -34,10 +37,25 @@ function table(result: Compiled, outDir: string): string {
   return [`Synthesized cluster '${result.cluster}' into ${outDir}/`, line(header), ...rows.map(line)].join('\n');
 }
 
+/** The hardening audit over freshly written templates; throws with every finding, so nothing is swapped in. */
+async function audit(dir: string): Promise<string> {
+  const { auditTemplateSet } = await import('../audit/audit.js');
+  const result = await auditTemplateSet(dir);
+  if (result.findings.length > 0) {
+    throw new ValidationError(
+      `The audit found ${result.findings.length} problem(s) in the synthesized templates; nothing was written:`,
+      result.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}: ${f.message}`),
+    );
+  }
+  const exposed = result.exposure.filter((e) => e.paths.length > 0).length;
+  return `Audit: ${result.exposure.length} compute groups, ${exposed} reachable from the internet as designed, 0 findings, ${result.waivers.length} waivers ('npm run audit' lists them).`;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCommandArgs('synth', argv, {
     cluster: { type: 'string', default: 'default' },
     out: { type: 'string', default: 'out' },
+    'no-audit': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -46,8 +64,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const config = await loadCluster(values.cluster!);
   const result = compile(config);
-  await writeOutput(result, values.out!);
+  let audited = '';
+  await writeOutput(result, values.out!, values['no-audit'] ? undefined : async (dir) => {
+    audited = await audit(dir);
+  });
   console.log(table(result, values.out!.replace(/\/+$/, '')));
+  if (audited) console.log(audited);
   for (const w of result.warnings) console.log(`warning: ${w}`);
   return 0;
 }
