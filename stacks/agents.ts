@@ -8,8 +8,9 @@ import { dcosNodeUserData, type DcosRole } from './bootstrap.js';
 import { instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
 import { SecurityGroupIds, SubnetIds, type SecurityGroupName, type ZoneName } from './names.js';
 import { PUBLIC_PORTS } from './network.js';
-import { asgTags, Fn, GetAtt, output, Ref, resource, tags, waive, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
-import { AGENT_GROUP_WAIVERS, LOAD_BALANCER_WAIVERS, SINGLE_AZ_WAIVER } from './waivers.js';
+import { asgTags, Fn, GetAtt, output, Ref, resource, waive, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
+import { AGENT_GROUP_WAIVERS, SINGLE_AZ_WAIVER } from './waivers.js';
+import { networkLoadBalancer } from './load-balancer.js';
 
 const AGENT_SIGNAL_TIMEOUT = 'PT45M';
 const HEALTH_CHECK_GRACE_SECONDS = 2700;
@@ -101,38 +102,17 @@ export function agentsStack(config: ClusterConfig): StackTemplate {
       group: config.publicAgents,
       targetGroups: PUBLIC_PORTS.map((p) => `PublicTargets${p}`),
     }),
-    PublicLoadBalancer: resource(
-      'AWS::ElasticLoadBalancingV2::LoadBalancer',
-      {
-        Type: 'network',
-        Scheme: 'internet-facing',
-        Subnets: Ref(SubnetIds.list('Public')),
-        SecurityGroups: [Ref(SecurityGroupIds.output('PublicLb'))],
-        LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
-        Tags: tags(name, 'public-agents'),
-      },
-      waive(LOAD_BALANCER_WAIVERS),
-    ),
+    ...networkLoadBalancer({
+      cluster: name,
+      id: 'Public',
+      name: 'public-agents',
+      scheme: 'internet-facing',
+      subnets: Ref(SubnetIds.list('Public')),
+      securityGroup: Ref(SecurityGroupIds.output('PublicLb')),
+      ports: PUBLIC_PORTS,
+      healthCheck: { port: AGENT_HEALTH_PORT, path: '/health' },
+    }),
   };
-  for (const port of PUBLIC_PORTS) {
-    resources[`PublicTargets${port}`] = resource('AWS::ElasticLoadBalancingV2::TargetGroup', {
-      Protocol: 'TCP',
-      Port: port,
-      VpcId: Ref('VpcId'),
-      TargetType: 'instance',
-      HealthCheckProtocol: 'HTTP',
-      HealthCheckPort: String(AGENT_HEALTH_PORT),
-      HealthCheckPath: '/health',
-      TargetGroupAttributes: [{ Key: 'preserve_client_ip.enabled', Value: 'false' }],
-      Tags: tags(name, `public-agents-${port}`),
-    });
-    resources[`PublicListener${port}`] = resource('AWS::ElasticLoadBalancingV2::Listener', {
-      LoadBalancerArn: Ref('PublicLoadBalancer'),
-      Protocol: 'TCP',
-      Port: port,
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: Ref(`PublicTargets${port}`) }],
-    });
-  }
 
   const subnetList = (what: string) => ({ Type: 'List<AWS::EC2::Subnet::Id>', Description: `${what} subnets, one per AZ` });
   const sg = (what: string) => ({ Type: 'AWS::EC2::SecurityGroup::Id', Description: `${what} security group` });

@@ -5,10 +5,10 @@
 import { adminAddress, masterAddresses, masterAz, type ClusterConfig } from './config.js';
 import { adminUserData, dcosNodeUserData } from './bootstrap.js';
 import { fixedInstance, GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
-import { LOAD_BALANCER_WAIVERS } from './waivers.js';
+import { networkLoadBalancer } from './load-balancer.js';
 import { masterId, SecurityGroupIds, SubnetIds } from './names.js';
 import { MASTER_LB_PORTS } from './network.js';
-import { Fn, GetAtt, output, Ref, RETAIN, resource, stringParameter, tags, waive, type CfnResource, type StackTemplate } from '../lib/template.js';
+import { Fn, GetAtt, output, Ref, RETAIN, resource, stringParameter, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
 
 /** How long a master may take to install DC/OS and answer its health check. */
 const MASTER_SIGNAL_TIMEOUT = 'PT45M';
@@ -69,37 +69,19 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
     );
   });
 
-  resources.MasterLoadBalancer = resource(
-    'AWS::ElasticLoadBalancingV2::LoadBalancer',
-    {
-      Type: 'network',
-      Scheme: 'internal',
-      Subnets: Ref(SubnetIds.list('Master')),
-      SecurityGroups: [Ref(SecurityGroupIds.output('MasterLb'))],
-      LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
-      Tags: tags(name, 'masters-internal'),
-    },
-    waive(LOAD_BALANCER_WAIVERS),
+  Object.assign(
+    resources,
+    networkLoadBalancer({
+      cluster: name,
+      id: 'Master',
+      name: 'masters-internal',
+      scheme: 'internal',
+      subnets: Ref(SubnetIds.list('Master')),
+      securityGroup: Ref(SecurityGroupIds.output('MasterLb')),
+      ports: MASTER_LB_PORTS,
+      targets: addresses.map((_, i) => masterId(i)),
+    }),
   );
-  for (const port of MASTER_LB_PORTS) {
-    resources[`MasterTargets${port}`] = resource('AWS::ElasticLoadBalancingV2::TargetGroup', {
-      Protocol: 'TCP',
-      Port: port,
-      VpcId: Ref('VpcId'),
-      TargetType: 'instance',
-      Targets: addresses.map((_, i) => ({ Id: Ref(masterId(i)), Port: port })),
-      HealthCheckProtocol: 'TCP',
-      // The source is the load balancer, so master security groups can admit the load balancer's group.
-      TargetGroupAttributes: [{ Key: 'preserve_client_ip.enabled', Value: 'false' }],
-      Tags: tags(name, `masters-${port}`),
-    });
-    resources[`MasterListener${port}`] = resource('AWS::ElasticLoadBalancingV2::Listener', {
-      LoadBalancerArn: Ref('MasterLoadBalancer'),
-      Protocol: 'TCP',
-      Port: port,
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: Ref(`MasterTargets${port}`) }],
-    });
-  }
 
   Object.assign(resources, instanceRole({ prefix: 'Admin', cluster: name, description: 'dcos-cli admin instance: Session Manager only' }));
   resources.AdminLaunchTemplate = launchTemplate({
