@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
   deploy: { summary: 'ship out/ to CloudFormation through a change set', load: () => import('./commands/deploy.js') },
   diff: { summary: 'show what deploy would change (change set, then deleted)', load: () => import('./commands/diff.js') },
   destroy: { summary: 'delete the stack and list what was retained', load: () => import('./commands/destroy.js') },
+  diagram: { summary: 'draw out/ as out/architecture.svg: VPC, zones, nodes, the internet ingress the audit reports', load: () => import('./commands/diagram.js') },
 };
 
 function usage(): string {
