@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
   diff: { summary: 'show what deploy would change (change set, then deleted)', load: () => import('./commands/diff.js') },
   destroy: { summary: 'delete the stack and list what was retained', load: () => import('./commands/destroy.js') },
   diagram: { summary: 'draw out/ as out/architecture.svg: VPC, zones, nodes, the internet ingress the audit reports', load: () => import('./commands/diagram.js') },
+  package: { summary: 'upload the nested templates and write out/packaged/ for the AWS console', load: () => import('./commands/package.js') },
 };
 
 function usage(): string {
