@@ -15,7 +15,8 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    Ref or output to it vanished: it now keeps the original resource (its properties are not changed).
 6. A template parameter of type AWS::SSM::Parameter::Value<...> whose default is a public parameter
    moto does not ship (/aws/service/canonical/...) crashed every create, even with a value given:
-   such public parameters resolve to a placeholder AMI ID.
+   such public parameters resolve to a placeholder AMI ID; on an update, the kept previous value (which
+   moto stores resolved) is used as it is.
 7. AWS::KMS::Key with Tags crashed (moto passed CloudFormation's Key/Value tags to a service that
    wants TagKey/TagValue): tags are converted first.
 8. An AWS::EC2::Instance taking its ImageId from a LaunchTemplate crashed (KeyError 'ImageId'): the
@@ -24,6 +25,8 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    TCP listener was refused: the type (and subnet mappings) are passed on.
 10. UpdateTerminationProtection was missing, and DeleteStack ignored protection: added, and a delete
    of a protected stack fails with AWS's message.
+11. `!GetAtt Interface.Id` on an AWS::EC2::NetworkInterface (documented by CloudFormation) was refused:
+   it returns the interface ID.
 """
 import sys
 
@@ -105,6 +108,8 @@ _parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
 
 
 def parse_ssm_parameter(self, value, value_type):
+    if not value.startswith("/"):
+        return value  # a previous value kept on update is already resolved (moto stores the resolved ID)
     if value.startswith("/aws/service/"):
         try:
             return _parse_ssm_parameter(self, value, value_type)
@@ -180,6 +185,19 @@ def delete_stack(self, name_or_stack_id):
 
 
 models.CloudFormationBackend.delete_stack = delete_stack
+
+from moto.ec2.models import elastic_network_interfaces as ec2_enis
+
+_eni_get_cfn_attribute = ec2_enis.NetworkInterface.get_cfn_attribute
+
+
+def eni_get_cfn_attribute(self, attribute_name):
+    if attribute_name == "Id":
+        return self.id
+    return _eni_get_cfn_attribute(self, attribute_name)
+
+
+ec2_enis.NetworkInterface.get_cfn_attribute = eni_get_cfn_attribute
 
 if __name__ == "__main__":
     from moto.server import main
