@@ -45,11 +45,11 @@ function benchSynth(): void {
   const bare = timeProcess(['-e', '0']);
   const rows = [['node -e 0', bare.toFixed(1), '1.00×']];
   for (const cluster of ['default', 'ha']) {
-    const ms = timeProcess([CLI, 'synth', '--cluster', cluster, '--out', join(out, cluster)]);
-    rows.push([`synth --cluster ${cluster}`, ms.toFixed(1), `${(ms / bare).toFixed(2)}×`]);
+    const ms = timeProcess([CLI, 'synth', '--no-audit', '--cluster', cluster, '--out', join(out, cluster)]);
+    rows.push([`synth --no-audit --cluster ${cluster}`, ms.toFixed(1), `${(ms / bare).toFixed(2)}×`]);
   }
   rmSync(out, { recursive: true, force: true });
-  console.log(`\nCold synth process, median of ${RUNS} runs (target: within 4× a bare node -e 0)`);
+  console.log(`\nCold synth process (compile, checks, write; the audit is timed below), median of ${RUNS} runs (target: within 4× a bare node -e 0)`);
   printTable(['command', 'ms', 'vs bare node'], rows);
 
   for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as const) {
@@ -68,4 +68,69 @@ function benchSynth(): void {
   }
 }
 
+/** The audit over both definitions' output, as one cold `npm run audit` process (target ~1 s). */
+function benchAudit(): void {
+  const out = mkdtempSync(join(tmpdir(), 'dcos-cfn-bench-audit-'));
+  for (const cluster of ['default', 'ha']) {
+    const run = spawnSync(process.execPath, [CLI, 'synth', '--no-audit', '--cluster', cluster, '--out', join(out, cluster)]);
+    if (run.status !== 0) throw new Error(`synth --cluster ${cluster} failed: ${run.stderr}`);
+  }
+  const ms = timeProcess([CLI, 'audit', join(out, 'default'), join(out, 'ha')]);
+  const full = timeProcess([CLI, 'synth', '--out', join(out, 'audited')]);
+  rmSync(out, { recursive: true, force: true });
+  console.log(`\nAudit (exposure, Control Tower rules in one cfn-guard process, our rules), median of ${RUNS} runs`);
+  printTable(['command', 'ms'], [
+    ['audit <default> <ha>', ms.toFixed(1)],
+    ['synth (default, with its audit)', full.toFixed(1)],
+  ]);
+}
+
+/** Deploys against a moto_server on loopback: the first deploy, and an unchanged redeploy with its calls. */
+async function benchDeploy(): Promise<void> {
+  const probe = spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' });
+  if (probe.status !== 0) {
+    console.log('\nDeploy: skipped (moto is not installed: python3 -c "import moto.server" failed)');
+    return;
+  }
+  Object.assign(process.env, {
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_REGION: 'us-east-1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  const { startMoto, stopMoto } = await import('../test/moto.js');
+  const { measureDeploy } = await import('./deploy/measure.js');
+  const { loadTemplates } = await import('./deploy/templates.js');
+  const { writeOutput } = await import('./synth.js');
+  const out = mkdtempSync(join(tmpdir(), 'dcos-cfn-bench-deploy-'));
+  await writeOutput(compile(defaultCluster), out);
+  const moto = await startMoto();
+  try {
+    const aws = { endpointUrl: moto.endpoint, region: 'us-east-1' };
+    const props = {
+      templates: loadTemplates(out),
+      stackName: 'bench',
+      parameters: { KeyName: 'ops', NodeImageId: 'ami-12345678', DcosInstallerUrl: 'https://dcos.example.com/2.2' },
+      endpointUrl: moto.endpoint,
+      confirm: async () => true,
+      print: () => {},
+      pollMs: 20,
+      eventPollMs: 20,
+    };
+    const first = await measureDeploy(aws, props);
+    const again = await measureDeploy(aws, props);
+    console.log('\nDeploy of the default cluster against moto_server on loopback (target for the unchanged redeploy: <= 3 reads, 0 writes, < 1 s)');
+    printTable(['run', 'result', 'ms', 'reads', 'writes', 'calls'], [
+      ['first deploy', first.result.kind, first.milliseconds.toFixed(0), String(first.readCalls), String(first.writeCalls), JSON.stringify(first.calls)],
+      ['unchanged redeploy', again.result.kind, again.milliseconds.toFixed(0), String(again.readCalls), String(again.writeCalls), JSON.stringify(again.calls)],
+    ]);
+  } finally {
+    await stopMoto(moto);
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 benchSynth();
+benchAudit();
+await benchDeploy();
