@@ -16,7 +16,7 @@ import haCluster from '../stacks/clusters/ha.js';
 
 const FIXTURES = 'test/fixtures/audit';
 const fixture = (name: string) => join(FIXTURES, name);
-const MESOSPHERE = '../shared/anchors/mesosphere/official-1.8.7/multi-master.cloudformation.json';
+const MESOSPHERE = 'reference/mesosphere-1.8.7/multi-master.cloudformation.json';
 const CLI = join(process.cwd(), 'dist/lib/cli.js');
 
 /** Our rules only (no cfn-guard): `rule resource: message` lines. */
