@@ -174,6 +174,20 @@ describe('audit: with cfn-guard (Control Tower rules) and waivers', () => {
     ]);
   });
 
+  it('gives the same findings from cached cfn-guard results as from a fresh run', async () => {
+    const previous = process.env['DCOS_CFN_CACHE'];
+    process.env['DCOS_CFN_CACHE'] = 'off';
+    try {
+      const uncached = await auditTemplateSet(MESOSPHERE);
+      assert.deepEqual(uncached.findings, mesosphere.findings);
+    } finally {
+      if (previous === undefined) delete process.env['DCOS_CFN_CACHE'];
+      else process.env['DCOS_CFN_CACHE'] = previous;
+    }
+    assert.deepEqual((await auditTemplateSet(MESOSPHERE)).findings, mesosphere.findings);
+    assert.ok(mesosphere.findings.some((f) => f.rule.startsWith('CT.')));
+  });
+
   it("reports Mesosphere's findings from both packs", () => {
     const rules = new Set(mesosphere.findings.map((f) => f.rule));
     for (const rule of ['CT.EC2.PR.3', 'CT.AUTOSCALING.PR.5', 'CT.S3.PR.1', 'DCOS.ELB.1', 'DCOS.EC2.1', 'DCOS.EC2.3', 'DCOS.EC2.4', 'DCOS.VPC.1']) {

@@ -6,10 +6,12 @@
  * be skipped anyway, and parsing all 237 rules costs more than checking).
  */
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import type { Finding } from './finding.js';
 import type { Stack } from './load.js';
@@ -38,6 +40,30 @@ export function guardBinary(): string {
 }
 
 let rulesCache: ControlTowerRule[] | undefined;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Where cfn-guard results are kept by content hash; `DCOS_CFN_CACHE=off` turns the cache off. */
+const CACHE_DIR = fileURLToPath(new URL('../../../node_modules/.cache/dcos-cfn/guard/', import.meta.url));
+
+function readCache(key: string): GuardFileResult | undefined {
+  if (process.env['DCOS_CFN_CACHE'] === 'off') return undefined;
+  try {
+    return JSON.parse(readFileSync(join(CACHE_DIR, `${key}.json`), 'utf8')) as GuardFileResult;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(key: string, entry: GuardFileResult): void {
+  if (process.env['DCOS_CFN_CACHE'] === 'off') return;
+  try {
+    mkdirSync(CACHE_DIR, { recursive: true });
+    writeFileSync(join(CACHE_DIR, `${key}.json`), JSON.stringify(entry));
+  } catch {
+    // a read-only install just runs cfn-guard every time
+  }
+}
 
 /** Every Control Tower rule of the pack, read from its metadata files. */
 export function controlTowerRules(): ControlTowerRule[] {
@@ -92,18 +118,38 @@ export async function runControlTower(stacks: readonly Stack[]): Promise<Finding
     }
     byData.set(dataOf.get(key)!, [...(byData.get(dataOf.get(key)!) ?? []), s]);
   }
-  const args = ['validate', ...rules.flatMap((r) => ['--rules', r.guardFile]), ...[...byData.keys()].flatMap((f) => ['--data', f])];
-  const result = await execa(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], {
-    reject: false,
-    maxBuffer: 1024 * 1024 * 1024,
-  }).finally(() => rmSync(dir, { recursive: true, force: true }));
-  // 0: all compliant, 19: some not compliant, 20: all skipped. Anything else is cfn-guard failing.
-  if (![0, 19, 20].includes(result.exitCode ?? -1)) {
-    throw new UserError(`cfn-guard failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr || result.stdout).trim().slice(0, 2000)}`);
+  // Results are cached by content (the rule files and the template), so an unchanged template is not checked
+  // twice: synth audits what it writes, and a later `npm run audit` of the same out/ reuses that.
+  const rulesDigest = sha256(rules.map((r) => `${r.guardFile}\n${readFileSync(r.guardFile, 'utf8')}`).join('\n'));
+  const cached = new Map<string, GuardFileResult>();
+  const misses: string[] = [];
+  for (const data of byData.keys()) {
+    const hit = readCache(sha256(`${rulesDigest}\n${readFileSync(data, 'utf8')}`));
+    if (hit) cached.set(data, { ...hit, name: data });
+    else misses.push(data);
   }
+  let fresh: GuardFileResult[] = [];
+  if (misses.length > 0) {
+    const args = ['validate', ...rules.flatMap((r) => ['--rules', r.guardFile]), ...misses.flatMap((f) => ['--data', f])];
+    const result = await execa(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], {
+      reject: false,
+      maxBuffer: 1024 * 1024 * 1024,
+    });
+    // 0: all compliant, 19: some not compliant, 20: all skipped. Anything else is cfn-guard failing.
+    if (![0, 19, 20].includes(result.exitCode ?? -1)) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new UserError(`cfn-guard failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr || result.stdout).trim().slice(0, 2000)}`);
+    }
+    fresh = JSON.parse(String(result.stdout)) as GuardFileResult[];
+    for (const data of misses) {
+      const entry = fresh.find((f) => f.name === data) ?? { name: data, not_compliant: [] };
+      writeCache(sha256(`${rulesDigest}\n${readFileSync(data, 'utf8')}`), entry);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
   const titles = new Map(rules.map((r) => [r.id, r.title]));
   const findings: Finding[] = [];
-  for (const fileResult of JSON.parse(String(result.stdout)) as GuardFileResult[]) {
+  for (const fileResult of [...cached.values(), ...fresh]) {
     for (const stack of byData.get(fileResult.name) ?? [])
     for (const entry of fileResult.not_compliant ?? []) {
       const { id, fix } = controlMessage(entry);
