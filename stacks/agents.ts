@@ -47,14 +47,15 @@ function agentGroup(config: ClusterConfig, props: AgentGroupProps): Record<strin
         role: props.dcosRole,
         resourceId: groupId,
         masterAddresses: masterAddresses(config),
-        healthUrl: 'http://127.0.0.1:5051/health',
+        healthPort: AGENT_HEALTH_PORT,
       }),
     }),
     [groupId]: resource(
       'AWS::AutoScaling::AutoScalingGroup',
       {
         MinSize: String(count),
-        MaxSize: String(count),
+        // One spare, so a rolling update starts each new node before it stops an old one.
+        MaxSize: String(count + 1),
         DesiredCapacity: String(count),
         VPCZoneIdentifier: Ref(SubnetIds.list(props.zone)),
         AvailabilityZones: Array.from({ length: config.availabilityZones }, (_, i) => Fn.az(i)),
@@ -73,7 +74,7 @@ function agentGroup(config: ClusterConfig, props: AgentGroupProps): Record<strin
         ...waive({ ...AGENT_GROUP_WAIVERS, ...(config.availabilityZones === 1 ? SINGLE_AZ_WAIVER : {}) }),
         CreationPolicy: { ResourceSignal: { Count: count, Timeout: AGENT_SIGNAL_TIMEOUT } },
         UpdatePolicy: {
-          AutoScalingRollingUpdate: { MaxBatchSize: 1, MinInstancesInService: Math.max(0, count - 1), WaitOnResourceSignals: true, PauseTime: AGENT_SIGNAL_TIMEOUT },
+          AutoScalingRollingUpdate: { MaxBatchSize: 1, MinInstancesInService: count, WaitOnResourceSignals: true, PauseTime: AGENT_SIGNAL_TIMEOUT },
         },
       },
     ),

@@ -107,10 +107,15 @@ export const NODE_PARAMETERS = {
   },
 } as const;
 
-/** The Ubuntu AMI for the VPN gateway and the admin instance, and its root device. */
+/**
+ * The Ubuntu 24.04 AMI for the VPN gateway and the admin instance. A plain, pinned image ID, not an SSM path:
+ * CloudFormation resolves SSM parameters again on every update, and a new image would replace the VPN gateway
+ * (and with it the certificate authority) behind the operator's back.
+ */
 export const GATEWAY_IMAGE_PARAMETER = {
-  Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
-  Description: 'SSM parameter naming the Ubuntu AMI for the VPN gateway and the dcos-cli instance',
+  Type: 'AWS::EC2::Image::Id',
+  Description:
+    'Ubuntu 24.04 AMI for the VPN gateway and the dcos-cli instance, pinned (aws ssm get-parameter --name /aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id)',
 } as const;
 export const GATEWAY_ROOT_DEVICE = '/dev/sda1';
 
@@ -118,12 +123,13 @@ export interface FixedInstanceProps {
   readonly launchTemplate: string;
   readonly instanceType: string;
   readonly subnetId: Value<string>;
-  readonly privateIp: string;
+  /** A fixed private address; otherwise the subnet assigns one. */
+  readonly privateIp?: string;
   readonly securityGroupId: Value<string>;
 }
 
 /**
- * Properties of an instance at a fixed private address: its own network interface with no public address (the
+ * Properties of a single instance (masters at fixed addresses, the dcos-cli instance): its own network interface with no public address (the
  * form Control Tower's CT.EC2.PR.8 checks), the instance type stated on the instance (CT.EC2.PR.16/19 read it
  * there), detailed monitoring, everything else from its launch template.
  */
@@ -136,7 +142,7 @@ export function fixedInstance(props: FixedInstanceProps) {
       {
         DeviceIndex: '0',
         SubnetId: props.subnetId,
-        PrivateIpAddress: props.privateIp,
+        ...(props.privateIp ? { PrivateIpAddress: props.privateIp } : {}),
         GroupSet: [props.securityGroupId],
         AssociatePublicIpAddress: false,
         DeleteOnTermination: true,

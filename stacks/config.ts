@@ -156,8 +156,3 @@ export function masterAddresses(config: ClusterConfig): string[] {
     hostAddress(config.subnets.masterZone[masterAz(config, i)]!, MASTER_HOST_OFFSET + Math.floor(i / config.availabilityZones)),
   );
 }
-
-/** Fixed private address of the dcos-cli admin instance: the first master-zone subnet, offset 5. */
-export function adminAddress(config: ClusterConfig): string {
-  return hostAddress(config.subnets.masterZone[0]!, 5);
-}

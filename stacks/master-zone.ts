@@ -2,7 +2,7 @@
  * The master zone: masters at fixed private addresses spread over the AZs, each with a retained, encrypted state
  * volume; the internal master load balancer; the dcos-cli admin instance. Nothing here has a public address.
  */
-import { adminAddress, masterAddresses, masterAz, type ClusterConfig } from './config.js';
+import { masterAddresses, masterAz, type ClusterConfig } from './config.js';
 import { adminUserData, dcosNodeUserData } from './bootstrap.js';
 import { fixedInstance, GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
 import { networkLoadBalancer } from './load-balancer.js';
@@ -60,8 +60,8 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
           role: 'master',
           resourceId: id,
           masterAddresses: addresses,
-          healthUrl: 'http://127.0.0.1:5050/health',
-          stateVolume: true,
+          healthPort: 5050,
+          stateVolume: `${id}State`,
         }),
         Tags: tags(name, `master-${i + 1}`, 'master'),
       },
@@ -101,7 +101,6 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
         launchTemplate: 'AdminLaunchTemplate',
         instanceType: config.admin.instanceType,
         subnetId: masterSubnet(0),
-        privateIp: adminAddress(config),
         securityGroupId: Ref(SecurityGroupIds.output('Admin')),
       }),
       UserData: adminUserData({ resourceId: 'AdminInstance', dnsServers: addresses }),
@@ -115,7 +114,7 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
     Description: `${name}: master zone - ${config.masters.count} master(s), internal master load balancer, dcos-cli instance`,
     Parameters: {
       ...NODE_PARAMETERS,
-      GatewayImageId: { Type: 'AWS::EC2::Image::Id', Description: GATEWAY_IMAGE_PARAMETER.Description },
+      GatewayImageId: GATEWAY_IMAGE_PARAMETER,
       DcosCliUrl: stringParameter('URL of the dcos CLI binary for the admin instance; empty to skip', {
         AllowedPattern: '^(https?://[^\\s]+)?$',
       }),

@@ -2,7 +2,7 @@
  * The root stack: the four nested stacks, wired explicitly by parameters and `!GetAtt Child.Outputs.X`, and the
  * cluster's outputs in the classic shape (dcos_cli, internal_master, public_slave, vpn) in CloudFormation naming.
  */
-import { adminAddress, masterAddresses, type ClusterConfig } from './config.js';
+import { masterAddresses, type ClusterConfig } from './config.js';
 import { GATEWAY_IMAGE_PARAMETER, NODE_PARAMETERS } from './compute.js';
 import { SecurityGroupIds, StackIds, SubnetIds, type StackId } from './names.js';
 import { CIDR_PATTERN } from './network.js';
@@ -13,9 +13,6 @@ import { Fn, GetAtt, output, Ref, resource, type CfnResource, type StackTemplate
 export function childOutput(stack: StackId, name: string) {
   return GetAtt(StackIds[stack], `Outputs.${name}`);
 }
-
-/** The default Ubuntu image for the VPN gateway and the dcos-cli instance. */
-export const DEFAULT_GATEWAY_IMAGE = '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
 
 /**
  * @param templateKeys the content-hash key of each child template (see `templateKey`), appended to the
@@ -68,7 +65,7 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
         Default: '',
         AllowedPattern: '^(https?://[^\\s]+)?$',
       },
-      GatewayImageId: { ...GATEWAY_IMAGE_PARAMETER, Default: DEFAULT_GATEWAY_IMAGE },
+      GatewayImageId: GATEWAY_IMAGE_PARAMETER,
       VpnClientCidr: {
         Type: 'String',
         Description: `Addresses allowed to reach the OpenVPN port (${config.vpn.protocol} ${config.vpn.port}); narrow it to your office range if you can`,
@@ -115,7 +112,10 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
       }),
     },
     Outputs: {
-      DcosCli: output('The dcos-cli admin instance: connect the VPN, then SSH to it', `ssh ubuntu@${adminAddress(config)}`),
+      DcosCli: output(
+        'The dcos-cli admin instance: connect the VPN, then SSH to it',
+        Fn.sub('ssh ubuntu@${Address}', { Address: childOutput('MasterZone', 'AdminAddress') }),
+      ),
       InternalMaster: output(
         'DC/OS UI and API through the internal master load balancer (through the VPN); http://leader.mesos works too',
         Fn.sub('http://${Dns}', { Dns: childOutput('MasterZone', 'MasterLoadBalancerDns') }),

@@ -120,7 +120,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
     Description: `${name}: VPN - OpenVPN gateway on ${protocol} ${port}, the only way in for admins`,
     Parameters: {
       KeyName: { Type: 'AWS::EC2::KeyPair::KeyName', Description: 'EC2 key pair for SSH through the VPN' },
-      GatewayImageId: { Type: 'AWS::EC2::Image::Id', Description: GATEWAY_IMAGE_PARAMETER.Description },
+      GatewayImageId: GATEWAY_IMAGE_PARAMETER,
       KeyArn: { Type: 'String', Description: 'KMS key that encrypts the client profiles', AllowedPattern: '^arn:[^\\s]+$' },
       [SubnetIds.list('Public')]: { Type: 'List<AWS::EC2::Subnet::Id>', Description: 'Public subnets, one per AZ' },
       [SecurityGroupIds.output('Vpn')]: { Type: 'AWS::EC2::SecurityGroup::Id', Description: 'VPN gateway security group' },

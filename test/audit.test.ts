@@ -48,6 +48,10 @@ describe('audit: exposure', () => {
     assert.deepEqual(exposure(fixture('nested/root.yaml')), ['admin AdminGroup: tcp 22 direct']);
   });
 
+  it("ties an IP target to the instance with that fixed address (a master behind an internet-facing NLB)", () => {
+    assert.deepEqual(exposure(fixture('elb-2-ip-targets.yaml')), ['master Master1: tcp 9443 via PublicLoadBalancer']);
+  });
+
   it('lets everyone through an internet-facing NLB without security groups', () => {
     assert.deepEqual(exposure(fixture('ec2-4-nlb-no-groups.yaml')), ['private-agent PrivateAgents: tcp 5050 via AgentLoadBalancer']);
   });
@@ -78,6 +82,14 @@ describe('audit: our rules', () => {
     assert.ok(dcosFindings(fixture('elb-1-master-lb-internet.yaml')).includes(
       'DCOS.ELB.1 MasterLoadBalancer: is internet-facing and forwards to masters (Masters); set Scheme: internal',
     ));
+  });
+
+  it('DCOS.ELB.2: an internet-facing load balancer forwarding to an address no instance has', () => {
+    const found = dcosFindings(fixture('elb-2-ip-targets.yaml'));
+    assert.ok(found.includes(
+      'DCOS.ELB.2 PublicLoadBalancer: listener 9443 forwards to ByAddress: 10.0.99.7, which is no instance or group of these templates; the internet reaches it unchecked',
+    ), found.join('\n'));
+    assert.ok(found.some((f) => f.startsWith('DCOS.ELB.1 PublicLoadBalancer: is internet-facing and forwards to masters (Master1)')), found.join('\n'));
   });
 
   it('DCOS.EC2.1: a master with a public IP', () => {

@@ -49,6 +49,12 @@ export interface Listener {
   readonly port: number;
   /** The compute groups this listener forwards to. */
   readonly targets: readonly ResourceRef[];
+  /**
+   * Targets the audit cannot tie to a compute group of the set: an IP address no instance has as a fixed
+   * address, a value known only at deploy time, a Lambda or another load balancer. Whatever they are, the
+   * listener reaches them.
+   */
+  readonly unknownTargets: readonly string[];
 }
 
 export interface LoadBalancer {
@@ -277,22 +283,47 @@ function classicLoadBalancer(ref: ResourceRef, groups: readonly ComputeGroup[]):
     securityGroups: refsIn(prop(ref, 'SecurityGroups')),
     listeners: list(prop(ref, 'Listeners')).map((raw) => {
       const l = raw as Record<string, unknown>;
-      return { protocols: ['tcp'], port: Number(l['LoadBalancerPort']), targets: members };
+      return { protocols: ['tcp'], port: Number(l['LoadBalancerPort']), targets: members, unknownTargets: [] };
     }),
   };
 }
 
-function forwardedGroups(actions: unknown, groups: readonly ComputeGroup[]): ResourceRef[] {
+/** Fixed private addresses of instances (on the instance or its inline network interfaces), by address. */
+function fixedAddresses(groups: readonly ComputeGroup[]): Map<string, ResourceRef> {
+  const found = new Map<string, ResourceRef>();
+  for (const g of groups) {
+    const addresses = [prop(g.ref, 'PrivateIpAddress'), ...list(prop(g.ref, 'NetworkInterfaces')).map((n) => (n as Record<string, unknown>)['PrivateIpAddress'])];
+    for (const a of addresses) if (typeof a === 'string') found.set(a, g.ref);
+  }
+  return found;
+}
+
+/** The compute groups a load balancer's actions forward to, and the targets it cannot identify. */
+function forwarded(actions: unknown, groups: readonly ComputeGroup[]): Pick<Listener, 'targets' | 'unknownTargets'> {
   const targetGroups = list(actions).flatMap((a) => {
     const action = a as Record<string, unknown>;
     const forward = (action['ForwardConfig'] as Record<string, unknown> | undefined)?.['TargetGroups'];
     return [...refsIn(action['TargetGroupArn']), ...list(forward).flatMap((t) => refsIn((t as Record<string, unknown>)['TargetGroupArn']))];
   });
+  const byAddress = fixedAddresses(groups);
+  const computeKeys = new Set(groups.map((g) => g.ref.key));
+  const unknownTargets: string[] = [];
+  const explicit = targetGroups.flatMap((tg) =>
+    list(prop(tg, 'Targets')).flatMap((t) => {
+      const id = (t as Record<string, unknown>)['Id'];
+      const refs = refsIn(id).filter((r) => computeKeys.has(r.key));
+      if (refs.length > 0) return refs;
+      const byIp = typeof id === 'string' ? byAddress.get(id) : undefined;
+      if (byIp) return [byIp];
+      unknownTargets.push(`${tg.id}: ${typeof id === 'string' ? id : (refsIn(id)[0]?.id ?? 'a value known only at deploy time')}`);
+      return [];
+    }),
+  );
   const tgKeys = keys(targetGroups);
-  return [
-    ...targetGroups.flatMap((tg) => list(prop(tg, 'Targets')).flatMap((t) => refsIn((t as Record<string, unknown>)['Id']))),
-    ...groups.filter((g) => refsIn(prop(g.ref, 'TargetGroupARNs')).some((tg) => tgKeys.has(tg.key))).map((g) => g.ref),
-  ].filter((r, i, all) => all.findIndex((o) => o.key === r.key) === i);
+  const targets = [...explicit, ...groups.filter((g) => refsIn(prop(g.ref, 'TargetGroupARNs')).some((tg) => tgKeys.has(tg.key))).map((g) => g.ref)].filter(
+    (r, i, all) => all.findIndex((o) => o.key === r.key) === i,
+  );
+  return { targets, unknownTargets };
 }
 
 function v2LoadBalancer(set: TemplateSet, ref: ResourceRef, groups: readonly ComputeGroup[]): LoadBalancer {
@@ -307,7 +338,7 @@ function v2LoadBalancer(set: TemplateSet, ref: ResourceRef, groups: readonly Com
     listeners: listeners.map((l) => ({
       protocols: listenerProtocols(prop(l, 'Protocol')),
       port: Number(prop(l, 'Port')),
-      targets: forwardedGroups(
+      ...forwarded(
         [...list(prop(l, 'DefaultActions')), ...rules.filter((r) => refersTo(prop(r, 'ListenerArn'), l)).flatMap((r) => list(prop(r, 'Actions')))],
         groups,
       ),

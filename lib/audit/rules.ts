@@ -63,6 +63,21 @@ const masterLoadBalancerInternal: Rule = {
       }),
 };
 
+const knownTargets: Rule = {
+  id: 'DCOS.ELB.2',
+  title: 'Every target of an internet-facing load balancer is a known compute group',
+  check: (_set, network) =>
+    network.loadBalancers
+      .filter((lb) => lb.internetFacing)
+      .flatMap((lb) =>
+        lb.listeners.flatMap((l) =>
+          l.unknownTargets.map((t) =>
+            finding(knownTargets, lb.ref, `listener ${l.port} forwards to ${t}, which is no instance or group of these templates; the internet reaches it unchecked`),
+          ),
+        ),
+      ),
+};
+
 const noPublicIp: Rule = {
   id: 'DCOS.EC2.1',
   title: 'No master, agent or admin instance has a public IP',
@@ -243,6 +258,7 @@ const bucketsTlsOnly: Rule = {
 /** Our rules, in report order. */
 export const DCOS_RULES: readonly Rule[] = [
   masterLoadBalancerInternal,
+  knownTargets,
   noPublicIp,
   masterIngressFromGroups,
   controlPortsClosed,

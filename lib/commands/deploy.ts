@@ -18,6 +18,8 @@ Deploy:
   --stack-name NAME             root stack (required)
   --allow-replacement ID ...    stateful logical IDs (or Nested/ID) that may be removed or replaced
   --no-execute                  create the change set and leave it for review; prints its name
+                                (executed from the console, it gets none of deploy's stack policies
+                                or termination protection)
   --replace-failed              a stack whose first create failed (ROLLBACK_COMPLETE): delete it and
                                 create it again
   --no-termination-protection   for throwaway clusters (default: protection on the root stack)
@@ -50,10 +52,38 @@ export function report(result: DeployResult, print: (line: string) => void): num
   }
 }
 
+/**
+ * `--allow-replacement A B` names several IDs: each word after the flag, up to the next option, becomes its own
+ * `--allow-replacement`. A stray word anywhere else is refused by the parser, never taken as an allowance.
+ */
+function expandAllowReplacement(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let collecting = false;
+  let collected = 0;
+  for (const arg of argv) {
+    if (arg === '--allow-replacement') {
+      if (collecting && collected === 0) out.push(arg); // a bare flag: let the parser say it needs a value
+      collecting = true;
+      collected = 0;
+      continue;
+    }
+    if (collecting && !arg.startsWith('-')) {
+      out.push('--allow-replacement', arg);
+      collected++;
+      continue;
+    }
+    if (collecting && collected === 0) out.push('--allow-replacement');
+    collecting = false;
+    out.push(arg);
+  }
+  if (collecting && collected === 0) out.push('--allow-replacement');
+  return out;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
+  const { values } = parseCommandArgs(
     'deploy',
-    argv,
+    expandAllowReplacement(argv),
     {
       ...AWS_OPTIONS,
       ...TEMPLATE_OPTIONS,
@@ -62,14 +92,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       'replace-failed': { type: 'boolean' },
       'no-termination-protection': { type: 'boolean' },
     },
-    true,
   );
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  // `--allow-replacement A B` reads the IDs after the flag as positionals.
-  const allowReplacement = [...(values['allow-replacement'] ?? []), ...positionals].flatMap((v) => v.split(',')).filter(Boolean);
+  const allowReplacement = (values['allow-replacement'] ?? []).flatMap((v) => v.split(',')).filter(Boolean);
   const props = await planPropsFrom('deploy', values);
   const result = await deploy({
     ...props,

@@ -1,6 +1,6 @@
 /**
- * Which resources hold data: masters and their volumes, buckets, log groups, keys, the VPC and
- * subnets. Deploy's data gate and the stack policies both start from this list.
+ * Which resources hold data: masters and their volumes, the VPN gateway (its CA), buckets, log groups,
+ * keys, the VPC and subnets. Deploy's data gate and the stack policies both start from this list.
  */
 import type { Template, TemplateResource } from './templates.js';
 
@@ -17,14 +17,20 @@ export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
 /** The tag that marks a DC/OS master instance. */
 export const ROLE_TAG = 'dcos:role';
 
-function isMaster(resource: TemplateResource): boolean {
+/** Instances that hold data by their DC/OS role, with what they hold. */
+const STATEFUL_ROLES: Readonly<Record<string, string>> = {
+  master: 'a master instance',
+  vpn: "the VPN gateway (its certificate authority signs every client profile)",
+};
+
+function roleOf(resource: TemplateResource): unknown {
   const tags = resource.Properties?.['Tags'];
-  return Array.isArray(tags) && tags.some((t: { Key?: unknown; Value?: unknown }) => t?.Key === ROLE_TAG && t?.Value === 'master');
+  return Array.isArray(tags) ? tags.find((t: { Key?: unknown; Value?: unknown }) => t?.Key === ROLE_TAG)?.Value : undefined;
 }
 
 /** What a stateful resource holds ("a log group", "a master instance"), or undefined for a stateless one. */
 export function statefulKind(resource: TemplateResource): string | undefined {
-  if (resource.Type === 'AWS::EC2::Instance') return isMaster(resource) ? 'a master instance' : undefined;
+  if (resource.Type === 'AWS::EC2::Instance') return STATEFUL_ROLES[String(roleOf(resource))];
   return STATEFUL_TYPES[resource.Type];
 }
 
