@@ -2,6 +2,7 @@
 import { CreateBucketCommand, HeadBucketCommand, PutBucketEncryptionCommand, PutBucketPolicyCommand, PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import { translateAwsError } from '../lib/deploy/aws.js';
@@ -116,10 +117,11 @@ describe('deploy: parameters, capabilities and policies', () => {
     assert.deepEqual(requiredCapabilities(withRole({ RoleName: 'dcos-master' })), ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
   });
 
-  it('the stack policy denies replacing or deleting stateful resources, masters included', () => {
+  it('the stack policy denies replacing or deleting stateful resources, masters and the VPN gateway included', () => {
     const template: Template = {
       Resources: {
         Master1: { Type: 'AWS::EC2::Instance', Properties: { Tags: [{ Key: 'dcos:role', Value: 'master' }] } },
+        VpnGateway: { Type: 'AWS::EC2::Instance', Properties: { Tags: [{ Key: 'dcos:role', Value: 'vpn' }] } },
         Bastion: { Type: 'AWS::EC2::Instance', Properties: { Tags: [{ Key: 'dcos:role', Value: 'cli' }] } },
         Master1Volume: { Type: 'AWS::EC2::Volume' },
         Key: { Type: 'AWS::KMS::Key' },
@@ -130,9 +132,26 @@ describe('deploy: parameters, capabilities and policies', () => {
       Effect: 'Deny',
       Action: ['Update:Replace', 'Update:Delete'],
       Principal: '*',
-      Resource: ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/Master1Volume'],
+      Resource: ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/Master1Volume', 'LogicalResourceId/VpnGateway'],
     });
-    assert.deepEqual(stackPolicyFor(template, ['Master1Volume']).Statement[1]?.['Resource'], ['LogicalResourceId/Key', 'LogicalResourceId/Master1']);
+    assert.deepEqual(stackPolicyFor(template, ['Master1Volume']).Statement[1]?.['Resource'], ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/VpnGateway']);
+  });
+});
+
+describe('deploy: command line', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/lib/cli.js', 'deploy', ...args], { encoding: 'utf8' });
+
+  it('never takes a stray word for an allowed replacement', () => {
+    const run = cli('--stack-name', 'prod', 'Vpc');
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /^error: Unexpected argument 'Vpc'/);
+  });
+
+  it('reads several IDs after --allow-replacement, and refuses the flag without one', () => {
+    assert.equal(cli('--stack-name', 'prod', '--allow-replacement', 'PublicSubnet1', 'Network/Vpc', '--yes', '--help').status, 0);
+    const bare = cli('--stack-name', 'prod', '--allow-replacement', '--yes');
+    assert.equal(bare.status, 2);
+    assert.match(bare.stderr, /--allow-replacement/);
   });
 });
 
