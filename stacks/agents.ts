@@ -112,6 +112,7 @@ export function agentsStack(config: ClusterConfig): StackTemplate {
       securityGroup: Ref(SecurityGroupIds.output('PublicLb')),
       ports: PUBLIC_PORTS,
       healthCheck: { port: AGENT_HEALTH_PORT, path: '/health' },
+      preserveClientIp: true, // apps on public agents see who is calling
     }),
   };
 

@@ -18,6 +18,12 @@ export interface NetworkLoadBalancerProps {
   readonly ports: readonly number[];
   /** Fixed targets (instance logical IDs); auto scaling groups register themselves instead. */
   readonly targets?: readonly string[];
+  /**
+   * Whether targets see the client's address. Their security groups admit the load balancer's group either way
+   * (AWS: a rule that references the NLB's group works with client IP preservation on). Off where a target may
+   * also be a client of the same load balancer, which preservation breaks (hairpinning).
+   */
+  readonly preserveClientIp: boolean;
   /** Health check; TCP on the traffic port unless given. */
   readonly healthCheck?: { readonly port: number; readonly path: string };
 }
@@ -48,8 +54,7 @@ export function networkLoadBalancer(props: NetworkLoadBalancerProps): Record<str
       ...(props.healthCheck
         ? { HealthCheckProtocol: 'HTTP', HealthCheckPort: String(props.healthCheck.port), HealthCheckPath: props.healthCheck.path }
         : { HealthCheckProtocol: 'TCP' }),
-      // Targets see the load balancer as the source, so their security groups can admit the load balancer's group.
-      TargetGroupAttributes: [{ Key: 'preserve_client_ip.enabled', Value: 'false' }],
+      TargetGroupAttributes: [{ Key: 'preserve_client_ip.enabled', Value: String(props.preserveClientIp) }],
       Tags: tags(props.cluster, `${props.name}-${port}`),
     });
     resources[`${props.id}Listener${port}`] = resource('AWS::ElasticLoadBalancingV2::Listener', {

@@ -80,6 +80,7 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
       securityGroup: Ref(SecurityGroupIds.output('MasterLb')),
       ports: MASTER_LB_PORTS,
       targets: addresses.map((_, i) => masterId(i)),
+      preserveClientIp: false, // masters are clients of this load balancer too
     }),
   );
 
