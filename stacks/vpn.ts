@@ -10,6 +10,7 @@ import { GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTempl
 import { SecurityGroupIds, SubnetIds } from './names.js';
 import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, waive, type CfnResource, type StackTemplate } from '../lib/template.js';
 import { PROFILE_BUCKET_WAIVERS } from './waivers.js';
+import { denyInsecureTransport } from '../lib/tls-only.js';
 
 /** Where the gateway writes the admin client profile inside the profile bucket. */
 export const CLIENT_PROFILE_KEY = 'clients/admin.ovpn';
@@ -48,16 +49,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
       Bucket: Ref('ProfileBucket'),
       PolicyDocument: {
         Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'DenyInsecureTransport',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [GetAtt('ProfileBucket', 'Arn'), Fn.join('', [GetAtt('ProfileBucket', 'Arn'), '/*'])],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
+        Statement: [denyInsecureTransport(GetAtt('ProfileBucket', 'Arn'), Fn.join('', [GetAtt('ProfileBucket', 'Arn'), '/*']))],
       },
     }),
     ...instanceRole({

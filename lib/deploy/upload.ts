@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { UserError } from '../errors.js';
 import { awsErrorName } from './aws.js';
+import { denyInsecureTransport } from '../tls-only.js';
 
 /** The bucket deploy uses when `--bucket` is not given. */
 export function defaultBucketName(account: string, region: string): string {
@@ -37,16 +38,7 @@ export function bucketUrl(bucket: string, region: string, endpointUrl?: string):
 export function tlsOnlyPolicy(bucket: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'DenyInsecureTransport',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 's3:*',
-        Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
-        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      },
-    ],
+    Statement: [denyInsecureTransport(`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`)],
   });
 }
 
