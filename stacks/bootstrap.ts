@@ -59,14 +59,15 @@ wait_for() {
 }
 
 /**
- * Mounts the master's retained state volume on /var/lib/dcos, formatting it only when it is blank. The device is
+ * Mounts a retained state volume (a master's, the VPN gateway's) on `mountPoint`, formatting it only when it is
+ * blank. The device is
  * found by the volume's own ID (Nitro instances name EBS volumes `nvme-Amazon_Elastic_Block_Store_vol<id>` under
  * /dev/disk/by-id, in no fixed order; older ones show /dev/xvdf), so an instance-store disk or a stray volume is
  * never taken for it.
  */
-function mountStateVolume(volumeResourceId: string): string {
+function mountStateVolume(volumeResourceId: string, mountPoint: string, what: string): string {
   return `
-# Master state (ZooKeeper, the Mesos replicated log) lives on a retained EBS volume that outlives the instance.
+# ${what} lives on a retained EBS volume that outlives the instance.
 STATE_VOLUME='\${${volumeResourceId}}'
 STATE_DEVICE=""
 find_state_device() {
@@ -78,9 +79,9 @@ find_state_device() {
 wait_for "state volume $STATE_VOLUME" 600 find_state_device
 find_state_device
 blkid "$STATE_DEVICE" >/dev/null || mkfs -t xfs "$STATE_DEVICE"
-mkdir -p /var/lib/dcos
-grep -q ' /var/lib/dcos ' /etc/fstab || echo "UUID=$(blkid -s UUID -o value "$STATE_DEVICE") /var/lib/dcos xfs defaults,nofail 0 2" >> /etc/fstab
-mountpoint -q /var/lib/dcos || mount /var/lib/dcos
+mkdir -p ${mountPoint}
+grep -q ' ${mountPoint} ' /etc/fstab || echo "UUID=$(blkid -s UUID -o value "$STATE_DEVICE") ${mountPoint} xfs defaults,nofail 0 2" >> /etc/fstab
+mountpoint -q ${mountPoint} || mount ${mountPoint}
 `;
 }
 
@@ -105,7 +106,7 @@ export interface DcosNodeProps {
  */
 export function dcosNodeUserData(props: DcosNodeProps) {
   const expected = JSON.stringify(props.masterAddresses);
-  const script = `${prelude(`DC/OS ${props.role} bootstrap`, props.resourceId)}${props.stateVolume ? mountStateVolume(props.stateVolume) : ''}
+  const script = `${prelude(`DC/OS ${props.role} bootstrap`, props.resourceId)}${props.stateVolume ? mountStateVolume(props.stateVolume, '/var/lib/dcos', 'Master state (ZooKeeper, the Mesos replicated log)') : ''}
 # DNS: DC/OS forwards to the VPC resolver; make sure it answers before installing.
 wait_for "the VPC resolver ${VPC_RESOLVER}" 300 getent hosts s3.amazonaws.com
 
@@ -141,6 +142,8 @@ export interface VpnGatewayProps {
   readonly clientCidr: string;
   /** Masters' addresses, pushed to clients as DNS servers so `leader.mesos` resolves. */
   readonly dnsServers: readonly string[];
+  /** Logical ID of the retained volume that keeps the PKI (the CA signs every client profile). */
+  readonly stateVolume: string;
 }
 
 /**
@@ -151,7 +154,7 @@ export interface VpnGatewayProps {
  */
 export function vpnGatewayUserData(props: VpnGatewayProps) {
   const pushDns = props.dnsServers.map((ip) => `push "dhcp-option DNS ${ip}"`).join('\n');
-  const script = `${prelude('OpenVPN gateway bootstrap', props.resourceId)}
+  const script = `${prelude('OpenVPN gateway bootstrap', props.resourceId)}${mountStateVolume(props.stateVolume, '/var/lib/dcos-vpn', 'The VPN PKI (the CA that signs every client profile)')}
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -yq openvpn easy-rsa iptables-persistent unzip curl
@@ -160,9 +163,11 @@ if ! command -v aws >/dev/null; then
   unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install
 fi
 
-# PKI: made here, kept here (root volume is encrypted). Only the client profile leaves the instance.
-PKI=/etc/openvpn/easy-rsa
+# PKI: made here, kept on the retained, encrypted state volume (a rebuilt gateway keeps the CA, so client profiles
+# stay valid). Only the client profile leaves the instance.
+PKI=/var/lib/dcos-vpn/easy-rsa
 if [ ! -d "$PKI/pki" ]; then
+  rm -rf "$PKI"
   make-cadir "$PKI"
   cd "$PKI"
   # The revocation list must outlive the certificates: OpenVPN refuses every client once crl.pem expires
@@ -173,10 +178,10 @@ if [ ! -d "$PKI/pki" ]; then
   ./easyrsa build-server-full server nopass
   ./easyrsa build-client-full admin nopass
   ./easyrsa gen-crl
-  openvpn --genkey secret /etc/openvpn/server/tls-crypt.key
+  openvpn --genkey secret "$PKI/tls-crypt.key"
 fi
 cd "$PKI"
-install -m 600 pki/ca.crt pki/issued/server.crt pki/private/server.key pki/crl.pem /etc/openvpn/server/
+install -m 600 pki/ca.crt pki/issued/server.crt pki/private/server.key pki/crl.pem tls-crypt.key /etc/openvpn/server/
 
 cat > /etc/openvpn/server/dcos.conf <<'CONF'
 port ${props.port}

@@ -80,6 +80,12 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
       Tags: tags(name, 'vpn'),
     }),
     VpnAddress: resource('AWS::EC2::EIP', { Domain: 'vpc', Tags: tags(name, 'vpn') }),
+    // The PKI (the CA signs every client profile) outlives the gateway instance.
+    VpnState: resource(
+      'AWS::EC2::Volume',
+      { AvailabilityZone: Fn.az(0), Size: 1, VolumeType: 'gp3', Encrypted: true, Tags: tags(name, 'vpn-state') },
+      RETAIN,
+    ),
     VpnAddressAssociation: resource('AWS::EC2::EIPAssociation', {
       AllocationId: GetAtt('VpnAddress', 'AllocationId'),
       NetworkInterfaceId: Ref('VpnInterface'),
@@ -91,6 +97,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
         InstanceType: config.vpn.instanceType,
         Monitoring: true,
         NetworkInterfaces: [{ NetworkInterfaceId: GetAtt('VpnInterface', 'Id'), DeviceIndex: '0' }],
+        Volumes: [{ Device: '/dev/xvdf', VolumeId: Ref('VpnState') }],
         UserData: vpnGatewayUserData({
           resourceId: 'VpnGateway',
           port,
@@ -100,6 +107,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
           vpcCidr: config.vpcCidr,
           clientCidr: config.vpn.clientCidr,
           dnsServers: masterAddresses(config),
+          stateVolume: 'VpnState',
         }),
         Tags: tags(name, 'vpn', 'vpn'),
       },

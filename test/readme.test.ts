@@ -45,6 +45,18 @@ describe('README', () => {
     }
   });
 
+  it('shows exactly what npm run synth prints for the default cluster', () => {
+    const out = mkdtempSync(join(tmpdir(), 'dcos-readme-synth-'));
+    try {
+      const result = spawnSync(process.execPath, [CLI, 'synth', '--out', out], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      const printed = result.stdout.replace(`into ${out}/`, 'into out/');
+      assert.ok(README.includes(printed.trimEnd()), `README lacks:\n${printed}`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('has an example definition that synthesizes and passes the audit', () => {
     const example = /```ts\n(\/\/ stacks\/clusters\/(\w+)\.ts[^\n]*\n[\s\S]*?)```/.exec(README);
     assert.ok(example, 'no example definition');

@@ -153,7 +153,12 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
     it('retains everything that holds data, on delete and on replacement', () => {
       const stateful = ['AWS::EC2::Volume', 'AWS::S3::Bucket', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'AWS::EC2::VPC', 'AWS::EC2::Subnet'];
       const found = allResources(stacks).filter((r) => stateful.includes(r.resource.Type));
-      assert.equal(found.filter((r) => r.resource.Type === 'AWS::EC2::Volume').length, config.masters.count);
+      // One state volume per master, and the VPN gateway's (its CA), each attached to its instance.
+      const volumes = found.filter((r) => r.resource.Type === 'AWS::EC2::Volume').map((r) => r.id);
+      assert.deepEqual(volumes.sort(), [...masters.map(([id]) => `${id}State`), 'VpnState'].sort());
+      for (const [id, instance] of [...masters, ['VpnGateway', stacks.Vpn!.Resources.VpnGateway] as [string, Json]]) {
+        assert.deepEqual(instance.Properties.Volumes.map((v: Json) => v.VolumeId.Ref), [`${id === 'VpnGateway' ? 'Vpn' : id}State`], id);
+      }
       for (const { id, resource } of found) {
         assert.equal(resource.DeletionPolicy, 'Retain', id);
         assert.equal(resource.UpdateReplacePolicy, 'Retain', id);
