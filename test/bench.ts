@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compile } from './synth.js';
+import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
 
-const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
 function median(values: number[]): number {
@@ -102,10 +102,9 @@ async function benchDeploy(): Promise<void> {
     AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-  const { startMoto, stopMoto } = await import('../test/moto.js');
-  const { measureDeploy } = await import('./deploy/measure.js');
-  const { loadTemplates } = await import('./deploy/templates.js');
-  const { writeOutput } = await import('./synth.js');
+  const { startMoto, stopMoto } = await import('./moto.js');
+  const { measureDeploy } = await import('../lib/deploy/measure.js');
+  const { loadTemplates } = await import('../lib/deploy/templates.js');
   const out = mkdtempSync(join(tmpdir(), 'dcos-cfn-bench-deploy-'));
   await writeOutput(compile(defaultCluster), out);
   const moto = await startMoto();
