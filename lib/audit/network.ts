@@ -8,7 +8,9 @@ import type { Stack, TemplateSet } from './load.js';
 import { isFalse, isTrue, refsIn, resolvedProperties, ResourceRef } from './resolve.js';
 
 /** The tag our templates put on every instance and auto scaling group. */
-export const ROLE_TAG = 'dcos:role';
+import { ROLE_TAG } from '../template.js';
+
+export { ROLE_TAG };
 
 export const ROLES = ['master', 'private-agent', 'public-agent', 'vpn', 'admin', 'other'] as const;
 export type Role = (typeof ROLES)[number];

@@ -11,12 +11,13 @@
  * `{ id, reason }`) counts too. Only operational-choice rules (`WAIVABLE_RULES`) may be waived; a
  * waiver of a hardening rule, or one without a reason, does not waive anything and is itself a finding.
  */
+import { WAIVERS_KEY } from '../template.js';
 import type { ResourceLocation } from './exposure.js';
 import type { Finding } from './finding.js';
 import type { TemplateSet } from './load.js';
 
 /** The resource Metadata key that holds waivers: `{ "<rule ID>": "<reason>" }`. */
-export const WAIVERS_METADATA_KEY = 'dcos:waivers';
+export const WAIVERS_METADATA_KEY = WAIVERS_KEY;
 
 /** The rule a bad waiver breaks. */
 export const WAIVER_RULE = { id: 'DCOS.WAIVER.1', title: 'Only operational-choice rules are waived, each with a reason' } as const;

@@ -2,6 +2,7 @@
  * Which resources hold data: masters and their volumes, the VPN gateway (its CA), buckets, log groups,
  * keys, the VPC and subnets. Deploy's data gate and the stack policies both start from this list.
  */
+import { ROLE_TAG } from '../template.js';
 import type { Template, TemplateResource } from './templates.js';
 
 /** Resource types that are stateful whatever their properties, with what they hold. */
@@ -14,8 +15,7 @@ export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
   'AWS::EC2::Subnet': 'a subnet',
 };
 
-/** The tag that marks a DC/OS master instance. */
-export const ROLE_TAG = 'dcos:role';
+export { ROLE_TAG };
 
 /** Instances that hold data by their DC/OS role, with what they hold. */
 const STATEFUL_ROLES: Readonly<Record<string, string>> = {
