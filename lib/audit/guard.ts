@@ -6,13 +6,13 @@
  * be skipped anyway, and parsing all 237 rules costs more than checking).
  */
 import { execa } from 'execa';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
+import { sha256 } from '../manifest.js';
 import type { Finding } from './finding.js';
 import type { Stack } from './load.js';
 
@@ -40,8 +40,6 @@ export function guardBinary(): string {
 }
 
 let rulesCache: ControlTowerRule[] | undefined;
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Where cfn-guard results are kept by content hash; `DCOS_CFN_CACHE=off` turns the cache off. */
 const CACHE_DIR = fileURLToPath(new URL('../../../node_modules/.cache/dcos-cfn/guard/', import.meta.url));
@@ -106,47 +104,50 @@ export async function runControlTower(stacks: readonly Stack[]): Promise<Finding
   if (rules.length === 0) return [];
   // cfn-guard reads the long-form JSON we parsed, not the files: it takes a short-form `!GetAtt A.B` for a
   // string, where the rules expect `Fn::GetAtt: [A, B]`. A template nested twice is checked once.
-  const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-'));
-  const byData = new Map<string, Stack[]>();
-  const dataOf = new Map<string, string>();
-  for (const s of stacks) {
-    const key = resolve(s.file);
-    if (!dataOf.has(key)) {
-      const data = join(dir, `${dataOf.size}-${basename(s.file).replace(/\.[a-z]+$/, '')}.json`);
-      writeFileSync(data, JSON.stringify(s.template));
-      dataOf.set(key, data);
-    }
-    byData.set(dataOf.get(key)!, [...(byData.get(dataOf.get(key)!) ?? []), s]);
-  }
   // Results are cached by content (the rule files and the template), so an unchanged template is not checked
   // twice: synth audits what it writes, and a later `npm run audit` of the same out/ reuses that.
   const rulesDigest = sha256(rules.map((r) => `${r.guardFile}\n${readFileSync(r.guardFile, 'utf8')}`).join('\n'));
+  const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-'));
+  const byData = new Map<string, Stack[]>();
+  const dataOf = new Map<string, string>();
+  const cacheKeyOf = new Map<string, string>();
+  for (const s of stacks) {
+    const source = resolve(s.file);
+    let data = dataOf.get(source);
+    if (data === undefined) {
+      data = join(dir, `${dataOf.size}-${basename(s.file).replace(/\.[a-z]+$/, '')}.json`);
+      const json = JSON.stringify(s.template);
+      writeFileSync(data, json);
+      dataOf.set(source, data);
+      cacheKeyOf.set(data, sha256(`${rulesDigest}\n${json}`));
+    }
+    byData.set(data, [...(byData.get(data) ?? []), s]);
+  }
   const cached = new Map<string, GuardFileResult>();
   const misses: string[] = [];
   for (const data of byData.keys()) {
-    const hit = readCache(sha256(`${rulesDigest}\n${readFileSync(data, 'utf8')}`));
+    const hit = readCache(cacheKeyOf.get(data)!);
     if (hit) cached.set(data, { ...hit, name: data });
     else misses.push(data);
   }
   let fresh: GuardFileResult[] = [];
-  if (misses.length > 0) {
-    const args = ['validate', ...rules.flatMap((r) => ['--rules', r.guardFile]), ...misses.flatMap((f) => ['--data', f])];
-    const result = await execa(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], {
-      reject: false,
-      maxBuffer: 1024 * 1024 * 1024,
-    });
-    // 0: all compliant, 19: some not compliant, 20: all skipped. Anything else is cfn-guard failing.
-    if (![0, 19, 20].includes(result.exitCode ?? -1)) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new UserError(`cfn-guard failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr || result.stdout).trim().slice(0, 2000)}`);
+  try {
+    if (misses.length > 0) {
+      const args = ['validate', ...rules.flatMap((r) => ['--rules', r.guardFile]), ...misses.flatMap((f) => ['--data', f])];
+      const result = await execa(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], {
+        reject: false,
+        maxBuffer: 1024 * 1024 * 1024,
+      });
+      // 0: all compliant, 19: some not compliant, 20: all skipped. Anything else is cfn-guard failing.
+      if (![0, 19, 20].includes(result.exitCode ?? -1)) {
+        throw new UserError(`cfn-guard failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr || result.stdout).trim().slice(0, 2000)}`);
+      }
+      fresh = JSON.parse(String(result.stdout)) as GuardFileResult[];
+      for (const data of misses) writeCache(cacheKeyOf.get(data)!, fresh.find((f) => f.name === data) ?? { name: data, not_compliant: [] });
     }
-    fresh = JSON.parse(String(result.stdout)) as GuardFileResult[];
-    for (const data of misses) {
-      const entry = fresh.find((f) => f.name === data) ?? { name: data, not_compliant: [] };
-      writeCache(sha256(`${rulesDigest}\n${readFileSync(data, 'utf8')}`), entry);
-    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  rmSync(dir, { recursive: true, force: true });
   const titles = new Map(rules.map((r) => [r.id, r.title]));
   const findings: Finding[] = [];
   for (const fileResult of [...cached.values(), ...fresh]) {
