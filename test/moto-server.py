@@ -1,4 +1,4 @@
-"""moto_server with three CloudFormation gaps patched, for the deploy tests.
+"""moto_server with the CloudFormation gaps listed below patched, for the deploy tests.
 
 Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
 
@@ -13,19 +13,15 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    CloudFormation does.
 5. A modified resource whose type has no update support in moto (a log group) became None, so a
    Ref or output to it vanished: it now keeps the original resource (its properties are not changed).
-6. A template parameter of type AWS::SSM::Parameter::Value<...> whose default is a public parameter
-   moto does not ship (/aws/service/canonical/...) crashed every create, even with a value given:
-   such public parameters resolve to a placeholder AMI ID; on an update, the kept previous value (which
-   moto stores resolved) is used as it is.
-7. AWS::KMS::Key with Tags crashed (moto passed CloudFormation's Key/Value tags to a service that
+6. AWS::KMS::Key with Tags crashed (moto passed CloudFormation's Key/Value tags to a service that
    wants TagKey/TagValue): tags are converted first.
-8. An AWS::EC2::Instance taking its ImageId from a LaunchTemplate crashed (KeyError 'ImageId'): the
+7. An AWS::EC2::Instance taking its ImageId from a LaunchTemplate crashed (KeyError 'ImageId'): the
    image is read from the launch template's latest version.
-9. AWS::ElasticLoadBalancingV2::LoadBalancer ignored `Type: network`, so a network load balancer's
+8. AWS::ElasticLoadBalancingV2::LoadBalancer ignored `Type: network`, so a network load balancer's
    TCP listener was refused: the type (and subnet mappings) are passed on.
-10. UpdateTerminationProtection was missing, and DeleteStack ignored protection: added, and a delete
+9. UpdateTerminationProtection was missing, and DeleteStack ignored protection: added, and a delete
    of a protected stack fails with AWS's message.
-11. `!GetAtt Interface.Id` on an AWS::EC2::NetworkInterface (documented by CloudFormation) was refused:
+10. `!GetAtt Interface.Id` on an AWS::EC2::NetworkInterface (documented by CloudFormation) was refused:
    it returns the interface ID.
 """
 import sys
@@ -102,23 +98,6 @@ def parse_and_update_resource(logical_id, resource_json, resources_map, account_
 
 
 parsing.parse_and_update_resource = parse_and_update_resource
-
-
-_parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
-
-
-def parse_ssm_parameter(self, value, value_type):
-    if not value.startswith("/"):
-        return value  # a previous value kept on update is already resolved (moto stores the resolved ID)
-    if value.startswith("/aws/service/"):
-        try:
-            return _parse_ssm_parameter(self, value, value_type)
-        except AttributeError:
-            return "ami-0123456789abcdef0"
-    return _parse_ssm_parameter(self, value, value_type)
-
-
-parsing.ResourceMap.parse_ssm_parameter = parse_ssm_parameter
 
 
 _create_kms_key = kms_models.Key.create_from_cloudformation_json.__func__
