@@ -36,11 +36,14 @@ describe('audit: exposure', () => {
   });
 
   it('finds masters reachable through an internet-facing load balancer', () => {
-    assert.deepEqual(exposure(fixture('elb-1-master-lb-internet.yaml')), ['master Masters: tcp 443 via MasterLoadBalancer']);
+    // Its subnets and the group's launch settings are not in the fixture, so the way in is possible, not proved.
+    assert.match(exposure(fixture('elb-1-master-lb-internet.yaml'))[0]!, /^master Masters: .*may be: tcp 443 via MasterLoadBalancer \(no subnets are given/);
   });
 
-  it("counts a parameter's Default (0.0.0.0/0) as the admitted range", () => {
-    assert.deepEqual(exposure(fixture('param-default-open.json')), ['master MasterInstance: tcp 443 direct']);
+  it("counts a parameter's Default (0.0.0.0/0) as the admitted range (in the default VPC, whose state is open)", () => {
+    assert.deepEqual(exposure(fixture('param-default-open.json')), [
+      'master MasterInstance: may be: tcp 443 direct (no subnet is given, so instances go to the default VPC, whose state is not in the templates)',
+    ]);
   });
 
   it('follows values through nested stacks: outputs, passed parameters, joined lists', () => {
@@ -49,18 +52,22 @@ describe('audit: exposure', () => {
   });
 
   it("ties an IP target to the instance with that fixed address (a master behind an internet-facing NLB)", () => {
-    assert.deepEqual(exposure(fixture('elb-2-ip-targets.yaml')), ['master Master1: tcp 9443 via PublicLoadBalancer']);
+    const [master] = exposure(fixture('elb-2-ip-targets.yaml'));
+    assert.match(master!, /^master Master1: .*may be: tcp 9443 via PublicLoadBalancer \(no subnets are given/);
   });
 
-  it('lets everyone through an internet-facing NLB without security groups', () => {
-    assert.deepEqual(exposure(fixture('ec2-4-nlb-no-groups.yaml')), ['private-agent PrivateAgents: tcp 5050 via AgentLoadBalancer']);
+  it('lets everyone through an internet-facing NLB without security groups (the targets decide)', () => {
+    assert.deepEqual(exposure(fixture('ec2-4-nlb-no-groups.yaml')), [
+      'private-agent PrivateAgents: may be: all traffic direct (the group names no launch template or configuration); ' +
+        'may be: tcp 5050 via AgentLoadBalancer (subnet subnet-12345678 is not defined in the templates: its public IP mapping, routing and network ACL are not known; the group names no launch template or configuration)',
+    ]);
   });
 
   it('keeps groups behind an internal load balancer unreachable, and sees public agents and the VPN', () => {
     assert.deepEqual(exposure(fixture('clean.yaml')), [
       'master Master1: unreachable',
-      'public-agent PublicAgentGroup: tcp 80, 443 via PublicLoadBalancer',
       'vpn VpnGateway: udp 1194 direct',
+      'public-agent PublicAgentGroup: tcp 80, 443 via PublicLoadBalancer',
     ]);
   });
 
@@ -70,6 +77,10 @@ describe('audit: exposure', () => {
 
   it("finds Mesosphere's masters reachable on tcp 22/80/443 directly and 80/443 through the load balancer", () => {
     assert.ok(exposure(MESOSPHERE).includes('master MasterServerGroup: tcp 22, 80, 443 direct; tcp 80, 443 via ElasticLoadBalancer'));
+  });
+
+  it('calls nothing unreachable that a link left open could expose: a subnet that is a literal ID', () => {
+    assert.match(exposure(fixture('waiver-1-bad-waivers.yaml'))[0]!, /^admin Admin: may be: all traffic direct \(subnet subnet-12345678 is not defined/);
   });
 });
 
@@ -81,7 +92,7 @@ describe('audit: our rules', () => {
   it('DCOS.ELB.1: an internet-facing load balancer to masters', () => {
     assert.ok(dcosFindings(fixture('elb-1-master-lb-internet.yaml')).includes(
       'DCOS.ELB.1 MasterLoadBalancer: is internet-facing and forwards to masters (Masters); set Scheme: internal',
-    ));
+    ), dcosFindings(fixture('elb-1-master-lb-internet.yaml')).join('\n'));
   });
 
   it('DCOS.ELB.2: an internet-facing load balancer forwarding to an address no instance has', () => {
@@ -99,7 +110,7 @@ describe('audit: our rules', () => {
   });
 
   it('DCOS.EC2.2: master ingress from an address range', () => {
-    assert.deepEqual(dcosFindings(fixture('ec2-2-master-cidr.yaml')), [
+    assert.deepEqual(dcosFindings(fixture('ec2-2-master-cidr.yaml')).filter((f) => f.startsWith('DCOS.EC2.2')), [
       'DCOS.EC2.2 VpcWide: master security group MasterGroup admits 10.0.0.0/16 on tcp 8080-8181; admit security groups instead',
     ]);
   });
@@ -107,13 +118,13 @@ describe('audit: our rules', () => {
   it('DCOS.EC2.3: SSH open to the internet, and a control port on an NLB without security groups', () => {
     assert.ok(dcosFindings(fixture('ec2-3-ssh-open.yaml')).includes('DCOS.EC2.3 SshGroup: admits 0.0.0.0/0 on tcp 22 (SSH)'));
     assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).includes(
-      'DCOS.EC2.3 AgentLoadBalancer: internet-facing NLB listens on tcp 5050 (Mesos) for everyone',
+      'DCOS.EC2.3 AgentLoadBalancer: internet-facing NLB without security groups listens on tcp 5050 (Mesos) for everyone',
     ));
   });
 
   it('DCOS.EC2.4: exposure beyond what the role expects', () => {
-    assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).includes(
-      'DCOS.EC2.4 PrivateAgents: private-agent is reachable on tcp 5050 via AgentLoadBalancer; expected: unreachable',
+    assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).some((f) =>
+      f.startsWith('DCOS.EC2.4 PrivateAgents: private-agent may be reachable: may be: all traffic direct') && f.endsWith('; expected: unreachable'),
     ));
   });
 
@@ -124,7 +135,7 @@ describe('audit: our rules', () => {
   });
 
   it('DCOS.CFN.2: a secret parameter and an access key in user data, a secret in an output', () => {
-    assert.deepEqual(dcosFindings(fixture('cfn-2-secret-user-data.yaml')), [
+    assert.deepEqual(dcosFindings(fixture('cfn-2-secret-user-data.yaml')).filter((f) => f.startsWith('DCOS.CFN.2')), [
       'DCOS.CFN.2 Admin: user data holds secret parameter AdminPassword, text matching AKIA[0-9A-Z]{16}; fetch secrets at boot from Secrets Manager or SSM',
       'DCOS.CFN.2 Outputs.Password: output shows secret parameter AdminPassword; do not output secrets',
     ]);
