@@ -57,7 +57,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
       cluster: name,
       description: 'OpenVPN gateway: writes the client profile, nothing else',
       statements: [
-        { Effect: 'Allow', Action: 's3:PutObject', Resource: Fn.sub(`\${ProfileBucket.Arn}/clients/*`) },
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: Fn.sub(`\${ProfileBucket.Arn}/${CLIENT_PROFILE_KEY}`) },
         { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Encrypt'], Resource: Ref('KeyArn') },
       ],
     }),
@@ -96,6 +96,8 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
         LaunchTemplate: { LaunchTemplateId: Ref('VpnLaunchTemplate'), Version: GetAtt('VpnLaunchTemplate', 'LatestVersionNumber') },
         InstanceType: config.vpn.instanceType,
         Monitoring: true,
+        // `npm run destroy` turns termination protection off for exactly these instances before deleting.
+        DisableApiTermination: true,
         NetworkInterfaces: [{ NetworkInterfaceId: GetAtt('VpnInterface', 'Id'), DeviceIndex: '0' }],
         Volumes: [{ Device: '/dev/xvdf', VolumeId: Ref('VpnState') }],
         UserData: vpnGatewayUserData({

@@ -160,6 +160,18 @@ describe('audit: our rules', () => {
   });
 });
 
+describe('audit: least privilege and termination protection', () => {
+  const found = () => dcosFindings(fixture('iam-ec2-5-privilege.yaml')).filter((f) => /^DCOS\.(IAM|EC2\.5)/.test(f));
+
+  it('DCOS.IAM.1, DCOS.IAM.2, DCOS.EC2.5: a managed policy, a wildcard key, an unprotected master', () => {
+    assert.deepEqual(found(), [
+      'DCOS.IAM.1 NodeRole: attaches the AWS-managed policy AmazonSSMManagedInstanceCore; grant the few actions needed in an inline policy instead',
+      'DCOS.IAM.2 NodeRole: allows s3:PutObject on ${Bucket.Arn}/clients/*; name the exact ARN (a bucket key, a key ID, a log group)',
+      'DCOS.EC2.5 Master2: master instance can be terminated by an API call; set DisableApiTermination: true (npm run destroy turns it off before deleting)',
+    ]);
+  });
+});
+
 describe('audit: bad input', () => {
   const fails = (path: string, pattern: RegExp) =>
     assert.throws(() => loadTemplateSet([path]), (err: unknown) => err instanceof UserError && pattern.test(err.message));

@@ -96,6 +96,10 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     const clients = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
     const result = await destroy({ clients, stackName: STACK, force: true, confirm: async () => true, print: (l) => lines.push(l), eventPollMs: 20 });
     assert.equal(result.kind, 'destroyed', lines.join('\n'));
+    // Termination protection is turned off for exactly the masters, the VPN gateway and the dcos-cli instance.
+    const unprotected = lines.filter((l) => l.startsWith('Instance termination protection (DisableApiTermination) turned off on ')).map((l) => /on (\S+) \(i-[0-9a-f]+\)/.exec(l)?.[1]).sort();
+    assert.deepEqual(unprotected, [`${STACK}/MasterZone/AdminInstance`, `${STACK}/MasterZone/Master1`, `${STACK}/Vpn/VpnGateway`], lines.join('\n'));
+    assert.ok(lines.some((l) => /^3 instance\(s\) have termination protection \(.*\); it is turned off for exactly these before deleting\.$/.test(l)), lines.join('\n'));
     const retained = result.kind === 'destroyed' ? result.retained.map((r) => `${r.stack.split('/').pop()}/${r.logicalId}`) : [];
     for (const id of ['Network/Vpc', 'Network/ClusterKey', 'Network/FlowLogGroup', 'MasterZone/Master1State', 'Vpn/ProfileBucket']) {
       assert.ok(retained.includes(id), `${id} retained: ${retained.join(', ')}`);

@@ -20,6 +20,7 @@ import {
   type Stack,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
@@ -129,6 +130,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
       cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
       s3: new S3Client({ region: 'us-east-1' }),
       sts: new STSClient({ region: 'us-east-1' }),
+      ec2: new EC2Client({ region: 'us-east-1' }),
       region: 'us-east-1',
       calls: {},
     };

@@ -4,20 +4,15 @@
  * the load balancer → group graph of the network model.
  */
 import { describePaths, exposureOf, formatRanges, fromInternet, type GroupExposure } from './exposure.js';
-import { groupBy, type Finding } from './finding.js';
+import { groupBy, stackFinding, type Finding, type Rule } from './finding.js';
 import type { Stack, TemplateSet } from './load.js';
 import type { Fact, Located, NetworkModel as Network, Role } from './model.js';
 import { resourcesOfType } from './network.js';
+import { PRIVILEGE_RULES } from './privilege.js';
 import { covers } from './ranges.js';
 import { isTrue, refsIn, resolvedProperties, type ResourceRef } from './resolve.js';
 
-export interface Rule {
-  /** `DCOS.<AREA>.<n>`. */
-  readonly id: string;
-  /** What the rule requires, one line. */
-  readonly title: string;
-  readonly check: (set: TemplateSet, network: Network) => Finding[];
-}
+export type { Rule };
 
 /** SSH and the DC/OS control ports, which the internet must never reach. */
 export const CONTROL_PORTS: Readonly<Record<number, string>> = {
@@ -44,10 +39,6 @@ const SECRET_TEXT = [
 ];
 
 const hardenedRoles: readonly Role[] = ['master', 'private-agent', 'public-agent', 'admin'];
-
-export function stackFinding(rule: Pick<Rule, 'id' | 'title'>, stack: Stack, resource: string, message: string): Finding {
-  return { rule: rule.id, title: rule.title, stack: stack.name, file: stack.file, resource, message };
-}
 
 export const finding = (rule: Pick<Rule, 'id' | 'title'>, ref: ResourceRef, message: string) => stackFinding(rule, ref.stack, ref.id, message);
 
@@ -306,6 +297,7 @@ export const DCOS_RULES: readonly Rule[] = [
   statefulRetained,
   flowLogsOn,
   bucketsTlsOnly,
+  ...PRIVILEGE_RULES,
 ];
 
 /** Runs every rule of ours over the set. */

@@ -7,7 +7,9 @@ import { formatRootCause } from '../deploy/progress.js';
 const HELP = `Usage: npm run destroy -- --stack-name NAME [--force] [--yes] [options]
 
 Deletes the root stack and its nested stacks, following the events, then lists what was retained
-(resources with DeletionPolicy Retain: data that survives and still costs money).
+(resources with DeletionPolicy Retain: data that survives and still costs money). Instances the
+templates protect from termination (masters, the VPN gateway, the dcos-cli instance) get that
+protection turned off first, exactly those, each named.
 
 Destroy:
   --stack-name NAME   root stack (required)

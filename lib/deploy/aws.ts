@@ -8,6 +8,7 @@
  * No credential value ever reaches a message.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
@@ -31,6 +32,8 @@ export interface AwsClients {
   readonly cfn: CloudFormationClient;
   readonly s3: S3Client;
   readonly sts: STSClient;
+  /** For destroy only: turning termination protection off on the instances that have it. */
+  readonly ec2: EC2Client;
   readonly region: string;
   /** Filled when `connect` was asked to count calls. */
   readonly calls: CallCounts;
@@ -54,6 +57,7 @@ export async function connect(options: AwsOptions, countCalls = false): Promise<
   const cfn = new CloudFormationClient(common);
   const s3 = new S3Client({ ...common, forcePathStyle: options.endpointUrl !== undefined, followRegionRedirects: false });
   const sts = new STSClient(common);
+  const ec2 = new EC2Client(common);
   let region: string;
   try {
     region = await cfn.config.region();
@@ -78,7 +82,8 @@ export async function connect(options: AwsOptions, countCalls = false): Promise<
   cfn.middlewareStack.add(middleware as never, step);
   s3.middlewareStack.add(middleware as never, step);
   sts.middlewareStack.add(middleware as never, step);
-  return { cfn, s3, sts, region, calls };
+  ec2.middlewareStack.add(middleware as never, step);
+  return { cfn, s3, sts, ec2, region, calls };
 }
 
 /** The account the credentials belong to (also the first proof that they work). */

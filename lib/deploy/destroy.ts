@@ -10,12 +10,13 @@ import {
   UpdateTerminationProtectionCommand,
   type CloudFormationClient,
 } from '@aws-sdk/client-cloudformation';
+import { ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { UserError } from '../errors.js';
 import { parseTemplate } from '../yaml.js';
 import { awsErrorMessage, awsErrorName, type AwsClients } from './aws.js';
 import { followStack, isFailure, rootCauses, type RootCause } from './progress.js';
 import { describeStack } from './stack-state.js';
-import type { Template } from './templates.js';
+import type { Template, TemplateResource } from './templates.js';
 
 export interface DestroyProps {
   readonly clients: AwsClients;
@@ -42,13 +43,21 @@ export type DestroyResult =
   | { readonly kind: 'destroyed'; readonly stackName: string; readonly retained: readonly RetainedResource[] }
   | { readonly kind: 'failed'; readonly stackName: string; readonly status: string; readonly rootCauses: readonly RootCause[] };
 
-/** Resources with DeletionPolicy Retain in the stack and its nested stacks, with their physical IDs. */
-export async function retainedResources(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
+/**
+ * The resources of the stack and its nested stacks that still exist and whose template declaration
+ * `keep` accepts, with their physical IDs.
+ */
+async function declaredResources(
+  cfn: CloudFormationClient,
+  stack: string,
+  path: string,
+  keep: (declared: TemplateResource | undefined) => boolean,
+): Promise<RetainedResource[]> {
   let body: string | undefined;
   try {
     body = (await cfn.send(new GetTemplateCommand({ StackName: stack, TemplateStage: 'Original' }))).TemplateBody;
   } catch (err) {
-    // A nested stack already gone (a failed update can leave one behind in the list) retains nothing.
+    // A nested stack already gone (a failed update can leave one behind in the list) holds nothing.
     if (awsErrorName(err) === 'ValidationError' && /does not exist/.test(awsErrorMessage(err))) return [];
     throw err;
   }
@@ -60,14 +69,27 @@ export async function retainedResources(cfn: CloudFormationClient, stack: string
     for (const r of page.StackResourceSummaries ?? []) {
       const id = r.LogicalResourceId ?? '?';
       if (r.ResourceType === 'AWS::CloudFormation::Stack' && r.PhysicalResourceId) {
-        found.push(...(await retainedResources(cfn, r.PhysicalResourceId, `${path}/${id}`)));
-      } else if (template.Resources?.[id]?.DeletionPolicy === 'Retain' && r.PhysicalResourceId && !/DELETE_COMPLETE/.test(r.ResourceStatus ?? '')) {
+        found.push(...(await declaredResources(cfn, r.PhysicalResourceId, `${path}/${id}`, keep)));
+      } else if (keep(template.Resources?.[id]) && r.PhysicalResourceId && !/DELETE_COMPLETE/.test(r.ResourceStatus ?? '')) {
         found.push({ stack: path, logicalId: id, resourceType: r.ResourceType ?? '?', physicalId: r.PhysicalResourceId });
       }
     }
     token = page.NextToken;
   } while (token);
   return found;
+}
+
+/** Resources with DeletionPolicy Retain in the stack and its nested stacks, with their physical IDs. */
+export function retainedResources(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
+  return declaredResources(cfn, stack, path, (declared) => declared?.DeletionPolicy === 'Retain');
+}
+
+/**
+ * Instances the templates give termination protection (`DisableApiTermination: true`): CloudFormation
+ * cannot delete them until it is turned off.
+ */
+export function protectedInstances(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
+  return declaredResources(cfn, stack, path, (d) => d?.Type === 'AWS::EC2::Instance' && String(d.Properties?.['DisableApiTermination']) === 'true');
 }
 
 export async function destroy({ clients, stackName, force = false, confirm, print, eventPollMs }: DestroyProps): Promise<DestroyResult> {
@@ -86,7 +108,9 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
 
   // 2. What will stay behind, then confirm.
   const retained = await retainedResources(cfn, stackId, stackName);
+  const guarded = await protectedInstances(cfn, stackId, stackName);
   print(`Deleting stack ${stackName} (${stack.StackStatus}) and its nested stacks.`);
+  if (guarded.length) print(`${guarded.length} instance(s) have termination protection (${guarded.map((g) => `${g.stack}/${g.logicalId}`).join(', ')}); it is turned off for exactly these before deleting.`);
   if (retained.length) print(`${retained.length} resource(s) have DeletionPolicy Retain and will be kept (their data survives; they still cost money).`);
   if (!(await confirm(`Delete stack ${stackName}?`))) return { kind: 'declined', stackName };
 
@@ -94,6 +118,10 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
   if (stack.EnableTerminationProtection) {
     await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: false }));
     print(`Termination protection turned off on ${stackName} (--force).`);
+  }
+  for (const instance of guarded) {
+    await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instance.physicalId, DisableApiTermination: { Value: false } }));
+    print(`Instance termination protection (DisableApiTermination) turned off on ${instance.stack}/${instance.logicalId} (${instance.physicalId}).`);
   }
   const since = new Date();
   await cfn.send(new DeleteStackCommand({ StackName: stackId }));
