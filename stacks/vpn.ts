@@ -8,8 +8,8 @@ import { networkAndMask } from './cidr.js';
 import { vpnGatewayUserData } from './bootstrap.js';
 import { GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate } from './compute.js';
 import { SecurityGroupIds, SubnetIds } from './names.js';
-import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, waive, type CfnResource, type StackTemplate } from '../lib/template.js';
-import { PROFILE_BUCKET_WAIVERS } from './waivers.js';
+import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
+import { PROFILE_BUCKET_WAIVERS, waivers } from './waivers.js';
 import { denyInsecureTransport } from '../lib/tls-only.js';
 
 /** Where the gateway writes the admin client profile inside the profile bucket. */
@@ -43,7 +43,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
         NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
         Tags: tags(name, 'vpn-profiles'),
       },
-      { ...RETAIN, ...waive(PROFILE_BUCKET_WAIVERS) },
+      { ...RETAIN, ...waivers(PROFILE_BUCKET_WAIVERS) },
     ),
     ProfileBucketPolicy: resource('AWS::S3::BucketPolicy', {
       Bucket: Ref('ProfileBucket'),

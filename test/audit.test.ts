@@ -13,6 +13,7 @@ import { UserError } from '../lib/errors.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
+import { SCANNER_RULES } from '../stacks/waivers.js';
 
 const FIXTURES = 'test/fixtures/audit';
 const fixture = (name: string) => join(FIXTURES, name);
@@ -277,6 +278,25 @@ for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as
 
     it('has zero findings', () => {
       assert.deepEqual(ours.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}: ${f.message}`), []);
+    });
+
+    it('writes each waiver in every scanner format that has the rule, with the same reason, and reads them back', () => {
+      const stacks = [...compile(config).children];
+      const waived = stacks.flatMap((c) => Object.entries(c.template.Resources).filter(([, r]) => r.Metadata?.['dcos:waivers']).map(([id, r]) => ({ id, metadata: r.Metadata! })));
+      assert.ok(waived.length >= 3);
+      for (const { id, metadata } of waived) {
+        const reasons = metadata['dcos:waivers'] as Record<string, string>;
+        for (const [rule, reason] of Object.entries(reasons)) {
+          const ids = SCANNER_RULES[rule]!;
+          assert.ok((metadata['guard'] as { SuppressedRules: string[] }).SuppressedRules.includes(ids.guard), `${id} guard ${rule}`);
+          if (ids.checkov) assert.deepEqual((metadata['checkov'] as { skip: unknown[] }).skip.find((s) => (s as { id: string }).id === ids.checkov), { id: ids.checkov, comment: reason });
+          if (ids.cfnNag) assert.deepEqual((metadata['cfn_nag'] as { rules_to_suppress: unknown[] }).rules_to_suppress.find((s) => (s as { id: string }).id === ids.cfnNag), { id: ids.cfnNag, reason });
+          if (ids.cdkNag) assert.deepEqual((metadata['cdk_nag'] as { rules_to_suppress: unknown[] }).rules_to_suppress.find((s) => (s as { id: string }).id === ids.cdkNag), { id: ids.cdkNag, reason });
+        }
+      }
+      // Read back by the audit: the guard names mirror our waivers, so each waiver is listed once.
+      assert.equal(new Set(ours.waivers.map((w) => `${w.stack}/${w.resource} ${w.rule}`)).size, ours.waivers.length);
+      assert.ok(ours.waivers.every((w) => w.source === 'dcos:waivers'));
     });
 
     it('waives only operational rules, each with a reason, and every waiver is used', () => {
