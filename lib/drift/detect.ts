@@ -1,0 +1,196 @@
+/**
+ * CloudFormation drift detection over a root stack and every nested stack below it: start one
+ * detection per stack (DetectStackDrift), wait for all of them with a bound and progress
+ * (DescribeStackDriftDetectionStatus), then read every resource's result (DescribeStackResourceDrifts,
+ * every page). CloudFormation does not look into nested stacks when asked about their parent ("Perform
+ * DetectStackDrift directly on the nested stack itself", API reference, DetectStackDrift), so each
+ * stack gets its own detection. Nested stacks are the parent's `AWS::CloudFormation::Stack` resources,
+ * whose physical ID is the nested stack's ARN.
+ *
+ * Every call goes through the clients of `connect` (lib/deploy/aws.ts): throttling is retried with
+ * backoff by the SDK, and a refused permission becomes a UserError naming the call. Anything else AWS
+ * (or an emulator) answers becomes one line naming the call and the stack, never a stack trace.
+ */
+import {
+  DescribeStackDriftDetectionStatusCommand,
+  DescribeStackResourceDriftsCommand,
+  DetectStackDriftCommand,
+  type CloudFormationClient,
+  type StackResourceDrift,
+} from '@aws-sdk/client-cloudformation';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../errors.js';
+import { awsErrorMessage, awsErrorName, type AwsClients } from '../deploy/aws.js';
+import { describeStack } from '../deploy/stack-state.js';
+import { nestedStackIds } from '../deploy/stack-policy.js';
+
+export interface DetectDriftProps {
+  readonly clients: Pick<AwsClients, 'cfn' | 'region'>;
+  /** Root stack name or ARN. */
+  readonly stackName: string;
+  /** `--endpoint-url`, named when an emulator does not answer like AWS. */
+  readonly endpointUrl?: string;
+  /** One line per event worth telling while waiting (the CLI writes them to stderr). */
+  readonly progress: (line: string) => void;
+  /** Milliseconds between status polls of the stacks still being checked. @default 2000 */
+  readonly pollMs?: number;
+  /** Milliseconds to wait for all detections together before giving up on the rest. @default 600000 */
+  readonly timeoutMs?: number;
+  /** Milliseconds between "still detecting" lines. @default 30000 */
+  readonly progressEveryMs?: number;
+}
+
+/**
+ * How a stack's detection ended: `complete`; `failed` (CloudFormation could not check some resources;
+ * the others have results); `timed-out` (still running when the wait ended; no results read);
+ * `refused` (DetectStackDrift answered with a validation error, such as a stack being updated).
+ */
+export type DetectionOutcome = 'complete' | 'failed' | 'timed-out' | 'refused';
+
+export interface StackDrift {
+  /** `Root`, or the nested stack's logical ID path below the root (`Network`, `Network/Inner`). */
+  readonly path: string;
+  /** Stack ARN (the root's name when AWS gave no ARN). */
+  readonly stackId: string;
+  readonly outcome: DetectionOutcome;
+  /** Why the detection failed, was refused or timed out (CloudFormation's DetectionStatusReason, or AWS's refusal). */
+  readonly reason?: string;
+  /** The stack's StackDriftStatus: IN_SYNC, DRIFTED, UNKNOWN or NOT_CHECKED, when the detection ended. */
+  readonly stackDriftStatus?: string;
+  /** Every resource's result, as DescribeStackResourceDrifts returns them; empty unless complete or failed. */
+  readonly resources: readonly StackResourceDrift[];
+}
+
+interface StackRef {
+  readonly path: string;
+  readonly stackId: string;
+}
+
+/** Runs drift detection on the root stack and all its nested stacks; resolves with one entry per stack, root first. */
+export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]> {
+  const { clients, progress } = props;
+  const pollMs = props.pollMs ?? 2000;
+  const timeoutMs = props.timeoutMs ?? 600_000;
+  const progressEveryMs = props.progressEveryMs ?? 30_000;
+  const call = <T>(operation: string, stack: string, send: () => Promise<T>) => callAws(operation, stack, send, props.endpointUrl);
+
+  const stacks = await listStacks(clients, props.stackName, call);
+  const nested = stacks.slice(1).map((s) => s.path);
+  progress(`Detecting drift on ${props.stackName}${nested.length ? ` and its ${nested.length} nested stack(s) (${nested.join(', ')})` : ''} ...`);
+
+  const done = new Map<string, StackDrift>();
+  const running = new Map<string, StackRef & { readonly detectionId: string }>();
+  for (const stack of stacks) {
+    try {
+      const started = await call('DetectStackDrift', stack.path, () => clients.cfn.send(new DetectStackDriftCommand({ StackName: stack.stackId })));
+      running.set(stack.path, { ...stack, detectionId: started.StackDriftDetectionId ?? '' });
+    } catch (err) {
+      if (!(err instanceof RefusedError)) throw err;
+      progress(`  ${stack.path}: DetectStackDrift refused: ${err.message}`);
+      done.set(stack.path, { ...stack, outcome: 'refused', reason: err.message, resources: [] });
+    }
+  }
+
+  const start = Date.now();
+  let lastNote = start;
+  while (running.size > 0) {
+    for (const stack of [...running.values()]) {
+      const status = await call('DescribeStackDriftDetectionStatus', stack.path, () =>
+        clients.cfn.send(new DescribeStackDriftDetectionStatusCommand({ StackDriftDetectionId: stack.detectionId })),
+      );
+      if (status.DetectionStatus === 'DETECTION_IN_PROGRESS') continue;
+      running.delete(stack.path);
+      const outcome = status.DetectionStatus === 'DETECTION_COMPLETE' ? 'complete' : 'failed';
+      const seconds = Math.round((Date.now() - start) / 1000);
+      const drifted = status.DriftedStackResourceCount ? `, ${status.DriftedStackResourceCount} resource(s) drifted` : '';
+      const reason = status.DetectionStatusReason?.trim();
+      progress(`  ${stack.path}: ${outcome === 'complete' ? status.StackDriftStatus ?? 'UNKNOWN' : `DETECTION_FAILED${reason ? `: ${reason}` : ''}`}${drifted} (${seconds} s)`);
+      const resources = await readResourceDrifts(clients.cfn, stack, call);
+      done.set(stack.path, {
+        path: stack.path,
+        stackId: stack.stackId,
+        outcome,
+        ...(outcome === 'failed' && reason ? { reason } : {}),
+        ...(status.StackDriftStatus ? { stackDriftStatus: status.StackDriftStatus } : {}),
+        resources,
+      });
+    }
+    if (running.size === 0) break;
+    const elapsed = Date.now() - start;
+    if (elapsed >= timeoutMs) {
+      const reason = `still running after ${Math.round(timeoutMs / 1000)} s (CloudFormation finishes it on its own; run drift again later, or raise --timeout)`;
+      progress(`  timed out waiting for ${[...running.keys()].join(', ')}: ${reason}`);
+      for (const stack of running.values()) done.set(stack.path, { path: stack.path, stackId: stack.stackId, outcome: 'timed-out', reason, resources: [] });
+      break;
+    }
+    if (Date.now() - lastNote >= progressEveryMs) {
+      lastNote = Date.now();
+      progress(`  still detecting: ${[...running.keys()].join(', ')} (${Math.round(elapsed / 1000)} s of at most ${Math.round(timeoutMs / 1000)} s)`);
+    }
+    await sleep(Math.min(pollMs, Math.max(0, timeoutMs - elapsed)));
+  }
+  return stacks.map((s) => done.get(s.path)!);
+}
+
+type Call = <T>(operation: string, stack: string, send: () => Promise<T>) => Promise<T>;
+
+/** The root and every stack nested below it, depth first, parents before children. */
+async function listStacks(clients: Pick<AwsClients, 'cfn' | 'region'>, stackName: string, call: Call): Promise<StackRef[]> {
+  const root = await call('DescribeStacks', 'Root', () => describeStack(clients.cfn, stackName));
+  if (!root) throw new UserError(`Stack ${stackName} does not exist in ${clients.region}. Check --stack-name and --region (or --profile).`);
+  const stacks: StackRef[] = [];
+  const visit = async (path: string, stackId: string, prefix: string): Promise<void> => {
+    stacks.push({ path, stackId });
+    const children = await call('ListStackResources', path, () => nestedStackIds(clients.cfn, stackId));
+    for (const [logicalId, arn] of children) await visit(`${prefix}${logicalId}`, arn, `${prefix}${logicalId}/`);
+  };
+  await visit('Root', root.StackId ?? stackName, '');
+  return stacks;
+}
+
+/** Every resource result of the stack's latest detection, all pages (at most 100 a page). */
+async function readResourceDrifts(cfn: CloudFormationClient, stack: StackRef, call: Call): Promise<StackResourceDrift[]> {
+  const drifts: StackResourceDrift[] = [];
+  let token: string | undefined;
+  do {
+    const page = await call('DescribeStackResourceDrifts', stack.path, () =>
+      cfn.send(new DescribeStackResourceDriftsCommand({ StackName: stack.stackId, MaxResults: 100, ...(token ? { NextToken: token } : {}) })),
+    );
+    drifts.push(...(page.StackResourceDrifts ?? []));
+    token = page.NextToken;
+  } while (token);
+  return drifts;
+}
+
+/** AWS refused to start a detection on this stack (a ValidationError): the stack is reported, not the run ended. */
+class RefusedError extends Error {}
+
+/**
+ * Sends one call. A UserError (credentials, access denied, throttling that outlasted the retries)
+ * passes through; a ValidationError of DetectStackDrift becomes a RefusedError; anything else a
+ * one-line UserError naming the call and the stack.
+ */
+async function callAws<T>(operation: string, stack: string, send: () => Promise<T>, endpointUrl: string | undefined): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const name = awsErrorName(err);
+    const message = firstLine(awsErrorMessage(err));
+    if (operation === 'DetectStackDrift' && name === 'ValidationError') throw new RefusedError(message);
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (/Deserialization error|parse error|not implemented/i.test(message) || (endpointUrl && status !== undefined && status >= 500)) {
+      throw new UserError(
+        `${operation} (stack ${stack}) got no AWS answer from ${endpointUrl ?? 'the endpoint'}${status ? ` (HTTP ${status})` : ''}.` +
+          (endpointUrl
+            ? ` The emulator at --endpoint-url probably does not implement CloudFormation drift detection (moto does not); run drift against AWS.`
+            : ' Try again; if it persists, check the AWS Health Dashboard for CloudFormation in this region.'),
+      );
+    }
+    throw new UserError(`${operation} (stack ${stack}) failed: ${name ? `${name}: ` : ''}${message}`);
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim();
+}
