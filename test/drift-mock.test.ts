@@ -106,7 +106,13 @@ const INCIDENT: Record<Nested | 'Root', StackResourceDrift[]> = {
       PropertyDifferences: [{ PropertyPath: '/DesiredCapacity', ExpectedValue: '3', ActualValue: '5', DifferenceType: 'NOT_EQUAL' }],
     }),
   ],
-  Vpn: [resourceDrift(NESTED.Vpn, 'VpnAddress', 'AWS::EC2::EIP', 'DELETED', { PhysicalResourceId: '203.0.113.25', ActualProperties: undefined })],
+  Vpn: [
+    resourceDrift(NESTED.Vpn, 'VpnAddress', 'AWS::EC2::EIP', 'DELETED', { PhysicalResourceId: '203.0.113.25', ActualProperties: undefined }),
+    resourceDrift(NESTED.Vpn, 'VpnInterface', 'AWS::EC2::NetworkInterface', 'MODIFIED', {
+      PhysicalResourceId: 'eni-0a1b2c3d4e5f60718',
+      PropertyDifferences: [{ PropertyPath: '/GroupSet/1', ExpectedValue: 'null', ActualValue: 'sg-0badc0ffee0ddf00d', DifferenceType: 'ADD' }],
+    }),
+  ],
 };
 
 describe('drift detection with CloudFormation responses moto cannot give (aws-sdk-client-mock)', () => {
@@ -193,7 +199,7 @@ describe('drift detection with CloudFormation responses moto cannot give (aws-sd
     assert.match(formatDriftReport(report), /drift: dcos-prod: in sync \(exit 0\)\.$/);
   });
 
-  it('lists security-relevant drift first (an opened rule, a resized master, a released address), other drift after, exit 3', async () => {
+  it('lists security-relevant drift first (an opened rule, a resized master, a released address, a group added to an interface), other drift after, exit 3', async () => {
     drifts = INCIDENT;
     const report = summarizeDrift('dcos-prod', 'us-east-1', await detectDrift(props()));
     assert.equal(report.verdict, 'drifted');
@@ -204,6 +210,7 @@ describe('drift detection with CloudFormation responses moto cannot give (aws-sd
         ['MasterZone/Master1', 'MODIFIED', 'a master'],
         ['Network/MasterSecurityGroup', 'MODIFIED', 'security-group rules'],
         ['Vpn/VpnAddress', 'DELETED', 'public IP'],
+        ['Vpn/VpnInterface', 'MODIFIED', 'network interface'],
         ['Agents/PrivateAgentGroup', 'MODIFIED', undefined],
       ],
     );
@@ -215,11 +222,11 @@ describe('drift detection with CloudFormation responses moto cannot give (aws-sd
     assert.deepEqual(report.notChecked, { 'AWS::EC2::SubnetRouteTableAssociation': 1 });
     assert.deepEqual(
       report.stacks.map((s) => [s.stack, s.drifted, s.inSync, s.notChecked]),
-      [['Root', 0, 4, 0], ['Network', 1, 1, 1], ['MasterZone', 1, 0, 0], ['Agents', 1, 0, 0], ['Vpn', 1, 0, 0]],
+      [['Root', 0, 4, 0], ['Network', 1, 1, 1], ['MasterZone', 1, 0, 0], ['Agents', 1, 0, 0], ['Vpn', 2, 0, 0]],
     );
 
     const text = formatDriftReport(report);
-    assert.match(text, /^Drift of dcos-prod \(us-east-1\): 4 resource\(s\) drifted in 4 of 5 stack\(s\), 3 security-relevant\.$/m);
+    assert.match(text, /^Drift of dcos-prod \(us-east-1\): 5 resource\(s\) drifted in 4 of 5 stack\(s\), 4 security-relevant\.$/m);
     assert.match(text, /^\| a master +\| MasterZone\/Master1 +\| AWS::EC2::Instance +\| MODIFIED \| \/InstanceType +\| NOT_EQUAL +\| m6i\.xlarge +\| m6i\.2xlarge +\|$/m);
     assert.match(text, /^\| security-group rules \| Network\/MasterSecurityGroup +\| AWS::EC2::SecurityGroup +\| MODIFIED \| \/SecurityGroupIngress\/1 \| ADD +\| null +\| \{"CidrIp":"0\.0\.0\.0\/0","FromPort":22,"IpProtocol":"tcp","ToPort":22\} \|$/m);
     assert.match(text, /^\| public IP +\| Vpn\/VpnAddress +\| AWS::EC2::EIP +\| DELETED +\|/m);
@@ -287,6 +294,17 @@ describe('drift detection with CloudFormation responses moto cannot give (aws-sd
       return true;
     });
     assert.equal(cfn.commandCalls(DetectStackDriftCommand).length, 0);
+  });
+
+  it('abandons a call that never answers after its bound, naming the call', async () => {
+    cfn.on(DescribeStackDriftDetectionStatusCommand).callsFake(() => new Promise(() => {}));
+    const started = Date.now();
+    await assert.rejects(detectDrift(props({ callTimeoutMs: 50 })), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.equal(err.message, 'DescribeStackDriftDetectionStatus (stack Root) got no answer within 0 s from CloudFormation in us-east-1. Check the network (and --region), then run drift again.');
+      return true;
+    });
+    assert.ok(Date.now() - started < 2000);
   });
 
   it('any other AWS error is one line naming the call and the stack', async () => {

@@ -38,6 +38,12 @@ export interface DetectDriftProps {
   readonly timeoutMs?: number;
   /** Milliseconds between "still detecting" lines. @default 30000 */
   readonly progressEveryMs?: number;
+  /**
+   * Milliseconds one call may take, retries included, before it is abandoned with an error. The drift
+   * calls' requests are aborted then; those of deploy's helpers that list the stacks run out on their own.
+   * @default 120000
+   */
+  readonly callTimeoutMs?: number;
 }
 
 /**
@@ -72,7 +78,8 @@ export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]
   const pollMs = props.pollMs ?? 2000;
   const timeoutMs = props.timeoutMs ?? 600_000;
   const progressEveryMs = props.progressEveryMs ?? 30_000;
-  const call = <T>(operation: string, stack: string, send: () => Promise<T>) => callAws(operation, stack, send, props.endpointUrl);
+  const bound = { endpointUrl: props.endpointUrl, region: clients.region, timeoutMs: props.callTimeoutMs ?? 120_000 };
+  const call: Call = (operation, stack, send) => callAws(operation, stack, send, bound);
 
   const stacks = await listStacks(clients, props.stackName, call);
   const nested = stacks.slice(1).map((s) => s.path);
@@ -82,7 +89,9 @@ export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]
   const running = new Map<string, StackRef & { readonly detectionId: string }>();
   for (const stack of stacks) {
     try {
-      const started = await call('DetectStackDrift', stack.path, () => clients.cfn.send(new DetectStackDriftCommand({ StackName: stack.stackId })));
+      const started = await call('DetectStackDrift', stack.path, (signal) =>
+        clients.cfn.send(new DetectStackDriftCommand({ StackName: stack.stackId }), { abortSignal: signal }),
+      );
       running.set(stack.path, { ...stack, detectionId: started.StackDriftDetectionId ?? '' });
     } catch (err) {
       if (!(err instanceof RefusedError)) throw err;
@@ -95,8 +104,8 @@ export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]
   let lastNote = start;
   while (running.size > 0) {
     for (const stack of [...running.values()]) {
-      const status = await call('DescribeStackDriftDetectionStatus', stack.path, () =>
-        clients.cfn.send(new DescribeStackDriftDetectionStatusCommand({ StackDriftDetectionId: stack.detectionId })),
+      const status = await call('DescribeStackDriftDetectionStatus', stack.path, (signal) =>
+        clients.cfn.send(new DescribeStackDriftDetectionStatusCommand({ StackDriftDetectionId: stack.detectionId }), { abortSignal: signal }),
       );
       if (status.DetectionStatus === 'DETECTION_IN_PROGRESS') continue;
       running.delete(stack.path);
@@ -132,7 +141,7 @@ export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]
   return stacks.map((s) => done.get(s.path)!);
 }
 
-type Call = <T>(operation: string, stack: string, send: () => Promise<T>) => Promise<T>;
+type Call = <T>(operation: string, stack: string, send: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 
 /** The root and every stack nested below it, depth first, parents before children. */
 async function listStacks(clients: Pick<AwsClients, 'cfn' | 'region'>, stackName: string, call: Call): Promise<StackRef[]> {
@@ -153,8 +162,8 @@ async function readResourceDrifts(cfn: CloudFormationClient, stack: StackRef, ca
   const drifts: StackResourceDrift[] = [];
   let token: string | undefined;
   do {
-    const page = await call('DescribeStackResourceDrifts', stack.path, () =>
-      cfn.send(new DescribeStackResourceDriftsCommand({ StackName: stack.stackId, MaxResults: 100, ...(token ? { NextToken: token } : {}) })),
+    const page = await call('DescribeStackResourceDrifts', stack.path, (signal) =>
+      cfn.send(new DescribeStackResourceDriftsCommand({ StackName: stack.stackId, MaxResults: 100, ...(token ? { NextToken: token } : {}) }), { abortSignal: signal }),
     );
     drifts.push(...(page.StackResourceDrifts ?? []));
     token = page.NextToken;
@@ -166,15 +175,28 @@ async function readResourceDrifts(cfn: CloudFormationClient, stack: StackRef, ca
 class RefusedError extends Error {}
 
 /**
- * Sends one call. A UserError (credentials, access denied, throttling that outlasted the retries)
- * passes through; a ValidationError of DetectStackDrift becomes a RefusedError; anything else a
- * one-line UserError naming the call and the stack.
+ * Sends one call, abandoning it after `timeoutMs`. A UserError (credentials, access denied, throttling
+ * that outlasted the retries) passes through; a ValidationError of DetectStackDrift becomes a
+ * RefusedError; anything else a one-line UserError naming the call and the stack.
  */
-async function callAws<T>(operation: string, stack: string, send: () => Promise<T>, endpointUrl: string | undefined): Promise<T> {
+async function callAws<T>(
+  operation: string,
+  stack: string,
+  send: (signal: AbortSignal) => Promise<T>,
+  bound: { readonly endpointUrl: string | undefined; readonly region: string; readonly timeoutMs: number },
+): Promise<T> {
+  const { endpointUrl } = bound;
+  const signal = AbortSignal.timeout(bound.timeoutMs);
+  const abandoned = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
   try {
-    return await send();
+    return await Promise.race([send(signal), abandoned]);
   } catch (err) {
     if (err instanceof UserError) throw err;
+    if (signal.aborted) {
+      throw new UserError(
+        `${operation} (stack ${stack}) got no answer within ${Math.round(bound.timeoutMs / 1000)} s from ${endpointUrl ?? `CloudFormation in ${bound.region}`}. Check the network (and --region), then run drift again.`,
+      );
+    }
     const name = awsErrorName(err);
     const message = firstLine(awsErrorMessage(err));
     if (operation === 'DetectStackDrift' && name === 'ValidationError') throw new RefusedError(message);
