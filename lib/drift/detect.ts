@@ -74,32 +74,48 @@ interface StackRef {
 
 /** Runs drift detection on the root stack and all its nested stacks; resolves with one entry per stack, root first. */
 export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]> {
-  const { clients, progress } = props;
-  const pollMs = props.pollMs ?? 2000;
-  const timeoutMs = props.timeoutMs ?? 600_000;
-  const progressEveryMs = props.progressEveryMs ?? 30_000;
-  const bound = { endpointUrl: props.endpointUrl, region: clients.region, timeoutMs: props.callTimeoutMs ?? 120_000 };
+  const bound = { endpointUrl: props.endpointUrl, region: props.clients.region, timeoutMs: props.callTimeoutMs ?? 120_000 };
   const call: Call = (operation, stack, send) => callAws(operation, stack, send, bound);
 
-  const stacks = await listStacks(clients, props.stackName, call);
+  const stacks = await listStacks(props.clients, props.stackName, call);
   const nested = stacks.slice(1).map((s) => s.path);
-  progress(`Detecting drift on ${props.stackName}${nested.length ? ` and its ${nested.length} nested stack(s) (${nested.join(', ')})` : ''} ...`);
+  props.progress(`Detecting drift on ${props.stackName}${nested.length ? ` and its ${nested.length} nested stack(s) (${nested.join(', ')})` : ''} ...`);
+  const { running, done } = await startDetections(props, stacks, call);
+  await waitForDetections(props, running, done, call);
+  return stacks.map((s) => done.get(s.path)!);
+}
 
+type Running = Map<string, StackRef & { readonly detectionId: string }>;
+
+/** DetectStackDrift on each stack; a stack AWS refuses (a ValidationError) is done at once, as `refused`. */
+async function startDetections(props: DetectDriftProps, stacks: readonly StackRef[], call: Call): Promise<{ running: Running; done: Map<string, StackDrift> }> {
+  const running: Running = new Map();
   const done = new Map<string, StackDrift>();
-  const running = new Map<string, StackRef & { readonly detectionId: string }>();
   for (const stack of stacks) {
     try {
       const started = await call('DetectStackDrift', stack.path, (signal) =>
-        clients.cfn.send(new DetectStackDriftCommand({ StackName: stack.stackId }), { abortSignal: signal }),
+        props.clients.cfn.send(new DetectStackDriftCommand({ StackName: stack.stackId }), { abortSignal: signal }),
       );
       running.set(stack.path, { ...stack, detectionId: started.StackDriftDetectionId ?? '' });
     } catch (err) {
       if (!(err instanceof RefusedError)) throw err;
-      progress(`  ${stack.path}: DetectStackDrift refused: ${err.message}`);
+      props.progress(`  ${stack.path}: DetectStackDrift refused: ${err.message}`);
       done.set(stack.path, { ...stack, outcome: 'refused', reason: err.message, resources: [] });
     }
   }
+  return { running, done };
+}
 
+/**
+ * Polls each running detection until it ends (then reads its results) or the wait's bound is reached
+ * (then the stacks still running are `timed-out`), with a progress line per finished stack and a
+ * "still detecting" line now and then.
+ */
+async function waitForDetections(props: DetectDriftProps, running: Running, done: Map<string, StackDrift>, call: Call): Promise<void> {
+  const { clients, progress } = props;
+  const pollMs = props.pollMs ?? 2000;
+  const timeoutMs = props.timeoutMs ?? 600_000;
+  const progressEveryMs = props.progressEveryMs ?? 30_000;
   const start = Date.now();
   let lastNote = start;
   while (running.size > 0) {
@@ -114,31 +130,29 @@ export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]
       const drifted = status.DriftedStackResourceCount ? `, ${status.DriftedStackResourceCount} resource(s) drifted` : '';
       const reason = status.DetectionStatusReason?.trim();
       progress(`  ${stack.path}: ${outcome === 'complete' ? status.StackDriftStatus ?? 'UNKNOWN' : `DETECTION_FAILED${reason ? `: ${reason}` : ''}`}${drifted} (${seconds} s)`);
-      const resources = await readResourceDrifts(clients.cfn, stack, call);
       done.set(stack.path, {
         path: stack.path,
         stackId: stack.stackId,
         outcome,
         ...(outcome === 'failed' && reason ? { reason } : {}),
         ...(status.StackDriftStatus ? { stackDriftStatus: status.StackDriftStatus } : {}),
-        resources,
+        resources: await readResourceDrifts(clients.cfn, stack, call),
       });
     }
-    if (running.size === 0) break;
+    if (running.size === 0) return;
     const elapsed = Date.now() - start;
     if (elapsed >= timeoutMs) {
       const reason = `still running after ${Math.round(timeoutMs / 1000)} s (CloudFormation finishes it on its own; run drift again later, or raise --timeout)`;
       progress(`  timed out waiting for ${[...running.keys()].join(', ')}: ${reason}`);
       for (const stack of running.values()) done.set(stack.path, { path: stack.path, stackId: stack.stackId, outcome: 'timed-out', reason, resources: [] });
-      break;
+      return;
     }
     if (Date.now() - lastNote >= progressEveryMs) {
       lastNote = Date.now();
       progress(`  still detecting: ${[...running.keys()].join(', ')} (${Math.round(elapsed / 1000)} s of at most ${Math.round(timeoutMs / 1000)} s)`);
     }
-    await sleep(Math.min(pollMs, Math.max(0, timeoutMs - elapsed)));
+    await sleep(Math.min(pollMs, timeoutMs - elapsed));
   }
-  return stacks.map((s) => done.get(s.path)!);
 }
 
 type Call = <T>(operation: string, stack: string, send: (signal: AbortSignal) => Promise<T>) => Promise<T>;
