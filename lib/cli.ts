@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
   audit: { summary: 'show what the internet can reach and check the hardening rules', load: () => import('./commands/audit.js') },
   deploy: { summary: 'ship out/ to CloudFormation through a change set', load: () => import('./commands/deploy.js') },
   diff: { summary: 'show what deploy would change (change set, then deleted)', load: () => import('./commands/diff.js') },
+  drift: { summary: 'detect drift on the deployed root and nested stacks, security-relevant drift first', load: () => import('./commands/drift.js') },
   destroy: { summary: 'delete the stack and list what was retained', load: () => import('./commands/destroy.js') },
   diagram: { summary: 'draw out/ as out/architecture.svg: VPC, zones, nodes, the internet ingress the audit reports', load: () => import('./commands/diagram.js') },
   package: { summary: 'upload the nested templates and write out/packaged/ for the AWS console', load: () => import('./commands/package.js') },
