@@ -1,6 +1,7 @@
 import { parseCommandArgs } from '../args.js';
 import { ValidationError } from '../errors.js';
-import { compile, knownClusters, loadCluster, writeOutput, type Compiled } from '../synth.js';
+import { knownClusters, loadCluster } from '../definitions.js';
+import { compile, writeOutput, type Compiled } from '../synth.js';
 
 const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR]
 

@@ -11,6 +11,7 @@ import {
   type CloudFormationClient,
 } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
+import { onInterrupt } from '../interrupt.js';
 import { parseTemplate } from '../yaml.js';
 import { awsErrorMessage, awsErrorName, type AwsClients } from './aws.js';
 import { followStack, isFailure, rootCauses, type RootCause } from './progress.js';
@@ -42,7 +43,14 @@ export type DestroyResult =
   | { readonly kind: 'destroyed'; readonly stackName: string; readonly retained: readonly RetainedResource[] }
   | { readonly kind: 'failed'; readonly stackName: string; readonly status: string; readonly rootCauses: readonly RootCause[] };
 
-/** Resources with DeletionPolicy Retain in the stack and its nested stacks, with their physical IDs. */
+/**
+ * Deletion policies that keep the resource when its stack is deleted. RetainExceptOnCreate deletes it only
+ * when the stack's first create rolls back; a stack that destroy deletes was created, so it keeps it too.
+ * (CloudFormation User Guide, "DeletionPolicy attribute".)
+ */
+const RETAINING = new Set(['Retain', 'RetainExceptOnCreate']);
+
+/** Resources kept by their DeletionPolicy in the stack and its nested stacks, with their physical IDs. */
 export async function retainedResources(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
   let body: string | undefined;
   try {
@@ -61,7 +69,7 @@ export async function retainedResources(cfn: CloudFormationClient, stack: string
       const id = r.LogicalResourceId ?? '?';
       if (r.ResourceType === 'AWS::CloudFormation::Stack' && r.PhysicalResourceId) {
         found.push(...(await retainedResources(cfn, r.PhysicalResourceId, `${path}/${id}`)));
-      } else if (template.Resources?.[id]?.DeletionPolicy === 'Retain' && r.PhysicalResourceId && !/DELETE_COMPLETE/.test(r.ResourceStatus ?? '')) {
+      } else if (RETAINING.has(String(template.Resources?.[id]?.DeletionPolicy)) && r.PhysicalResourceId && !/DELETE_COMPLETE/.test(r.ResourceStatus ?? '')) {
         found.push({ stack: path, logicalId: id, resourceType: r.ResourceType ?? '?', physicalId: r.PhysicalResourceId });
       }
     }
@@ -77,6 +85,20 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
   const stack = await describeStack(cfn, stackName);
   if (!stack) return { kind: 'absent', stackName };
   const stackId = stack.StackId ?? stackName;
+  const again = `run 'npm run destroy -- --stack-name ${stackName}' again to follow it to the end and list what was retained.`;
+  const follow = async (since: Date, retained: RetainedResource[]): Promise<DestroyResult> => {
+    const stopReporting = onInterrupt(() => print(`  CloudFormation keeps deleting stack ${stackName}; nothing was cancelled. To follow it, ${again}`));
+    const followed = await followStack({ cfn, stack: stackId, since, print, resumeHint: `Once that is fixed, ${again}`, ...(eventPollMs ? { pollMs: eventPollMs } : {}) });
+    stopReporting();
+    if (followed.status !== 'DELETE_COMPLETE' || isFailure(followed.status)) {
+      return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events) };
+    }
+    return { kind: 'destroyed', stackName, retained };
+  };
+  if (stack.StackStatus === 'DELETE_IN_PROGRESS') {
+    print(`Stack ${stackName} is already being deleted (an earlier destroy, or someone else); following it.`);
+    return follow(stack.LastUpdatedTime ?? new Date(), await retainedResources(cfn, stackId, stackName).catch(() => []));
+  }
   if (stack.StackStatus?.endsWith('_IN_PROGRESS') && stack.StackStatus !== 'REVIEW_IN_PROGRESS') {
     throw new UserError(`Stack ${stackName} is ${stack.StackStatus}: another operation is running. Wait for it to finish, then run destroy again.`);
   }
@@ -87,19 +109,21 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
   // 2. What will stay behind, then confirm.
   const retained = await retainedResources(cfn, stackId, stackName);
   print(`Deleting stack ${stackName} (${stack.StackStatus}) and its nested stacks.`);
-  if (retained.length) print(`${retained.length} resource(s) have DeletionPolicy Retain and will be kept (their data survives; they still cost money).`);
+  if (retained.length) print(`${retained.length} resource(s) have a DeletionPolicy that keeps them (Retain, RetainExceptOnCreate) and will be kept (their data survives; they still cost money).`);
   if (!(await confirm(`Delete stack ${stackName}?`))) return { kind: 'declined', stackName };
 
-  // 3. Protection off (forced), delete, follow.
+  // 3. Protection off (forced; an interrupt before the delete turns it back on), delete, follow.
+  let restoreProtection = () => {};
   if (stack.EnableTerminationProtection) {
+    restoreProtection = onInterrupt(async () => {
+      await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: true }));
+      print(`  Termination protection turned back on on ${stackName}; the stack was not deleted.`);
+    });
     await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: false }));
     print(`Termination protection turned off on ${stackName} (--force).`);
   }
   const since = new Date();
   await cfn.send(new DeleteStackCommand({ StackName: stackId }));
-  const followed = await followStack({ cfn, stack: stackId, since, print, ...(eventPollMs ? { pollMs: eventPollMs } : {}) });
-  if (followed.status !== 'DELETE_COMPLETE' || isFailure(followed.status)) {
-    return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events) };
-  }
-  return { kind: 'destroyed', stackName, retained };
+  restoreProtection();
+  return follow(since, retained);
 }
