@@ -3,7 +3,7 @@
  * `compile` is pure; only `writeOutput` touches the disk, and it replaces the output folder in one swap so a
  * failed synth leaves `out/` exactly as it was.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
 import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.js';
@@ -175,6 +175,10 @@ export function checkOutputFolder(outDir: string, projectRoot = PROJECT_ROOT): v
       throw new UserError(`--out ${outDir} is inside the project's ${top}/, which synth did not write. Pass a folder of its own, like out.`, 2);
     }
   }
+  const existing = nearestExisting(target);
+  if (existing !== target && !statSync(existing).isDirectory()) {
+    throw new UserError(`--out ${outDir}: a part of the path (${existing}) is a file, not a folder. Pass another path.`, 2);
+  }
   let stat;
   try {
     stat = lstatSync(target);
@@ -199,6 +203,13 @@ export function checkOutputFolder(outDir: string, projectRoot = PROJECT_ROOT): v
   if (foreign.length) {
     throw new UserError(`${outDir}/ holds ${foreign.map((f) => `'${f}'`).join(', ')}, which synth did not write and would delete: move ${foreign.length === 1 ? 'it' : 'them'} out of ${outDir}/ first.`, 2);
   }
+}
+
+/** The path itself, or its nearest ancestor that exists (where a new folder would be made). */
+function nearestExisting(path: string): string {
+  let current = path;
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
 }
 
 /** True when the process with this ID is running. */
@@ -254,12 +265,19 @@ export async function writeOutput(result: Compiled, outDir: string, check?: (dir
   const target = resolve(outDir);
   const parent = dirname(target);
   const staging = join(parent, `.${basename(target)}.synth-${process.pid}`);
-  const removeStaging = () => rmSync(staging, { recursive: true, force: true });
+  const removeStaging = () => {
+    try {
+      rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // nothing was staged (its parent could not be made)
+    }
+  };
   const release = onInterrupt(() => {
     removeStaging();
     console.error(`  Removed the unfinished output; ${outDir}/ is as it was.`);
   });
   try {
+    accessSync(nearestExisting(parent), constants.W_OK);
     mkdirSync(parent, { recursive: true });
     sweepLeftovers(parent, basename(target), target);
     removeStaging();

@@ -26,7 +26,7 @@ export interface AwsOptions {
   readonly region?: string;
   /** Endpoint of a local emulator (moto), used for CloudFormation, S3 and STS alike. */
   readonly endpointUrl?: string;
-  /** Attempts per call, including the first; retries back off exponentially on throttling. @default 8 */
+  /** Attempts per call, including the first; retries back off exponentially on throttling. @default AWS_MAX_ATTEMPTS, else 8 */
   readonly maxAttempts?: number;
   /** Milliseconds a socket may stay silent during a call. @default 60000 */
   readonly requestTimeoutMs?: number;
@@ -49,7 +49,14 @@ export class AwsCallError extends UserError {
 
 /** Problems that pass by themselves: worth retrying later, unlike credentials or permissions. */
 export function isTransient(err: unknown): boolean {
-  return err instanceof AwsCallError && ['throttled', 'network', 'server', 'malformed'].includes(err.problem);
+  const typed = err instanceof AwsCallError ? err : translateAwsError(err, 'a call', { region: 'the region' });
+  return typed instanceof AwsCallError && ['throttled', 'network', 'server', 'malformed'].includes(typed.problem);
+}
+
+/** The AwsCallError an error stands for (raw SDK errors from a client without the middleware included). */
+export function asAwsCallError(err: unknown): AwsCallError | undefined {
+  const typed = err instanceof AwsCallError ? err : translateAwsError(err, 'a call', { region: 'the region' });
+  return typed instanceof AwsCallError ? typed : undefined;
 }
 
 /** Checks --endpoint-url before any client is built (the SDK would throw a bare TypeError on the first call). */
@@ -109,6 +116,12 @@ export function isReadCall(operation: string): boolean {
   return /^(Describe|Get|List|Head|Validate|Estimate)/.test(operation);
 }
 
+/** Attempts per call: the option, else the SDK's standard AWS_MAX_ATTEMPTS variable, else 8. */
+function maxAttemptsOf(options: AwsOptions): number {
+  const fromEnv = Number(process.env['AWS_MAX_ATTEMPTS']);
+  return options.maxAttempts ?? (Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 8);
+}
+
 /** Builds the clients, resolving the region and the credentials once so their errors come first. */
 export async function connect(options: AwsOptions, countCalls = false): Promise<AwsClients> {
   const calls: CallCounts = {};
@@ -117,7 +130,7 @@ export async function connect(options: AwsOptions, countCalls = false): Promise<
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
-    maxAttempts: options.maxAttempts ?? 8,
+    maxAttempts: maxAttemptsOf(options),
     retryMode: 'standard',
     requestHandler: { connectionTimeout: 10_000, requestTimeout: options.requestTimeoutMs ?? 60_000 },
   };
@@ -142,7 +155,7 @@ export async function connect(options: AwsOptions, countCalls = false): Promise<
     try {
       return await next(args);
     } catch (err) {
-      const translated = translateAwsError(err, operation, { region, ...options });
+      const translated = translateAwsError(err, operation, { region, ...options, maxAttempts: maxAttemptsOf(options) });
       if (translated !== null && typeof translated === 'object' && !(translated instanceof UserError)) {
         Object.defineProperty(translated, AWS_OPERATION, { value: operation, configurable: true });
       }

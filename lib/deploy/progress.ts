@@ -13,7 +13,7 @@
 import { DescribeStackEventsCommand, DescribeStacksCommand, type CloudFormationClient, type Stack, type StackEvent } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
 import { InterruptedError, sleep } from '../interrupt.js';
-import { AwsCallError, isTransient } from './aws.js';
+import { asAwsCallError, isTransient } from './aws.js';
 
 export { sleep };
 
@@ -107,7 +107,7 @@ export async function followStack({ cfn, stack, since, print, pollMs = 5000, tim
   let backoff = 0; // > 0 while the event stream is lost
   const lost = (err: unknown, what: string) => {
     if (backoff === 0) print(`  (${what} unavailable: ${firstLine(err)}; following the stack's status instead, with backoff)`);
-    backoff = Math.min(maxBackoffMs, Math.max(pollMs, backoff * 2 || pollMs * 2));
+    backoff = Math.min(maxBackoffMs, backoff ? backoff * 2 : Math.min(pollMs, 1000));
   };
   const giveUp = (err: unknown): never => {
     throw new UserError(
@@ -121,13 +121,13 @@ export async function followStack({ cfn, stack, since, print, pollMs = 5000, tim
       current = (await cfn.send(new DescribeStacksCommand({ StackName: rootId }))).Stacks?.[0];
     } catch (err) {
       if (err instanceof InterruptedError) throw err;
-      if (/does not exist/.test((err as Error).message ?? '') && !(err instanceof AwsCallError)) current = undefined;
+      if (/does not exist/.test((err as Error).message ?? '') && !asAwsCallError(err)) current = undefined;
       else if (isTransient(err)) {
-        lost(err, "the stack's status");
-        if (Date.now() > deadline) giveUp(err);
+        lost(asAwsCallError(err), "the stack's status");
+        if (Date.now() > deadline) giveUp(asAwsCallError(err));
         await sleep(backoff);
         continue;
-      } else if (err instanceof AwsCallError) giveUp(err);
+      } else if (asAwsCallError(err)) giveUp(asAwsCallError(err));
       else throw err;
     }
     lastStatus = current?.StackStatus ?? 'DELETE_COMPLETE';
@@ -151,8 +151,8 @@ export async function followStack({ cfn, stack, since, print, pollMs = 5000, tim
       backoff = 0;
     } catch (err) {
       if (err instanceof InterruptedError) throw err;
-      if (isTransient(err)) lost(err, 'events');
-      else if (err instanceof AwsCallError) giveUp(err);
+      if (isTransient(err)) lost(asAwsCallError(err), 'events');
+      else if (asAwsCallError(err)) giveUp(asAwsCallError(err));
       else throw err;
     }
     if (isSettled(lastStatus)) return { stack: current, status: lastStatus, events: all };
