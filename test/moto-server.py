@@ -23,6 +23,9 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    of a protected stack fails with AWS's message.
 10. `!GetAtt Interface.Id` on an AWS::EC2::NetworkInterface (documented by CloudFormation) was refused:
    it returns the interface ID.
+11. ListChangeSets ignored StackName and listed every change set ever made, executed ones and those of
+   deleted stacks included: it lists the given stack's change sets that were not executed, and deleting a
+   stack deletes its change sets, as CloudFormation does.
 """
 import sys
 
@@ -177,6 +180,37 @@ def eni_get_cfn_attribute(self, attribute_name):
 
 
 ec2_enis.NetworkInterface.get_cfn_attribute = eni_get_cfn_attribute
+
+_list_change_sets_response = responses.CloudFormationResponse.list_change_sets
+
+
+def list_change_sets(self):
+    wanted = self._get_param("StackName")
+    backend = self.cloudformation_backend
+    change_sets = [
+        c
+        for c in backend.change_sets.values()
+        if wanted in (c.stack_name, c.stack_id)
+        and c.execution_status != "EXECUTE_COMPLETE"
+        and c.stack_id in backend.stacks
+    ]
+    return ActionResult({"Summaries": change_sets})
+
+
+responses.CloudFormationResponse.list_change_sets = list_change_sets
+
+_delete_stack_with_change_sets = models.CloudFormationBackend.delete_stack
+
+
+def delete_stack_with_change_sets(self, name_or_stack_id):
+    ids = {s.stack_id for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)}
+    _delete_stack_with_change_sets(self, name_or_stack_id)
+    for key, change_set in list(self.change_sets.items()):
+        if change_set.stack_id in ids:
+            del self.change_sets[key]
+
+
+models.CloudFormationBackend.delete_stack = delete_stack_with_change_sets
 
 if __name__ == "__main__":
     from moto.server import main

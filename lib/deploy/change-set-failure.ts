@@ -43,7 +43,7 @@ function nestedId(rootStack: string, described: DescribeChangeSetCommandOutput):
  * Reads the failed change set's nested change sets and validation events (read calls only). A failing read
  * becomes a note in the explanation; an interrupt stops it.
  */
-export async function explainFailedChangeSet(cfn: CloudFormationClient, rootStack: string, failed: DescribeChangeSetCommandOutput): Promise<FailedChangeSetExplanation> {
+export async function explainFailedChangeSet(cfn: CloudFormationClient, rootStack: string, failed: DescribeChangeSetCommandOutput, failedId = failed.ChangeSetId): Promise<FailedChangeSetExplanation> {
   const causes: string[] = [];
   const notes = new Set<string>();
   const note = (err: unknown, what: string) => {
@@ -67,7 +67,7 @@ export async function explainFailedChangeSet(cfn: CloudFormationClient, rootStac
     }
   };
 
-  const visit = async (described: DescribeChangeSetCommandOutput, where: string, depth: number) => {
+  const visit = async (described: DescribeChangeSetCommandOutput, id: string | undefined, where: string, depth: number) => {
     const reason = described.StatusReason ?? 'no reason given';
     const nested = [...new Set([...reason.matchAll(CHANGE_SET_ARN)].map((m) => m[0]))];
     for (const change of described.Changes ?? []) {
@@ -75,11 +75,11 @@ export async function explainFailedChangeSet(cfn: CloudFormationClient, rootStac
       if (change.ResourceChange?.ResourceType === 'AWS::CloudFormation::Stack' && id && !nested.includes(id)) nested.push(id);
     }
     const before = causes.length;
-    if (described.ChangeSetId) await validationEvents(described.ChangeSetId, where);
+    if (id) await validationEvents(id, where);
     for (const arn of depth < 4 ? nested : []) {
       try {
         const child = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: arn }));
-        if (child.Status === 'FAILED') await visit(child, `${where}/${nestedId(rootStack, child)}`, depth + 1);
+        if (child.Status === 'FAILED') await visit(child, child.ChangeSetId ?? arn, `${where}/${nestedId(rootStack, child)}`, depth + 1);
       } catch (err) {
         note(err, `nested change set ${arn}`);
       }
@@ -89,11 +89,11 @@ export async function explainFailedChangeSet(cfn: CloudFormationClient, rootStac
     if (!echo || causes.length === before) causes.splice(before, 0, `${where}: ${reason}`);
   };
 
-  await visit(failed, rootStack, 0);
+  await visit(failed, failed.ChangeSetId ?? failedId, rootStack, 0);
   const unique = [...new Set(causes)];
   const shown = unique.slice(0, MAX_LINES);
   if (unique.length > shown.length) {
-    shown.push(`... and ${unique.length - shown.length} more: aws cloudformation describe-events --change-set-name ${failed.ChangeSetId ?? failed.ChangeSetName}`);
+    shown.push(`... and ${unique.length - shown.length} more: aws cloudformation describe-events --change-set-name ${failed.ChangeSetId ?? failedId}`);
   }
   const text = unique.join('\n');
   const advice = /NAME_CONFLICT|already exists/i.test(text)

@@ -14,7 +14,7 @@ import { UserError } from '../errors.js';
 import { onInterrupt, throwIfInterrupted } from '../interrupt.js';
 import { parseTemplate } from '../yaml.js';
 import type { AwsClients } from './aws.js';
-import { flattenTree, type StackChanges } from './change-set.js';
+import { discardChangeSet, flattenTree, type StackChanges } from './change-set.js';
 import { checkAllowedNames, checkDataGate, findDataRisks, type DataRisk } from './gate.js';
 import { plan, type PlanProps } from './plan.js';
 import { followStack, isFailure, isSettled, rootCauses, type RootCause } from './progress.js';
@@ -152,18 +152,24 @@ export async function deploy(props: DeployProps): Promise<DeployResult> {
   // 10. Execute: from here on CloudFormation owns the operation; an interrupt says how to follow it.
   throwIfInterrupted();
   restoreLoosened();
-  planned.release();
-  const stopReporting = onInterrupt(async () => print(await leftRunning(props, changeSet.stackId)));
   const since = new Date();
+  const executing = cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: changeSet.id, StackName: changeSet.stackId }));
+  planned.release();
+  const stopReporting = onInterrupt(async () => {
+    const executed = await executing.then(() => true, () => false);
+    print(executed ? await leftRunning(props, changeSet.stackId) : `  ${await discardChangeSet(cfn, changeSet, planned.createdStack)}`);
+  });
   try {
-    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: changeSet.id, StackName: changeSet.stackId }));
+    await executing;
   } catch (err) {
-    if (err instanceof UserError) throw err;
     stopReporting();
-    const reason = err instanceof Error ? err.message : String(err);
+    // Not executed: the change set (and the empty stack of a CREATE) would be left behind.
+    const first = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    const did = await planned.discard().catch((e: unknown) => `Could not delete change set ${changeSet.name} (${first(e)}); delete it in the console.`);
+    if (err instanceof UserError) throw new UserError(`${err.message}\n${did}`, err.exitCode);
     const stack = await describeStack(cfn, stackName);
     if (stack) await protect({ clients, templates, stackName, stack, terminationProtection: protection, print });
-    return { kind: 'failed', stackName, status: 'EXECUTE_FAILED', rootCauses: [{ stack: stackName, logicalId: stackName, status: 'EXECUTE_FAILED', reason }], hint: failureHint(stackName, 'EXECUTE_FAILED') };
+    return { kind: 'failed', stackName, status: 'EXECUTE_FAILED', rootCauses: [{ stack: stackName, logicalId: stackName, status: 'EXECUTE_FAILED', reason: first(err) }], hint: `${did}\n${failureHint(stackName, 'EXECUTE_FAILED')}` };
   }
   print(`\nExecuting ${changeSet.name}:`);
   return finish(props, changeSet.stackId, since, changeSet.name, stopReporting);

@@ -168,7 +168,7 @@ export async function plan(props: PlanProps, purpose: ChangeSetPurpose = 'deploy
   } catch (err) {
     if (err instanceof InterruptedError) throw err;
     if (err instanceof ChangeSetFailedError) {
-      const { causes, advice } = await explainFailedChangeSet(cfn, stackName, err.described);
+      const { causes, advice } = await explainFailedChangeSet(cfn, stackName, err.described, changeSet.id);
       const did = await owned.discard();
       throw new UserError(`Change set ${changeSet.name} failed: ${err.described.StatusReason ?? 'no reason given'}\n${causes.map((c) => `  - ${c}`).join('\n')}\n${did}\n${advice}`);
     }

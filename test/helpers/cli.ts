@@ -1,6 +1,6 @@
 /**
  * The real CLI as a subprocess, for the robustness suite: start it (optionally on a pseudo-terminal through
- * test/pty.py), wait for a line of its output, send it a signal, and collect its exit code and output.
+ * test/terminal.py), wait for a line of its output, send it a signal, and collect its exit code and output.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/project.js';
 
 export const CLI = join(PROJECT_ROOT, 'dist', 'lib', 'cli.js');
-const PTY = join(PROJECT_ROOT, 'test', 'pty.py');
+const PTY = join(PROJECT_ROOT, 'test', 'terminal.py');
 
 export interface CliResult {
   readonly status: number | null;

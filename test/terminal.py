@@ -1,6 +1,6 @@
 """Runs a command on a pseudo-terminal, as a person at a terminal would, for the robustness tests.
 
-Usage: python3 test/pty.py TRIGGER REPLY -- COMMAND [ARG...]
+Usage: python3 test/terminal.py TRIGGER REPLY -- COMMAND [ARG...]
 
 Copies the command's output to stdout. When the output first contains TRIGGER, writes REPLY to the
 terminal: "n\\n" answers a prompt, "\\x03" is Ctrl-C (the terminal turns it into SIGINT, or readline in raw
