@@ -33,7 +33,7 @@ describe('README', () => {
     assert.ok(commands.length >= 10, `found ${commands.length} commands`);
     for (const line of commands) {
       for (const part of line.split('&&').map((p) => p.trim())) {
-        const run = /^npm run (\S+)(?: -- (.*))?$/.exec(part);
+        const run = /^npm run (?:-s )?(\S+)(?: -- (.*))?$/.exec(part);
         if (!run) continue;
         const [, script, args = ''] = run;
         assert.ok(SCRIPTS[script!], `npm run ${script} is no script`);
