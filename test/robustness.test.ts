@@ -116,7 +116,8 @@ describe('robustness: synth never deletes what it did not write', () => {
     it(`an interrupted synth (${signal} during the audit) leaves out/ as it was and no staging folder`, async () => {
       const parent = tmp();
       const out = previousOutput(join(parent, 'out'));
-      const run = startCli(['synth', '--out', out], { timeoutMs: 90_000 });
+      // The audit's cache off: cfn-guard then takes seconds, a window the signal cannot miss.
+      const run = startCli(['synth', '--out', out], { timeoutMs: 90_000, env: { ...process.env, DCOS_CFN_CACHE: 'off' } });
       const staging = `.out.synth-${run.child.pid}`;
       for (let i = 0; i < 600 && !existsSync(join(parent, staging, 'manifest.json')); i++) await new Promise((r) => setTimeout(r, 25));
       run.child.kill(signal);
