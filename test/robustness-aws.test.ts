@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type AwsClients } from '../lib/deploy/aws.js';
-import { emulatorEnv, expectRun, runCli, startCli, type CliOptions, type CliResult } from './helpers/cli.js';
+import { expectRun, runCli, startCli, type CliOptions, type CliResult } from './helpers/cli.js';
 import { motoAvailable, startMoto, stopMoto, type Moto } from './moto.js';
 import { writeCluster } from './moto-fixtures.js';
 import { awsError, EXPIRED, FaultProxy, HTML_PAGE, SERVER_ERROR, THROTTLED, type Behaviour } from './proxy.js';
@@ -365,8 +365,4 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
     });
   });
 
-  it('uses only loopback and the emulator credentials', () => {
-    assert.match(proxy.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.equal(emulatorEnv()['AWS_ACCESS_KEY_ID'], 'testing');
-  });
 });
