@@ -2,9 +2,13 @@
 /**
  * The single entry point: `node dist/lib/cli.js <command> [options]`.
  * Each command lives in `lib/commands/<name>.ts` and is loaded on demand, so `synth` does not pay
- * for the AWS SDK. User mistakes (UserError) print one clear message and exit non-zero, no stack.
+ * for the AWS SDK. Every failure ends here as one clear message and an exit code, never a stack trace:
+ * a UserError prints its message; an AWS error no caller handled prints the call, the service's message and
+ * what to do; anything else is a bug, printed in one line (DCOS_CFN_DEBUG=1 adds the stack). Ctrl-C and
+ * SIGTERM run the command's interrupt handlers and exit 130 (lib/interrupt.ts).
  */
-import { UserError } from './errors.js';
+import { describeAwsError, UserError } from './errors.js';
+import { installInterruptHandlers, interruptHandled, interruptSignal, INTERRUPTED_EXIT } from './interrupt.js';
 
 /** A command module: parses its own argv, returns the process exit code. */
 export interface Command {
@@ -29,6 +33,20 @@ function usage(): string {
   return `Usage: npm run <command> -- [options]   (or: node dist/lib/cli.js <command> [options])\n\nCommands:\n${lines.join('\n')}\n\nEach command takes --help.`;
 }
 
+/** The message and exit code for a failure that reached the entry point. */
+export function failure(err: unknown): { readonly message: string; readonly exitCode: number } {
+  if (err instanceof UserError) return { message: `error: ${err.message}`, exitCode: err.exitCode };
+  const aws = describeAwsError(err);
+  if (aws) return { message: `error: ${aws}`, exitCode: 1 };
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(code)) {
+    return { message: `error: ${e.message}. Check the path and its permissions or free space, then run again.`, exitCode: 1 };
+  }
+  const trace = process.env['DCOS_CFN_DEBUG'] ? `\n${e.stack}` : ' (a bug: please report it with the command you ran; DCOS_CFN_DEBUG=1 prints the stack trace)';
+  return { message: `error: unexpected ${e.name}: ${e.message.split('\n')[0]}${trace}`, exitCode: 1 };
+}
+
 export async function run(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
@@ -44,12 +62,15 @@ export async function run(argv: readonly string[]): Promise<number> {
     const command = await entry.load();
     return await command.main(rest);
   } catch (err) {
-    if (err instanceof UserError) {
-      console.error(`error: ${err.message}`);
-      return err.exitCode;
+    if (interruptSignal() !== undefined) {
+      await interruptHandled(); // the interrupt handlers report; the signal handler exits
+      return INTERRUPTED_EXIT;
     }
-    throw err;
+    const { message, exitCode } = failure(err);
+    console.error(message);
+    return exitCode;
   }
 }
 
+installInterruptHandlers();
 process.exitCode = await run(process.argv.slice(2));

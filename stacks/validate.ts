@@ -2,8 +2,9 @@
  * Validation of a cluster definition before anything is written. Every problem is collected, each as
  * `<config path>: got <value>, expected <what>`, so a user fixes them all in one go.
  */
+import { nearest } from '../lib/suggest.js';
 import { AWS_RESERVED_ADDRESSES, cidrProblem, contains, overlaps, parseCidr, prefixFor, size, type Cidr } from './cidr.js';
-import { MASTER_HOST_OFFSET, type ClusterConfig, type NodeGroupProps } from './config.js';
+import { defineCluster, MASTER_HOST_OFFSET, type ClusterConfig, type NodeGroupProps } from './config.js';
 import { rootDescription } from './root.js';
 
 /** CloudFormation's limit on a template Description (CloudFormation User Guide, "Template format: Description"). */
@@ -140,4 +141,73 @@ function checkNetwork(config: ClusterConfig, expect: (path: string, value: unkno
   } else if (vpc && pool && overlaps(vpc, pool)) {
     expect('vpn.clientCidr', config.vpn.clientCidr, `a range outside vpcCidr ${config.vpcCidr} (VPN clients need their own addresses)`);
   }
+}
+
+/**
+ * The shape of a loaded definition, checked at run time before its values: TypeScript checks a literal
+ * passed to `defineCluster`, but not one built in a variable, a cast, or a file that skips `defineCluster`.
+ * An unknown key would silently leave a default in place, so each is reported with its path and the nearest
+ * known key; a wrong type or a non-finite number (NaN, Infinity) is named as such. The expected shape is the
+ * complete config `defineCluster` makes.
+ */
+export function checkDefinitionShape(value: unknown): string[] {
+  const schema: unknown = defineCluster({ name: 'schema' });
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return [`the default export: got ${describeType(value)}, expected a cluster definition: export default defineCluster({ name: '...', ... })`];
+  }
+  const missing = Object.keys(schema as object).filter((k) => !(k in value));
+  if (missing.length) {
+    return [`the default export lacks ${missing.join(', ')}: a definition must 'export default defineCluster({...})', which fills in the defaults`];
+  }
+  const problems: string[] = [];
+  compareShape(value, schema, '', problems);
+  return problems;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v === 'undefined' ? 'nothing' : `a ${typeof v}`}${typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? ` (${show(v)})` : ''}`;
+}
+
+function compareShape(value: unknown, expected: unknown, path: string, problems: string[]): void {
+  const at = (key: string | number) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+  if (typeof expected === 'number') {
+    if (typeof value !== 'number') problems.push(`${path}: got ${describeType(value)}, expected a number`);
+    else if (!Number.isFinite(value)) problems.push(`${path}: got ${value}, expected a finite number`);
+    return;
+  }
+  if (typeof expected === 'string' || typeof expected === 'boolean') {
+    if (typeof value !== typeof expected) problems.push(`${path}: got ${describeType(value)}, expected a ${typeof expected}`);
+    return;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(value)) problems.push(`${path}: got ${describeType(value)}, expected an array`);
+    else value.forEach((v, i) => compareShape(v, expected[0] ?? '', at(i), problems));
+    return;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${path}: got ${describeType(value)}, expected an object`);
+    return;
+  }
+  const known = Object.keys(expected as object);
+  for (const [key, v] of Object.entries(value)) {
+    if (!known.includes(key)) {
+      const near = nearest(key, known);
+      problems.push(`${at(key)}: unknown key${near.length ? ` (did you mean ${near.join(' or ')}?)` : ` (known: ${known.join(', ')})`}; it would be ignored, leaving the default in place`);
+    } else {
+      compareShape(v, (expected as Record<string, unknown>)[key], at(key), problems);
+    }
+  }
+}
+
+/**
+ * Everything wrong with a loaded definition: its shape first; its values (`validateCluster`) only when the
+ * shape holds, so a NaN is reported as NaN and a missing group does not crash the value checks.
+ */
+export function validateDefinition(value: unknown): string[] {
+  const shape = checkDefinitionShape(value);
+  return shape.length ? shape : validateCluster(value as ClusterConfig);
 }

@@ -38,6 +38,9 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
 13. AWS::EC2::EIPAssociation had no model, so it was skipped silently and an Elastic IP meant for an
    interface (the VPN gateway's) stayed unassociated: the type is added (AllocationId or EIP, to
    InstanceId or NetworkInterfaceId; Ref is the association ID), and deleting it disassociates.
+14. ListChangeSets ignored StackName and listed every change set ever made, executed ones and those of
+   deleted stacks included: it lists the given stack's change sets that were not executed, and deleting a
+   stack deletes its change sets, as CloudFormation does.
 """
 import sys
 
@@ -313,6 +316,37 @@ class EipAssociation(CloudFormationModel):
 parsing.get_model_list.cache_clear()
 parsing.get_model_map.cache_clear()
 parsing.get_name_type_map.cache_clear()
+
+_list_change_sets_response = responses.CloudFormationResponse.list_change_sets
+
+
+def list_change_sets(self):
+    wanted = self._get_param("StackName")
+    backend = self.cloudformation_backend
+    change_sets = [
+        c
+        for c in backend.change_sets.values()
+        if wanted in (c.stack_name, c.stack_id)
+        and c.execution_status != "EXECUTE_COMPLETE"
+        and c.stack_id in backend.stacks
+    ]
+    return ActionResult({"Summaries": change_sets})
+
+
+responses.CloudFormationResponse.list_change_sets = list_change_sets
+
+_delete_stack_with_change_sets = models.CloudFormationBackend.delete_stack
+
+
+def delete_stack_with_change_sets(self, name_or_stack_id):
+    ids = {s.stack_id for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)}
+    _delete_stack_with_change_sets(self, name_or_stack_id)
+    for key, change_set in list(self.change_sets.items()):
+        if change_set.stack_id in ids:
+            del self.change_sets[key]
+
+
+models.CloudFormationBackend.delete_stack = delete_stack_with_change_sets
 
 if __name__ == "__main__":
     from moto.server import main

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
-import { awsErrorMessage, awsErrorName, type AwsClients } from '../deploy/aws.js';
+import { AwsCallError, awsErrorMessage, awsErrorName, type AwsClients } from '../deploy/aws.js';
 import { describeStack } from '../deploy/stack-state.js';
 import { nestedStackIds } from '../deploy/stack-policy.js';
 
@@ -205,6 +205,8 @@ async function callAws<T>(
   try {
     return await Promise.race([send(signal), abandoned]);
   } catch (err) {
+    // An emulator that lacks drift detection answers with an error page (moto: HTML, HTTP 500).
+    if (err instanceof AwsCallError && endpointUrl && (err.problem === 'malformed' || err.problem === 'server')) throw notImplemented(operation, stack, endpointUrl, Number(/HTTP (\d{3})/.exec(err.message)?.[1]) || undefined);
     if (err instanceof UserError) throw err;
     if (signal.aborted) {
       throw new UserError(
@@ -216,15 +218,20 @@ async function callAws<T>(
     if (operation === 'DetectStackDrift' && name === 'ValidationError') throw new RefusedError(message);
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (/Deserialization error|parse error|not implemented/i.test(message) || (endpointUrl && status !== undefined && status >= 500)) {
+      if (endpointUrl) throw notImplemented(operation, stack, endpointUrl, status);
       throw new UserError(
-        `${operation} (stack ${stack}) got no AWS answer from ${endpointUrl ?? 'the endpoint'}${status ? ` (HTTP ${status})` : ''}.` +
-          (endpointUrl
-            ? ` The emulator at --endpoint-url probably does not implement CloudFormation drift detection (moto does not); run drift against AWS.`
-            : ' Try again; if it persists, check the AWS Health Dashboard for CloudFormation in this region.'),
+        `${operation} (stack ${stack}) got no AWS answer from the endpoint${status ? ` (HTTP ${status})` : ''}. Try again; if it persists, check the AWS Health Dashboard for CloudFormation in this region.`,
       );
     }
     throw new UserError(`${operation} (stack ${stack}) failed: ${name ? `${name}: ` : ''}${message}`);
   }
+}
+
+function notImplemented(operation: string, stack: string, endpointUrl: string, status?: number): UserError {
+  return new UserError(
+    `${operation} (stack ${stack}) got no AWS answer from ${endpointUrl}${status ? ` (HTTP ${status})` : ''}. ` +
+      'The emulator at --endpoint-url probably does not implement CloudFormation drift detection (moto does not); run drift against AWS.',
+  );
 }
 
 function firstLine(text: string): string {
