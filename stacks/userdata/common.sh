@@ -29,14 +29,16 @@ fail() {
 }
 trap 'fail "bootstrap failed at line $LINENO: $BASH_COMMAND (see /var/log/dcos-cfn-bootstrap.log)"' ERR
 
-# wait_for DESCRIPTION SECONDS COMMAND...: runs COMMAND every 10 s until it succeeds; fails after SECONDS.
+# wait_for DESCRIPTION SECONDS COMMAND...: runs COMMAND until it succeeds, soon at first (after 1, 2, 4, 8 s), then
+# every 10 s; fails once it has waited SECONDS.
 wait_for() {
-  local what=$1 seconds=$2 waited=0
+  local what=$1 seconds=$2 waited=0 pause=1
   shift 2
   until "$@" >/dev/null 2>&1; do
     [ "$waited" -lt "$seconds" ] || fail "timed out after $seconds s waiting for $what"
-    sleep 10
-    waited=$((waited + 10))
+    sleep "$pause"
+    waited=$((waited + pause))
+    pause=$((pause < 5 ? pause * 2 : 10))
   done
 }
 
