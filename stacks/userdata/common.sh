@@ -56,15 +56,12 @@ fetch() {
 # the lock (unattended-upgrades at first boot) it waits up to 10 minutes, then fails naming the holder.
 APT_LOCK_TIMEOUT=600
 apt_get() {
-  local err=/run/dcos-cfn-apt.err
-  if DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT" -o Acquire::Retries=5 "$@" 2>"$err"; then
-    cat "$err" >&2
+  local log=/run/dcos-cfn-apt.log cause
+  if DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT" -o Acquire::Retries=5 "$@" 2>&1 | tee "$log"; then
     return 0
   fi
-  cat "$err" >&2
-  local cause
-  cause=$(grep -o 'Could not get lock.*' "$err" | tail -n 1 || true)
-  [ -n "$cause" ] && cause="$cause (waited $APT_LOCK_TIMEOUT s)" || cause=$(grep -m 1 '^E:' "$err" || tail -n 1 "$err")
+  cause=$(grep -o 'Could not get lock.*' "$log" | tail -n 1 || true)
+  [ -n "$cause" ] && cause="$cause (waited $APT_LOCK_TIMEOUT s)" || cause=$(grep -m 1 '^E:' "$log" || tail -n 1 "$log")
   fail "apt-get $1 failed: $cause"
 }
 apt_install() {

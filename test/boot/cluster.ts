@@ -20,7 +20,7 @@ export interface NodeBoot {
   readonly bundle?: BundleVariant | 'missing';
   readonly timeLapse?: number;
   readonly preBoot?: string;
-  /** Attach no state volume (a master whose volume never appears). */
+  /** Attach no state volume: the templates name it, but it never appears. */
   readonly withoutVolume?: boolean;
   /** Boot under another instance name (a second boot of the same master). */
   readonly name?: string;
@@ -86,15 +86,10 @@ export class BootCluster {
   /** Master `i` (0-based) at its fixed address, with its state volume. */
   async bootMaster(i: number, node: NodeBoot = {}): Promise<Instance> {
     const id = masterId(i);
-    const volumes = node.withoutVolume ? [] : [this.volume(`${id}State`)];
-    if (node.withoutVolume) this.volumeIdOnly(`${id}State`);
+    const volume = this.volume(`${id}State`);
+    const volumes = node.withoutVolume ? [] : [volume];
     const subnet = this.config.subnets.masterZone[i % this.config.availabilityZones]!;
     return this.bootProgram(id, { name: node.name ?? id, network: 'vpc', privateIp: this.masters[i]!, subnet, volumes, roleName: 'MasterRole' }, node);
-  }
-
-  /** A volume ID the templates name but that is never attached. */
-  private volumeIdOnly(logicalId: string): void {
-    if (!this.resources[logicalId]) this.resources[logicalId] = 'vol-0deadbeefdeadbeef';
   }
 
   /** One instance of an agent group, in the group's first subnet. */

@@ -337,8 +337,8 @@ export class World {
   /** Starts an instance: its network, its metadata service, its machine, and the program. */
   async boot(options: BootOptions): Promise<Instance> {
     const n = this.links++;
-    const netns = `dcb${this.id}-${options.name}`;
-    const dir = join(this.dir, options.name);
+    const netns = `dcb${this.id}-${n}-${options.name}`;
+    const dir = join(this.dir, `${n}-${options.name}`);
     const instanceId = `i-0${randomBytes(8).toString('hex')}`;
     mkdirSync(join(dir, 'shared'), { recursive: true });
     this.addNamespace(netns);
@@ -371,7 +371,8 @@ export class World {
     this.writeImage(dir, options);
     writeFileSync(join(dir, 'hostname'), options.name.toLowerCase());
     writeFileSync(join(dir, 'user-data'), options.program);
-    const env = options.timeLapse ? [`LD_PRELOAD=${LIBFAKETIME}`, `FAKETIME=+0 x${options.timeLapse}`] : [];
+    // Sleeps and the wall clock run faster; monotonic clocks (curl's and apt's own timeouts per attempt) stay real.
+    const env = options.timeLapse ? [`LD_PRELOAD=${LIBFAKETIME}`, `FAKETIME=+0 x${options.timeLapse}`, 'FAKETIME_DONT_FAKE_MONOTONIC=1'] : [];
     writeFileSync(join(dir, 'env'), env.map((l) => `${l}\n`).join(''));
     writeFileSync(join(dir, 'volumes'), (options.volumes ?? []).map((v) => `${v.volumeId} ${v.loop} ${v.major} ${v.minor}\n`).join(''));
     if (options.preBoot) writeFileSync(join(dir, 'pre-boot'), options.preBoot);

@@ -59,3 +59,17 @@ exec dnsmasq "\${args[@]}" --server=169.254.169.253
     };
   },
 };
+
+/** A bash snippet (run before the user data) that holds apt's lock the way unattended-upgrades does, for `seconds`. */
+export function holdAptLock(seconds: number): string {
+  return `/usr/bin/python3 - <<'PY' &
+import fcntl, os, time
+fd = os.open("/var/lib/dpkg/lock-frontend", os.O_RDWR | os.O_CREAT, 0o640)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+open("/run/apt-lock-held", "w").close()
+time.sleep(${seconds})
+PY
+for i in $(seq 100); do [ -e /run/apt-lock-held ] && exit 0; sleep 0.05; done
+exit 1
+`;
+}

@@ -12,7 +12,7 @@ import { DEFINITIONS } from '../helpers/template.js';
 import { motoAvailable, motoEnv, startMoto, stopMoto, type Moto } from '../moto.js';
 import { BootCluster } from './cluster.js';
 import { ADDRESSES, type Instance } from './sandbox.js';
-import { bootTest, BOOT_TIMEOUT_MS } from './support.js';
+import { bootTest, BOOT_TIMEOUT_MS, holdAptLock } from './support.js';
 import { resolveUserData, type Json } from './user-data.js';
 
 const README = readFileSync('README.md', 'utf8');
@@ -81,7 +81,8 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
       cluster.parameters['KeyArn'] = keyArn;
       cluster.resources['ProfileBucket'] = bucket;
       const masters = await Promise.all(cluster.masters.map((_, i) => cluster.bootMaster(i)));
-      gateway = await cluster.bootGateway();
+      // unattended-upgrades holds apt's lock for the first seconds of the boot: the gateway waits for it.
+      gateway = await cluster.bootGateway({ preBoot: holdAptLock(3) });
       await Promise.all([...masters, gateway].map((m) => m.booted(BOOT_TIMEOUT_MS)));
     });
     after(async () => {
@@ -89,7 +90,8 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
       await stopMoto(moto);
     });
 
-    it('the gateway makes its PKI with easy-rsa, starts OpenVPN, uploads the admin profile encrypted with the cluster key and signals SUCCESS', async () => {
+    it('the gateway waits for apt\'s lock, makes its PKI with easy-rsa, starts OpenVPN, uploads the admin profile encrypted with the cluster key and signals SUCCESS', async () => {
+      assert.match(gateway.log(), /Waiting for cache lock: Could not get lock \/var\/lib\/dpkg\/lock-frontend/, 'apt waited for the lock');
       assert.deepEqual(
         gateway.signals().map((s) => [s.status, s.resource, s.reason]),
         [['SUCCESS', 'VpnGateway', `VpnGateway: OpenVPN is up on ${config.vpn.protocol} ${config.vpn.port}`]],
