@@ -52,13 +52,12 @@ export function bootPrerequisitesMissing(): string[] {
   for (const tool of tools) if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore', env: { PATH: PLAIN_PATH } }).status !== 0) missing.push(tool);
   if (!existsSync(LIBFAKETIME)) missing.push('faketime');
   if (!existsSync('/usr/bin/python3')) missing.push('/usr/bin/python3');
-  if (!awsCli()) missing.push('the AWS CLI (aws)');
   return missing;
 }
 
-/** The AWS CLI's real executable (a pyenv shim resolved), for the images' /usr/local/bin/aws. */
-function awsCli(): string | undefined {
-  const which = spawnSync('sh', ['-c', 'pyenv which aws 2>/dev/null || command -v aws'], { encoding: 'utf8' });
+/** The AWS CLI on this machine (the images get it as /usr/local/bin/aws), or undefined. */
+export function awsCli(): string | undefined {
+  const which = spawnSync('sh', ['-c', 'command -v aws || ls "$HOME/.pyenv/shims/aws"'], { encoding: 'utf8' });
   const path = which.stdout.trim().split('\n')[0];
   return which.status === 0 && path ? path : undefined;
 }
@@ -421,7 +420,8 @@ export class World {
     mkdirSync(join(image, 'usr/local/sbin'), { recursive: true });
     copyFileSync(join(FAKES, 'systemctl'), join(image, 'usr/local/sbin/systemctl'));
     chmodSync(join(image, 'usr/local/sbin/systemctl'), 0o755);
-    put('/usr/local/bin/aws', `#!/bin/sh\nexec ${awsCli()} "$@"\n`, 0o755);
+    const aws = awsCli();
+    if (aws) put('/usr/local/bin/aws', `#!/bin/sh\nexec ${aws} "$@"\n`, 0o755);
     for (const [path, text] of Object.entries(options.files ?? {})) put(path, text, 0o755);
   }
 

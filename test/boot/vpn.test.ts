@@ -11,7 +11,7 @@ import { HeadObjectCommand, CreateBucketCommand, S3Client } from '@aws-sdk/clien
 import { DEFINITIONS } from '../helpers/template.js';
 import { motoAvailable, motoEnv, startMoto, stopMoto, type Moto } from '../moto.js';
 import { BootCluster } from './cluster.js';
-import { ADDRESSES, type Instance } from './sandbox.js';
+import { ADDRESSES, awsCli, type Instance } from './sandbox.js';
 import { bootTest, BOOT_TIMEOUT_MS, holdAptLock } from './support.js';
 import { resolveUserData, type Json } from './user-data.js';
 
@@ -69,8 +69,8 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
 
     before(async function () {
       if (!bootTest.canRun(this)) return;
-      if (!motoAvailable()) {
-        console.log('      notice: moto is not installed; the VPN boot tests need it for S3 and are skipped');
+      if (!motoAvailable() || !awsCli()) {
+        console.log('      notice: the VPN boot tests need moto (S3) and the AWS CLI (the gateway uploads with it); skipped');
         return this.skip();
       }
       motoEnv();
@@ -161,6 +161,22 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
       assert.equal(await admin.sh('curl -sS --max-time 5 -o /dev/null -w "%{http_code}" http://leader.mesos/'), '200');
       const nextUpdate = new Date((await gateway.sh('openssl crl -in /etc/openvpn/server/crl.pem -noout -nextupdate')).replace('nextUpdate=', '').trim());
       assert.ok(nextUpdate.getTime() > Date.now() + 9 * 365 * 86400_000, `the CRL made by hand expires ${nextUpdate.toISOString()}`);
+    });
+
+    it('a rebuilt gateway keeps the CA and the revocations on its state volume: the admin profile it had still connects', async () => {
+      assert.ok(admin, 'the admin connected');
+      const ca = await gateway.sh('cat /etc/openvpn/server/ca.crt');
+      await disconnect(admin);
+      await gateway.stop();
+      const rebuilt = await cluster.bootGateway({ name: 'VpnGatewayRebuilt' });
+      const { exitCode, log } = await rebuilt.booted(BOOT_TIMEOUT_MS);
+      assert.equal(exitCode, 0, log);
+      assert.deepEqual(rebuilt.signals().map((s) => s.status), ['SUCCESS']);
+      assert.doesNotMatch(log, /is blank: formatting it|init-pki/);
+      assert.equal(await rebuilt.sh('cat /etc/openvpn/server/ca.crt'), ca);
+      assert.match(await rebuilt.sh('openssl crl -in /etc/openvpn/server/crl.pem -noout -text'), /Revoked Certificates:\s+Serial Number/);
+      await connect(admin, 'dcos-admin.ovpn');
+      assert.equal(await admin.sh('curl -sS --max-time 5 -o /dev/null -w "%{http_code}" http://leader.mesos/'), '200');
     });
   });
 }
