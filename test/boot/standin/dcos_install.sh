@@ -9,6 +9,7 @@
 # /var/lib/dcos/standin-state.
 #
 # Filled in by the tests: @REPOSITORY_URL@, @LIST_ID@, @LEADER@, @START_MESOS@ (no: Mesos never comes up).
+# shellcheck disable=SC2046,SC2050  # the real installer's backquoted dirname; @START_MESOS@ is filled in by the tests
 set -o errexit -o nounset -o pipefail
 
 if [[ $EUID -ne 0 ]]; then echo "This script must be run as root" >&2; exit 1; fi
