@@ -75,4 +75,8 @@ env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
   /var/lib/cloud/instance/scripts/part-001 > /run/dcos-cfn-test/user-data.log 2>&1 < /dev/null
 echo $? > /run/dcos-cfn-test/exit-code.tmp
 mv /run/dcos-cfn-test/exit-code.tmp /run/dcos-cfn-test/exit-code
-exec sleep infinity
+# Stay, as an instance's init does, reaping the daemons it adopts.
+while true; do
+  sleep 1 &
+  wait $! || true
+done

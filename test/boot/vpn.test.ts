@@ -54,7 +54,8 @@ async function connect(client: Instance, profile: string): Promise<void> {
 }
 
 async function disconnect(client: Instance): Promise<void> {
-  await client.sh('kill "$(cat /run/openvpn.pid)"; for i in $(seq 50); do ip link show tun0 >/dev/null 2>&1 || exit 0; sleep 0.1; done; exit 1');
+  // Until the process is gone: OpenVPN removes its PID file as it exits, which must not race the next connect.
+  await client.sh('pid=$(cat /run/openvpn.pid); kill "$pid"; for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1');
 }
 
 for (const [name, config] of Object.entries(DEFINITIONS)) {
