@@ -56,9 +56,13 @@ export function closeLive(clients: LiveClients): void {
   for (const client of [clients.cfn, clients.ec2, clients.elbv2, clients.elb, clients.autoscaling]) client.destroy();
 }
 
-/** A read AWS refused (a missing permission): `why` names the IAM action and what to do. */
+/** A read AWS refused (a missing permission): `why` names the IAM action (`Access denied: ec2:DescribeSecurityGroupRules`). */
 export class Unavailable {
-  constructor(readonly why: string) {}
+  constructor(
+    readonly why: string,
+    /** The whole message, with the region, profile and AWS's words. @default why */
+    readonly detail = why,
+  ) {}
 }
 
 /** A value read live, or why it could not be read. */
@@ -100,14 +104,14 @@ export class LiveReader {
   /** One call that the audit cannot do without: any failure ends the run with a UserError naming it. */
   async call<T>(action: Action, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const result = await this.send(action, send);
-    if (result instanceof Unavailable) throw new UserError(`${result.why}. The live audit cannot go on without it.`);
+    if (result instanceof Unavailable) throw new UserError(`${result.detail}. The live audit cannot go on without it.`);
     return result;
   }
 
   /** One read of live state: a refused permission gives `Unavailable` (and is recorded); other failures end the run. */
   async read<T>(action: Action, send: (signal: AbortSignal) => Promise<T>): Promise<Known<T>> {
     const result = await this.send(action, send);
-    if (result instanceof Unavailable && !this.refused.includes(result.why)) this.refused.push(result.why);
+    if (result instanceof Unavailable && !this.refused.includes(result.detail)) this.refused.push(result.detail);
     return result;
   }
 
@@ -156,7 +160,7 @@ export class LiveReader {
     const message = awsErrorMessage(err).split('\n')[0]!.trim();
     const profile = this.props.profile ? ` (profile ${this.props.profile})` : '';
     if (ACCESS_DENIED.test(name) || (status === 403 && !/^Validation|Throttl|RequestExpired|Signature|InvalidClientTokenId|ExpiredToken/.test(name))) {
-      return new Unavailable(`Access denied: ${action} was refused in ${this.props.region}${profile}${message ? ` (AWS said: ${message})` : ''}`);
+      return new Unavailable(`Access denied: ${action}`, `Access denied: ${action} was refused in ${this.props.region}${profile}${message ? ` (AWS said: ${message})` : ''}`);
     }
     const operation = action.split(':')[1]!;
     const translated = translateAwsError(err, operation, { region: this.props.region, ...(this.props.profile ? { profile: this.props.profile } : {}), ...(this.props.endpointUrl ? { endpointUrl: this.props.endpointUrl } : {}), ...(this.props.maxAttempts ? { maxAttempts: this.props.maxAttempts } : {}) });
