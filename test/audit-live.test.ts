@@ -175,7 +175,7 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     await ec2.send(new AssociateAddressCommand({ AllocationId, InstanceId: master() }));
     const run = await audit(endpoint);
     assert.equal(run.exitCode, 1, run.stdout);
-    assert.match(run.stdout, new RegExp(`^ {2}fix: master gets a public IP \\(Elastic IP [\\d.]+ \\(${AllocationId}, not a stack resource\\)\\); .*\\n {2}- MasterZone/Master1$`, 'm'));
+    assert.match(run.stdout, new RegExp(`^ {2}fix: master gets a public IP \\(Elastic IP [\\d.]+ \\(${AllocationId}, not a stack resource\\) on its primary interface\\); .*\\n {2}- MasterZone/Master1$`, 'm'));
     assert.equal(row(run.stdout, 'MasterZone/Master1'), 'unreachable');
     await ec2.send(new DisassociateAddressCommand({ PublicIp: /Elastic IP ([\d.]+)/.exec(run.stdout)![1] }));
   });
@@ -189,6 +189,7 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     const run = await audit(endpoint);
     assert.equal(run.exitCode, 1, run.stdout);
     assert.equal(row(run.stdout, 'MasterZone/Master1'), 'tcp 22 direct');
+    assert.match(run.stdout, new RegExp(`master gets a public IP \\(Elastic IP [\\d.]+ \\(${AllocationId}, not a stack resource\\) on its interface ${eni} \\(not a stack resource\\)\\)`));
     assert.match(run.stdout, /^ {2}master MasterZone\/Master1:\n {4}tcp 22 direct: reachable live, unreachable in the template$/m);
     assert.match(run.stdout, /^DCOS\.EC2\.4 .*\n {2}fix: master is reachable: tcp 22 direct; expected: unreachable\n {2}- MasterZone\/Master1$/m);
     const result = JSON.parse((await audit(endpoint, '--json')).stdout) as LiveAuditResult;

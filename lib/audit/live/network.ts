@@ -46,17 +46,17 @@ function roleFor(cluster: DeployedCluster, stack: string, logicalId: string, liv
   return taggedRole(records(prop(ref, 'Tags')) as Tag[]) ?? taggedRole(liveTags) ?? roleOf(ref);
 }
 
-/** The Elastic IP or public IP on an interface, as a fact naming where it comes from. */
-function publicAddress(facts: LiveFacts, eni: InstanceNetworkInterface): Fact {
+/** The Elastic IP or public IP on an interface, as a fact naming where it comes from and the interface. */
+function publicAddress(facts: LiveFacts, eni: InstanceNetworkInterface, label: string): Fact {
   const ips = [eni.Association?.PublicIp, ...(eni.PrivateIpAddresses ?? []).map((a) => a.Association?.PublicIp)].filter((ip): ip is string => ip !== undefined && ip !== '');
   if (ips.length === 0) return no('no public IPv4 address');
   const addresses = isKnown(facts.state.addresses) ? facts.state.addresses : [];
   return anyOf(
     [...new Set(ips)].map((ip) => {
       const eip = addresses.find((a) => a.PublicIp === ip);
-      if (!eip) return yes(`public IP ${ip}`);
+      if (!eip) return yes(`public IP ${ip} on its ${label}`);
       const owner = facts.cluster.ownerOf(eip.AllocationId ?? '') ?? facts.cluster.ownerOf(ip);
-      return yes(`Elastic IP ${ip} (${owner ? `${owner.stack}/${owner.logicalId}` : `${eip.AllocationId ?? 'no allocation ID'}, not a stack resource`})`);
+      return yes(`Elastic IP ${ip} (${owner ? `${owner.stack}/${owner.logicalId}` : `${eip.AllocationId ?? 'no allocation ID'}, not a stack resource`}) on its ${label}`);
     }),
   );
 }
@@ -66,7 +66,7 @@ function interfacePlacement(facts: LiveFacts, instance: Instance, eni: InstanceN
   const primary = eni.Attachment?.DeviceIndex === 0;
   const owned = facts.cluster.ownerOf(eni.NetworkInterfaceId ?? '') !== undefined;
   const label = `${primary ? 'primary interface' : `interface ${eni.NetworkInterfaceId}`}${primary || owned ? '' : ' (not a stack resource)'}`;
-  const current = publicAddress(facts, eni);
+  const current = publicAddress(facts, eni, label);
   const stopped = instance.State?.Name === 'stopped' || instance.State?.Name === 'stopping';
   // A stopped instance has no automatic public IP now, but may get one again when it starts.
   const publicIpv4 = stopped && primary && current.holds === 'no' && subnet.mapsPublicIpv4.holds !== 'no' ? maybe(`the instance is stopped; ${subnet.mapsPublicIpv4.why}, so it may get a public IP when started`) : current;
