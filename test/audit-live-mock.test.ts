@@ -121,6 +121,7 @@ const P = (id: string) => PHYSICAL[id]!;
 
 /** Everything AWS answers about the fixture as deployed; each test changes a copy. */
 interface World {
+  stackStatus: string;
   instances: Instance[];
   rules: SecurityGroupRule[];
   routeTables: RouteTable[];
@@ -159,6 +160,7 @@ const fromGroup = (group: string) => ({ ReferencedGroupInfo: { GroupId: P(group)
 function deployed(): World {
   const vpnAssociation = { IpOwnerId: ACCOUNT, PublicDnsName: 'ec2-203-0-113-10.compute-1.amazonaws.com', PublicIp: '203.0.113.10' };
   return {
+    stackStatus: 'CREATE_COMPLETE',
     instances: [
       { InstanceId: P('Master1'), State: { Code: 16, Name: 'running' }, SubnetId: P('PrivateSubnet'), VpcId: P('Vpc'), NetworkInterfaces: [eni('eni-0aaaaaaaaaaaaaaa1', 'PrivateSubnet', 'MasterGroup', '10.0.8.10')], Tags: [] },
       {
@@ -249,7 +251,7 @@ function mocked(world: World): { clients: LiveClients; ec2: ReturnType<typeof mo
     region: 'us-east-1',
   };
   const cfn = mockClient(clients.cfn);
-  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: STACK_ID, StackName: 'dcos-mock', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date('2026-03-02T10:15:00.000Z'), Parameters: [{ ParameterKey: 'VpnClientCidr', ParameterValue: '0.0.0.0/0' }] }] });
+  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: STACK_ID, StackName: 'dcos-mock', StackStatus: world.stackStatus as 'CREATE_COMPLETE', CreationTime: new Date('2026-03-02T10:15:00.000Z'), Parameters: [{ ParameterKey: 'VpnClientCidr', ParameterValue: '0.0.0.0/0' }] }] });
   cfn.on(ListStackResourcesCommand).resolves({
     StackResourceSummaries: Object.entries(TEMPLATE.Resources).map(([id, r]) => ({ LogicalResourceId: id, PhysicalResourceId: P(id), ResourceType: r.Type, ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date('2026-03-02T10:15:00.000Z') })),
   });
@@ -367,6 +369,14 @@ describe('the live audit against answers shaped like AWS (aws-sdk-client-mock)',
     const result = await run(world);
     assert.deepEqual(result.notes, [{ resource: 'Root/Master1', note: `instance ${P('Master1')} is gone (terminated or deleted outside CloudFormation); the stack still lists it` }]);
     assert.equal(result.exitCode, 3);
+  });
+
+  it('a stack being updated is said, and is not clean', async () => {
+    const world = deployed();
+    world.stackStatus = 'UPDATE_IN_PROGRESS';
+    const result = await run(world);
+    assert.deepEqual(result.notes, [{ resource: 'Root', note: 'stack dcos-mock is UPDATE_IN_PROGRESS: the live state may be between two templates; audit again when it is done' }]);
+    assert.deepEqual([result.verdict, result.exitCode], ['drift', 3]);
   });
 
   it('access denied on one call: the facts it would give are open (may be reachable, naming the call), the others stay proved', async () => {

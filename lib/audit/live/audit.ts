@@ -73,7 +73,11 @@ export async function auditLive(props: LiveAuditProps): Promise<LiveAuditResult>
     const cluster = await readDeployedCluster(clients, reader, props.stackName);
     const state = await readLiveState(clients, reader, cluster);
     const templateModel = analyzeNetwork(cluster.templates);
-    const { model, notes } = buildLiveModel(cluster, state, templateModel);
+    const built = buildLiveModel(cluster, state, templateModel);
+    const { model } = built;
+    const notes = /_IN_PROGRESS$/.test(cluster.status)
+      ? [{ resource: 'Root', note: `stack ${cluster.stackName} is ${cluster.status}: the live state may be between two templates; audit again when it is done` }, ...built.notes]
+      : built.notes;
     const exposure = exposureOf(model);
     const templateExposure = exposureOf(templateModel);
     const findings = sortFindings(DCOS_RULES.filter((r) => (LIVE_RULES as readonly string[]).includes(r.id)).flatMap((r) => r.check(cluster.templates, model)));

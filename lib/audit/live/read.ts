@@ -212,13 +212,13 @@ export async function readLiveState(clients: LiveClients, reader: LiveReader, cl
     prefixLists.set(id, isKnown(entries) ? unique(entries.map((e) => e.Cidr)) : entries);
   }
 
-  const public_ = interfaces.filter((n) => n.Association?.PublicIp || (n.PrivateIpAddresses ?? []).some((a) => a.Association?.PublicIp));
-  const addresses: Known<Address[]> = public_.length
+  const addressed = interfaces.filter((n) => n.Association?.PublicIp || (n.PrivateIpAddresses ?? []).some((a) => a.Association?.PublicIp));
+  const addresses: Known<Address[]> = addressed.length
     ? await filtered(
         reader,
         'ec2:DescribeAddresses',
         'network-interface-id',
-        unique(public_.map((n) => n.NetworkInterfaceId)),
+        unique(addressed.map((n) => n.NetworkInterfaceId)),
         (Filters, _token, signal) => ec2.send(new DescribeAddressesCommand({ Filters }), { abortSignal: signal }),
         (p) => p.Addresses,
         () => undefined,

@@ -42,6 +42,8 @@ export interface Owner {
 export interface DeployedCluster {
   /** The root stack's name as given. */
   readonly stackName: string;
+  /** The root stack's status (`UPDATE_COMPLETE`, `UPDATE_IN_PROGRESS`, ...). */
+  readonly status: string;
   /** Root first, parents before children. */
   readonly stacks: readonly DeployedStack[];
   /** The deployed templates as a template set (stack names as above). */
@@ -75,7 +77,7 @@ export async function readDeployedCluster(clients: Pick<LiveClients, 'cfn' | 're
   await visit(ROOT_STACK, root.stackId, root.stackName);
   const rootTemplate = withDeployedParameters(templates.get(ROOT_STACK)!, root.parameters);
   templates.set(ROOT_STACK, rootTemplate);
-  return cluster(stackName, stacks, templateSet(stackName, stacks, templates));
+  return cluster(stackName, root.status, stacks, templateSet(stackName, stacks, templates));
 }
 
 async function describeRoot(clients: Pick<LiveClients, 'cfn' | 'region'>, reader: LiveReader, stackName: string) {
@@ -90,7 +92,7 @@ async function describeRoot(clients: Pick<LiveClients, 'cfn' | 'region'>, reader
     throw new UserError(`Stack ${stackName} does not exist in ${clients.region}. Check --stack-name and --region (or --profile).`);
   }
   const parameters = new Map((stack.Parameters ?? []).filter((p) => p.ParameterKey && p.ParameterValue !== undefined).map((p) => [p.ParameterKey!, p.ParameterValue!]));
-  return { stackId: stack.StackId ?? stackName, stackName: stack.StackName ?? stackName, parameters };
+  return { stackId: stack.StackId ?? stackName, stackName: stack.StackName ?? stackName, status: stack.StackStatus ?? 'UNKNOWN', parameters };
 }
 
 async function listResources(clients: Pick<LiveClients, 'cfn'>, reader: LiveReader, stackId: string): Promise<StackResourceSummary[]> {
@@ -161,7 +163,7 @@ function templateSet(label: string, stacks: readonly DeployedStack[], templates:
   return { label: `stack ${label} (deployed templates)`, roots: [root], stacks: [...byPath.values()] };
 }
 
-function cluster(stackName: string, stacks: readonly DeployedStack[], templates: TemplateSet): DeployedCluster {
+function cluster(stackName: string, status: string, stacks: readonly DeployedStack[], templates: TemplateSet): DeployedCluster {
   const physical = new Map<string, string>();
   const owners = new Map<string, Owner>();
   for (const s of stacks) {
@@ -172,6 +174,7 @@ function cluster(stackName: string, stacks: readonly DeployedStack[], templates:
   }
   return {
     stackName,
+    status,
     stacks,
     templates,
     physicalId: (stack, logicalId) => physical.get(`${stack}:${logicalId}`),
