@@ -240,7 +240,7 @@ const awsError = (name: string, status: number, message: string, throttling = fa
   Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 8 }, ...(throttling ? { $retryable: { throttling: true } } : {}) });
 
 /** Mocked clients answering from a world: filters are honoured where the audit uses them. */
-function mocked(world: World): { clients: LiveClients; ec2: ReturnType<typeof mockClient> } {
+function mocked(world: World): { clients: LiveClients; ec2: ReturnType<typeof mockClient>; elbv2: ReturnType<typeof mockClient> } {
   const config = { region: 'us-east-1', credentials };
   const clients: LiveClients = {
     cfn: new CloudFormationClient(config),
@@ -282,7 +282,7 @@ function mocked(world: World): { clients: LiveClients; ec2: ReturnType<typeof mo
   elbv2.on(DescribeTargetHealthCommand).callsFake(() => ({ TargetHealthDescriptions: world.targets }));
   elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'preserve_client_ip.enabled', Value: 'true' }, { Key: 'deregistration_delay.timeout_seconds', Value: '300' }] });
   mockClient(clients.elb).on(DescribeClassicLoadBalancersCommand).resolves({ LoadBalancerDescriptions: [] });
-  return { clients, ec2 };
+  return { clients, ec2, elbv2 };
 }
 
 const run = (world: World) => auditLive({ stackName: 'dcos-mock', aws: { region: 'us-east-1' }, clients: mocked(world).clients });
@@ -389,6 +389,18 @@ describe('the live audit against answers shaped like AWS (aws-sdk-client-mock)',
     ]);
     assert.equal(exposureOf(result, 'Gateway'), 'may be: all traffic direct (the current rules of VpnGroup could not be read: Access denied: ec2:DescribeSecurityGroupRules)');
     assert.equal(exposureOf(result, 'Master1'), 'unreachable', 'no address and no route: no rule could let the internet in');
+    assert.equal(result.exitCode, 1);
+  });
+
+  it("listeners that cannot be read: any group may be behind the internet-facing load balancer, on whatever its group admits from it", async () => {
+    const { clients, elbv2 } = mocked(deployed());
+    elbv2.on(DescribeListenersCommand).rejects(awsError('AccessDenied', 403, `User: arn:aws:iam::${ACCOUNT}:user/auditor is not authorized to perform: elasticloadbalancing:DescribeListeners`));
+    const result = await auditLive({ stackName: 'dcos-mock', aws: { region: 'us-east-1' }, clients });
+    const why = '(the listeners of Lb could not be read: Access denied: elasticloadbalancing:DescribeListeners)';
+    assert.equal(exposureOf(result, 'Agents'), `may be: tcp 80 via Lb ${why}`);
+    // The master's group admits nothing from the load balancer's group or from the internet: still proved unreachable.
+    assert.equal(exposureOf(result, 'Master1'), 'unreachable');
+    assert.deepEqual(result.unreadable, [`Access denied: elasticloadbalancing:DescribeListeners was refused in us-east-1 (AWS said: User: arn:aws:iam::${ACCOUNT}:user/auditor is not authorized to perform: elasticloadbalancing:DescribeListeners)`]);
     assert.equal(result.exitCode, 1);
   });
 

@@ -19,10 +19,17 @@ import { OUTSIDE, type LiveFacts } from './facts.js';
 
 const PROTOCOLS: Readonly<Record<string, readonly Protocol[]>> = { UDP: ['udp'], TCP_UDP: ['tcp', 'udp'], GENEVE: ['udp'] };
 
-/** Every target could be any group on any port: what an unreadable listener or target group means. */
+/** Every target could be any group on any port, seeing the client's address or not: what an unreadable listener or target group means. */
 function everything(groups: readonly ComputeGroup[], why: string): Listener {
-  return { protocols: ['tcp', 'udp'], from: 0, to: 65535, doubt: why, targets: groups.map((g) => ({ group: g.key, preserveClientIp: true })), unknownTargets: [] };
+  const targets = groups.flatMap((g) => [true, false].map((preserveClientIp) => ({ group: g.key, preserveClientIp })));
+  return { protocols: ['tcp', 'udp'], from: 0, to: 65535, doubt: why, targets, unknownTargets: [] };
 }
+
+/** The compute group of a stack auto scaling group, if it is one of the model. */
+const groupOf = (ctx: Context, asg: AutoScalingGroup) => {
+  const key = ctx.facts.locate(asg.AutoScalingGroupName ?? '', 'AWS::AutoScaling::AutoScalingGroup').key;
+  return ctx.groups.find((g) => g.key === key);
+};
 
 interface Context {
   readonly facts: LiveFacts;
@@ -87,7 +94,7 @@ function v2Listener(ctx: Context, lb: V2LoadBalancer, owned: boolean, kind: Load
       else if (owned) unknownTargets.push(`${ctx.facts.nameOf(arn)}: ${id}`);
     }
     for (const asg of ctx.asgs.filter((g) => (g.TargetGroupARNs ?? []).includes(arn))) {
-      const group = ctx.groups.find((g) => g.key === ctx.facts.locate(asg.AutoScalingGroupName ?? '', g.type).key);
+      const group = groupOf(ctx, asg);
       if (group) add(group.key, tg.Port);
     }
   }
@@ -138,7 +145,7 @@ function classicLoadBalancer(ctx: Context, lb: LoadBalancerDescription): LoadBal
     else if (located.stack !== OUTSIDE) unknownTargets.push(`instance ${i.InstanceId}`);
   }
   for (const asg of ctx.asgs.filter((g) => (g.LoadBalancerNames ?? []).includes(name))) {
-    const group = ctx.groups.find((g) => g.key === ctx.facts.locate(asg.AutoScalingGroupName ?? '', g.type).key);
+    const group = groupOf(ctx, asg);
     if (group) members.add(group.key);
   }
   return {
