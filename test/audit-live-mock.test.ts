@@ -26,7 +26,7 @@ import {
   type RouteTable,
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import { DescribeLoadBalancersCommand as DescribeClassicLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { DescribeLoadBalancersCommand as DescribeClassicLoadBalancersCommand, ElasticLoadBalancingClient, type LoadBalancerDescription } from '@aws-sdk/client-elastic-load-balancing';
 import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
@@ -122,6 +122,7 @@ const P = (id: string) => PHYSICAL[id]!;
 /** Everything AWS answers about the fixture as deployed; each test changes a copy. */
 interface World {
   stackStatus: string;
+  classic: LoadBalancerDescription[];
   instances: Instance[];
   rules: SecurityGroupRule[];
   routeTables: RouteTable[];
@@ -161,6 +162,7 @@ function deployed(): World {
   const vpnAssociation = { IpOwnerId: ACCOUNT, PublicDnsName: 'ec2-203-0-113-10.compute-1.amazonaws.com', PublicIp: '203.0.113.10' };
   return {
     stackStatus: 'CREATE_COMPLETE',
+    classic: [],
     instances: [
       { InstanceId: P('Master1'), State: { Code: 16, Name: 'running' }, SubnetId: P('PrivateSubnet'), VpcId: P('Vpc'), NetworkInterfaces: [eni('eni-0aaaaaaaaaaaaaaa1', 'PrivateSubnet', 'MasterGroup', '10.0.8.10')], Tags: [] },
       {
@@ -281,7 +283,7 @@ function mocked(world: World): { clients: LiveClients; ec2: ReturnType<typeof mo
   elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: TG_ARN, TargetGroupName: 'dcos-mock-Agent-4D5E6F', Protocol: 'TCP', Port: 80, VpcId: P('Vpc'), TargetType: 'instance', LoadBalancerArns: [LB_ARN] }] });
   elbv2.on(DescribeTargetHealthCommand).callsFake(() => ({ TargetHealthDescriptions: world.targets }));
   elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'preserve_client_ip.enabled', Value: 'true' }, { Key: 'deregistration_delay.timeout_seconds', Value: '300' }] });
-  mockClient(clients.elb).on(DescribeClassicLoadBalancersCommand).resolves({ LoadBalancerDescriptions: [] });
+  mockClient(clients.elb).on(DescribeClassicLoadBalancersCommand).callsFake(() => ({ LoadBalancerDescriptions: world.classic }));
   return { clients, ec2, elbv2 };
 }
 
@@ -361,6 +363,28 @@ describe('the live audit against answers shaped like AWS (aws-sdk-client-mock)',
     const result = await run(world);
     assert.equal(exposureOf(result, 'Agents'), 'tcp 8080 direct; tcp 80 via Lb');
     assert.ok(result.findings.some((f) => f.rule === 'DCOS.EC2.1' && /AssociatePublicIpAddress true/.test(f.message)), JSON.stringify(result.findings));
+  });
+
+  it('a classic load balancer made by hand in front of a master, which admits the VPC range on SSH: reachable through it', async () => {
+    const world = deployed();
+    world.classic.push({
+      LoadBalancerName: 'ops-ssh',
+      DNSName: 'ops-ssh-1234567890.us-east-1.elb.amazonaws.com',
+      Scheme: 'internet-facing',
+      VPCId: P('Vpc'),
+      Subnets: [P('PublicSubnet')],
+      SecurityGroups: ['sg-0eeeeeeeeeeeeeee5'],
+      Instances: [{ InstanceId: P('Master1') }],
+      ListenerDescriptions: [{ Listener: { Protocol: 'TCP', LoadBalancerPort: 2222, InstanceProtocol: 'TCP', InstancePort: 22 }, PolicyNames: [] }],
+      AvailabilityZones: ['us-east-1a'],
+    });
+    world.rules.push(
+      { ...rule('sgr-0classic00000001', 'VpnGroup', 'tcp', 2222, 2222, { CidrIpv4: '0.0.0.0/0' }), GroupId: 'sg-0eeeeeeeeeeeeeee5' },
+      rule('sgr-0vpcrange0000001', 'MasterGroup', 'tcp', 22, 22, { CidrIpv4: '10.0.0.0/16' }),
+    );
+    const result = await run(world);
+    assert.equal(exposureOf(result, 'Master1'), 'tcp 2222 via ops-ssh (not a stack resource)');
+    assert.ok(result.findings.some((f) => f.rule === 'DCOS.EC2.2' && f.resource === 'MasterGroup rule sgr-0vpcrange0000001 (not in the template)'));
   });
 
   it('an instance terminated outside CloudFormation is a note and drift, not a crash', async () => {
