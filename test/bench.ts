@@ -127,10 +127,22 @@ async function benchDeploy(): Promise<void> {
       ['first deploy', first.result.kind, first.milliseconds.toFixed(0), String(first.readCalls), String(first.writeCalls), JSON.stringify(first.calls)],
       ['unchanged redeploy', again.result.kind, again.milliseconds.toFixed(0), String(again.readCalls), String(again.writeCalls), JSON.stringify(again.calls)],
     ]);
+    await benchLiveAudit(moto.endpoint, props.stackName);
   } finally {
     await stopMoto(moto);
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+/** The live audit of the deployed stack (in process, timed), and its read calls by kind: each is one batch call unless AWS has none. */
+async function benchLiveAudit(endpointUrl: string, stackName: string): Promise<void> {
+  const { auditLive } = await import('../lib/audit/live/audit.js');
+  const started = performance.now();
+  const result = await auditLive({ stackName, aws: { endpointUrl, region: 'us-east-1' } });
+  const ms = performance.now() - started;
+  const calls = Object.entries(result.calls).sort(([a], [b]) => a.localeCompare(b));
+  console.log(`\nLive audit of the deployed default cluster (npm run audit -- --stack-name): ${result.verdict}, ${ms.toFixed(0)} ms, ${calls.reduce((n, [, c]) => n + c, 0)} read calls`);
+  printTable(['call', 'count'], calls.map(([action, n]) => [action, String(n)]));
 }
 
 benchSynth();

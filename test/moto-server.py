@@ -41,6 +41,19 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
 14. ListChangeSets ignored StackName and listed every change set ever made, executed ones and those of
    deleted stacks included: it lists the given stack's change sets that were not executed, and deleting a
    stack deletes its change sets, as CloudFormation does.
+15. AWS::EC2::SubnetRouteTableAssociation only noted the pair: DescribeRouteTables listed no
+   association, so every subnet seemed to use its VPC's main route table (and a public subnet had no
+   route to the internet gateway). The subnet is now associated with the table as
+   AssociateRouteTable does; Ref is the association ID (rtbassoc-...), and deleting it disassociates.
+16. An instance launched from a launch template (by an auto scaling group, or RunInstances) ignored the
+   template's NetworkInterfaces: it got the VPC's default security group, and a public IP by the
+   subnet's setting rather than the template's AssociatePublicIpAddress. The template's interfaces are
+   now passed on (the group's subnet for the primary one), and DescribeInstances reports the primary
+   interface's groups as the instance's, as AWS does.
+17. AWS::ElasticLoadBalancingV2::TargetGroup ignored `Targets` and `TargetGroupAttributes`, and a
+   TCP/UDP/TLS target group had no `preserve_client_ip.enabled` attribute: targets are registered,
+   attributes set, and that attribute gets AWS's default (on for instance targets; for IP targets only
+   with UDP and TCP_UDP).
 """
 import sys
 
@@ -311,6 +324,115 @@ class EipAssociation(CloudFormationModel):
     def delete(self, account_id, region_name):
         if self.eip.association_id == self.association_id or (self.eip.domain != "vpc" and self.eip.eni is not None):
             self.backend.disassociate_address(address=self.eip.public_ip)
+
+
+from moto.ec2.models import subnets as ec2_subnets
+
+
+class SubnetRouteTableAssociation(CloudFormationModel):
+    """AWS::EC2::SubnetRouteTableAssociation that associates, as AssociateRouteTable does."""
+
+    __module__ = "moto.ec2.models.subnets"
+
+    def __init__(self, backend, association_id):
+        self.backend = backend
+        self.association_id = association_id
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::EC2::SubnetRouteTableAssociation"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name):
+        if attribute_name == "Id":
+            return self.association_id
+        raise UnformattedGetAttTemplateException()
+
+    @property
+    def physical_resource_id(self):
+        return self.association_id
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        backend = ec2_backends[account_id][region_name]
+        association_id = backend.associate_route_table(properties["RouteTableId"], subnet_id=properties["SubnetId"])
+        return cls(backend, association_id)
+
+    def delete(self, account_id, region_name):
+        for table in self.backend.route_tables.values():
+            table._associations.pop(self.association_id, None)
+
+
+ec2_subnets.SubnetRouteTableAssociation = SubnetRouteTableAssociation
+
+_run_instances = ec2_instances.InstanceBackend.run_instances
+
+
+def template_interfaces(backend, launch_template, subnet_id):
+    """A launch template's NetworkInterfaces as RunInstances nics; the primary one in `subnet_id` unless it names one."""
+    specs = backend._get_template_from_args(launch_template).data.get("NetworkInterfaces") or []
+    nics = []
+    for spec in specs:
+        device_index = int(spec.get("DeviceIndex", 0))
+        nic = {"DeviceIndex": device_index}
+        if spec.get("NetworkInterfaceId"):
+            nic["NetworkInterfaceId"] = spec["NetworkInterfaceId"]
+            nics.append(nic)
+            continue
+        subnet = spec.get("SubnetId") or (subnet_id if device_index == 0 else None)
+        if subnet:
+            nic["SubnetId"] = subnet
+        for key in ("PrivateIpAddress", "Description"):
+            if spec.get(key):
+                nic[key] = spec[key]
+        nic["Groups"] = list(spec.get("Groups") or [])
+        if "AssociatePublicIpAddress" in spec:
+            nic["AssociatePublicIpAddress"] = cfn_true(spec["AssociatePublicIpAddress"])
+        nic["DeleteOnTermination"] = cfn_true(spec.get("DeleteOnTermination", True))
+        nics.append(nic)
+    return nics
+
+
+def run_instances(self, image_id, count, user_data, security_group_names, **kwargs):
+    if kwargs.get("launch_template") and not kwargs.get("nics"):
+        nics = template_interfaces(self, kwargs["launch_template"], kwargs.get("subnet_id"))
+        if nics:
+            kwargs["nics"] = nics
+    reservation = _run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+    for instance in reservation.instances:
+        if 0 in instance.nics and not instance.security_groups:
+            instance.security_groups = list(instance.nics[0].group_set)
+    return reservation
+
+
+ec2_instances.InstanceBackend.run_instances = run_instances
+
+_create_target_group = elbv2_models.FakeTargetGroup.create_from_cloudformation_json.__func__
+
+
+def create_target_group(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    target_group = _create_target_group(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json["Properties"]
+    if target_group.protocol in ("TCP", "UDP", "TCP_UDP", "TLS"):
+        preserve = target_group.target_type == "instance" or target_group.protocol in ("UDP", "TCP_UDP")
+        target_group.attributes["preserve_client_ip.enabled"] = "true" if preserve else "false"
+    for attribute in properties.get("TargetGroupAttributes", []):
+        target_group.attributes[attribute["Key"]] = str(attribute["Value"])
+    targets = [{k: v for k, v in t.items() if k in ("Id", "Port", "AvailabilityZone")} for t in properties.get("Targets", [])]
+    if targets:
+        target_group.register(targets)
+    return target_group
+
+
+elbv2_models.FakeTargetGroup.create_from_cloudformation_json = classmethod(create_target_group)
 
 
 parsing.get_model_list.cache_clear()

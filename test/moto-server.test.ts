@@ -1,10 +1,14 @@
 /**
  * The emulator launcher (test/moto-server.py) against the real synthesized clusters: after a CloudFormation
  * create, EC2 describes each instance where its template put it. Plain moto 5.2 ignores an instance's
- * `NetworkInterfaces` and puts every such instance in the default VPC with a public IP (gaps 11-13).
+ * `NetworkInterfaces` and puts every such instance in the default VPC with a public IP (gaps 11-13), lists
+ * no subnet route-table association (gap 15), launches auto scaling instances into the VPC's default group
+ * (gap 16), and registers no target group `Targets` (gap 17).
  */
 import { DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeTargetGroupAttributesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,14 +44,20 @@ interface Deployed {
 describe('moto launcher: a CloudFormation instance keeps its network interfaces', function () {
   let moto: Moto | undefined;
   let ec2: EC2Client | undefined;
+  let autoscaling: AutoScalingClient | undefined;
+  let elbv2: ElasticLoadBalancingV2Client | undefined;
   const dirs: string[] = [];
 
   before(async function () {
     moto = await startMotoOrSkip(this);
     ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
+    autoscaling = new AutoScalingClient({ endpoint: moto.endpoint, region: 'us-east-1' });
+    elbv2 = new ElasticLoadBalancingV2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
   });
   after(async () => {
     ec2?.destroy();
+    autoscaling?.destroy();
+    elbv2?.destroy();
     await stopMoto(moto);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
@@ -146,6 +156,57 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
           assert.deepEqual(eni?.Groups?.map((g) => g.GroupId), [masterGroup]);
         }
         assert.equal(seen.size, Math.min(masters.length, masterSubnets.length), 'masters spread over the master subnets');
+      });
+
+      it('associates each subnet with the route table its template names: only the public zone routes to the internet gateway', async () => {
+        const tables = (await ec2!.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [cluster.network['VpcId']!] }] }))).RouteTables ?? [];
+        const network = cluster.physical[StackIds.Network]!;
+        const tableOf = (subnet: string) => tables.find((t) => t.Associations?.some((a) => a.SubnetId === subnet));
+        for (const zone of ['Public', 'Master', 'PrivateAgent', 'PublicAgent'] as const) {
+          for (const subnet of cluster.network[SubnetIds.list(zone)]!.split(',')) {
+            const table = tableOf(subnet);
+            assert.ok(table, `${zone} subnet ${subnet} has an explicit route table association`);
+            const association = table.Associations!.find((a) => a.SubnetId === subnet)!;
+            const logicalId = Object.keys(network).find((id) => network[id] === association.RouteTableAssociationId);
+            assert.match(logicalId ?? '', /RouteTableAssociation$/, 'Ref of the association resource is its rtbassoc- ID');
+            const toInternet = table.Routes?.some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.GatewayId?.startsWith('igw-'));
+            assert.equal(toInternet, zone === 'Public', `${zone} subnet routes to the internet gateway`);
+          }
+        }
+      });
+
+      it("launches the agents with their launch template's security group and no public IP", async () => {
+        const agents = cluster.physical[StackIds.Agents]!;
+        const groups = (await autoscaling!.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [agents['PrivateAgentGroup']!, agents['PublicAgentGroup']!] }))).AutoScalingGroups ?? [];
+        assert.equal(groups.length, 2);
+        for (const group of groups) {
+          const role = group.AutoScalingGroupName === agents['PublicAgentGroup'] ? 'PublicAgent' : 'PrivateAgent';
+          assert.ok(group.Instances?.length, `${role} group has instances`);
+          for (const { InstanceId } of group.Instances ?? []) {
+            const instance = await describeInstance(InstanceId!);
+            assert.ok(group.VPCZoneIdentifier?.split(',').includes(instance.SubnetId!), `${InstanceId} in one of the group's subnets`);
+            assert.equal(instance.PublicIpAddress, undefined, `${InstanceId} has no public IP`);
+            assert.deepEqual(instance.NetworkInterfaces?.map((n) => n.Groups?.map((g) => g.GroupId)), [[cluster.network[SecurityGroupIds.output(role)]]]);
+            assert.deepEqual(instance.SecurityGroups?.map((g) => g.GroupId), [cluster.network[SecurityGroupIds.output(role)]]);
+          }
+        }
+      });
+
+      it('registers the masters with the internal target groups, client IP preservation as the templates set it', async () => {
+        const masterZone = cluster.physical[StackIds.MasterZone]!;
+        const agents = cluster.physical[StackIds.Agents]!;
+        const targets = Object.keys(masterZone).filter((id) => /^MasterTargets\d+$/.test(id));
+        assert.ok(targets.length >= 6, targets.join(', '));
+        for (const id of targets) {
+          const health = (await elbv2!.send(new DescribeTargetHealthCommand({ TargetGroupArn: masterZone[id] }))).TargetHealthDescriptions ?? [];
+          const masters = Object.keys(masterZone).filter((m) => /^Master\d+$/.test(m)).map((m) => masterZone[m]);
+          assert.deepEqual(health.map((h) => h.Target?.Id).sort(), masters.sort(), `${id} targets`);
+          assert.deepEqual(health.map((h) => h.Target?.Port), health.map(() => Number(id.replace('MasterTargets', ''))));
+        }
+        const attribute = async (arn: string) =>
+          ((await elbv2!.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes ?? []).find((a) => a.Key === 'preserve_client_ip.enabled')?.Value;
+        assert.equal(await attribute(masterZone['MasterTargets80']!), 'false');
+        assert.equal(await attribute(agents['PublicTargets80']!), 'true');
       });
 
       it('puts the dcos-cli instance in a master subnet with the admin group and no public IP', async () => {
