@@ -308,3 +308,20 @@ for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as
     });
   });
 }
+
+describe('audit: several clusters at once', () => {
+  it("keeps each root's nested stacks apart: both definitions' out/ together have zero findings, each group named by its root", async () => {
+    const dirs = await Promise.all(
+      [defaultCluster, haCluster].map(async (config) => {
+        const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-two-'));
+        await writeOutput(compile(config), dir);
+        return dir;
+      }),
+    );
+    const both = await auditTemplateSet(dirs);
+    assert.deepEqual(both.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}`), []);
+    const masters = both.exposure.filter((e) => e.role === 'master').map((e) => `${e.stack}/${e.resource}`);
+    assert.equal(masters.length, defaultCluster.masters.count + haCluster.masters.count);
+    assert.equal(new Set(masters).size, masters.length, `master groups share names: ${masters.join(', ')}`);
+  });
+});
