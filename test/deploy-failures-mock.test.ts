@@ -146,6 +146,7 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
     print: (line) => lines.push(line),
     pollMs: 1,
     eventPollMs: 1,
+    driftCheck: false, // drift around a deploy: test/deploy-drift-mock.test.ts
     ...extra,
   });
 

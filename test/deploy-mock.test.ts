@@ -173,6 +173,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
     print: (line) => lines.push(line),
     pollMs: 1,
     eventPollMs: 1,
+    driftCheck: false, // drift around a deploy: test/deploy-drift-mock.test.ts
     ...extra,
   });
 
