@@ -54,6 +54,7 @@ export function startDriftCheck(props: DriftCheckProps): RunningDriftCheck {
     ...(props.endpointUrl ? { endpointUrl: props.endpointUrl } : {}),
     progress: props.print,
     timeoutMs: props.timeoutMs ?? 300_000,
+    timeoutOption: '--drift-timeout',
     ...(props.pollMs ? { pollMs: props.pollMs } : {}),
   });
   const result = detecting.then(

@@ -101,7 +101,13 @@ function overlaps(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 }
 
-/** The value at `pointer` inside a JSON text, as JSON text (a string stays bare); undefined when not there. */
+/** How a property the template does not have is shown. */
+const ABSENT = '(not in the template)';
+
+/**
+ * The value at `pointer` inside a JSON text, as JSON text (a string stays bare): ABSENT when the JSON has no
+ * such member, undefined when the text is not JSON (then nothing can be said below its top).
+ */
 function valueAt(json: string, pointer: string): string | undefined {
   let value: unknown;
   try {
@@ -111,7 +117,7 @@ function valueAt(json: string, pointer: string): string | undefined {
   }
   for (const raw of pointer.split('/').filter(Boolean)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (value === null || typeof value !== 'object' || !(key in value)) return undefined;
+    if (value === null || typeof value !== 'object' || !(key in value)) return ABSENT;
     value = (value as Record<string, unknown>)[key];
   }
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -247,6 +253,7 @@ function changeSetItems(stacks: Map<string, StackChanges>): DriftItem[] {
         if (!drift || !at) continue;
         const after = detail.Target?.AfterValue;
         const synced = detail.Target?.AttributeChangeType === 'SyncWithActual';
+        const template = after !== undefined && after !== KNOWN_AFTER_APPLY ? after : detail.Target?.AttributeChangeType === 'Remove' ? ABSENT : undefined;
         const security = securityOfChange(change, false, at.pointer);
         items.push({
           ...base,
@@ -255,7 +262,7 @@ function changeSetItems(stacks: Map<string, StackChanges>): DriftItem[] {
           deleted: false,
           ...(drift.ActualValue !== undefined ? { live: drift.ActualValue } : detail.Target?.BeforeValue !== undefined ? { live: detail.Target.BeforeValue } : {}),
           ...(drift.PreviousValue !== undefined ? { previous: drift.PreviousValue } : {}),
-          ...(after !== undefined && after !== KNOWN_AFTER_APPLY ? { template: after } : {}),
+          ...(template !== undefined ? { template } : {}),
           fate: synced ? 'kept' : 'overwrite',
           why: synced ? TAKES_LIVE : 'the drift-aware change set sets the template value',
         });
@@ -295,10 +302,14 @@ function formatItem(item: DriftItem): string {
   const values: string[] = [];
   if (item.live !== undefined) values.push(`live ${clip(item.live)}`);
   if (item.fate === 'kept' || item.fate === 'may-overwrite') {
-    if (item.previous !== undefined) values.push(`template ${clip(item.previous)}`);
+    const template = item.template ?? item.previous;
+    if (template !== undefined) values.push(`template ${clip(template)}`);
   } else {
-    const after = item.template !== undefined ? clip(item.template) : `value${item.previous !== undefined ? ` (it was ${clip(item.previous)})` : ''}`;
-    values.push(`${values.pop() ?? 'live'} → template ${after}`);
+    const after =
+      item.template === ABSENT
+        ? 'removed (not in the template)'
+        : `template ${item.template !== undefined ? clip(item.template) : `value${item.previous !== undefined ? ` (it was ${clip(item.previous)})` : ''}`}`;
+    values.push(`${values.pop() ?? 'live'} → ${after}`);
   }
   return `${LABEL[item.fate]}: ${what}${security}${values.length ? `: ${values.join(', ')}` : ''} (${item.why})`;
 }
@@ -331,17 +342,20 @@ export function renderDriftPreview(check: DriftCheck, tree: StackChanges | undef
   if (check.kind === 'checked') {
     const resources = new Set(items.map((i) => i.resource));
     const security = new Set(items.filter((i) => i.security).map((i) => i.resource));
+    const on = `drift detection on ${check.report.stacks.length} stack(s)`;
     lines.push(
       resources.size
-        ? `Drift: ${resources.size} resource(s) changed outside CloudFormation, ${security.size} security-relevant (drift detection on ${check.report.stacks.length} stack(s)).`
-        : `Drift: none found (drift detection on ${check.report.stacks.length} stack(s)).`,
+        ? `Drift: ${resources.size} resource(s) changed outside CloudFormation, ${security.size} security-relevant (${on}).`
+        : check.report.verdict === 'in-sync'
+          ? `Drift: none (${on}).`
+          : `Drift: none found among what could be checked (${on}).`,
     );
     const missed = notChecked(check.report);
     if (missed.length) lines.push(`  Not checked this time: ${missed.join('; ')}.`);
   } else if (check.kind === 'not-checked') {
     lines.push(`Drift: could not be checked: ${check.reason}`, '  The deploy goes on without knowing which drifted properties it would overwrite (--no-drift-check skips this step).');
   } else {
-    lines.push(`Drift: ${check.why || 'not detected before the deploy'}; the drift-aware change set reports what it reverts.`);
+    lines.push('Drift: not detected before the deploy (--no-drift-check); the drift-aware change set reports what it reverts.');
   }
   if (items.length === 0 && !revert) return { text: lines.join('\n'), items };
   lines.push(`  ${revert ? REVERT_MODE : NORMAL_MODE}`);

@@ -36,6 +36,8 @@ export interface DetectDriftProps {
   readonly pollMs?: number;
   /** Milliseconds to wait for all detections together before giving up on the rest. @default 600000 */
   readonly timeoutMs?: number;
+  /** The option that raises `timeoutMs`, named when the wait ends early. @default --timeout */
+  readonly timeoutOption?: string;
   /** Milliseconds between "still detecting" lines. @default 30000 */
   readonly progressEveryMs?: number;
   /**
@@ -147,7 +149,7 @@ async function waitForDetections(props: DetectDriftProps, running: Running, done
     if (running.size === 0) return;
     const elapsed = Date.now() - start;
     if (elapsed >= timeoutMs) {
-      const reason = `still running after ${Math.round(timeoutMs / 1000)} s (CloudFormation finishes it on its own; run drift again later, or raise --timeout)`;
+      const reason = `still running after ${Math.round(timeoutMs / 1000)} s (CloudFormation finishes it on its own; run drift again later, or raise ${props.timeoutOption ?? '--timeout'})`;
       progress(`  timed out waiting for ${[...running.keys()].join(', ')}: ${reason}`);
       for (const stack of running.values()) done.set(stack.path, { path: stack.path, stackId: stack.stackId, outcome: 'timed-out', reason, resources: [] });
       return;
