@@ -8,7 +8,6 @@
  * describe them.
  */
 import {
-  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
@@ -28,10 +27,7 @@ import {
   type Stack,
   type StackResourceDrift,
 } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import type { AwsClients } from '../lib/deploy/aws.js';
@@ -40,6 +36,7 @@ import { diff } from '../lib/deploy/diff.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
 import { UserError } from '../lib/errors.js';
+import { mockedClients } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
 const ACCOUNT = '111122223333';
@@ -194,19 +191,7 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
   after(() => rmSync(out, { recursive: true, force: true }));
 
   beforeEach(() => {
-    clients = {
-      cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
-      s3: new S3Client({ region: 'us-east-1' }),
-      sts: new STSClient({ region: 'us-east-1' }),
-      ec2: new EC2Client({ region: 'us-east-1' }),
-      region: 'us-east-1',
-      calls: {},
-    };
-    cfn = mockClient(clients.cfn);
-    const s3 = mockClient(clients.s3);
-    mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
-    s3.on(HeadBucketCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({});
+    ({ clients, cfn } = mockedClients(ACCOUNT));
     lines = [];
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack] });
     // The deployed root template is an older one: every run makes a change set.

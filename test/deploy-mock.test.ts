@@ -4,7 +4,6 @@
  * stacks in failed or in-progress states.
  */
 import {
-  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
@@ -22,10 +21,8 @@ import {
   type Stack,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
@@ -33,6 +30,7 @@ import type { AwsClients } from '../lib/deploy/aws.js';
 import { deploy, type DeployProps } from '../lib/deploy/deploy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
+import { mockedClients } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
 const ACCOUNT = '111122223333';
@@ -129,19 +127,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   after(() => rmSync(out, { recursive: true, force: true }));
 
   beforeEach(() => {
-    clients = {
-      cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
-      s3: new S3Client({ region: 'us-east-1' }),
-      sts: new STSClient({ region: 'us-east-1' }),
-      ec2: new EC2Client({ region: 'us-east-1' }),
-      region: 'us-east-1',
-      calls: {},
-    };
-    cfn = mockClient(clients.cfn);
-    s3 = mockClient(clients.s3);
-    mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops`, UserId: 'AIDAEXAMPLE' });
-    s3.on(HeadBucketCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({});
+    ({ clients, cfn, s3 } = mockedClients(ACCOUNT));
     lines = [];
     cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'AWSTemplateFormatVersion: "2010-09-09"\nResources: {}\n' });
     cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
