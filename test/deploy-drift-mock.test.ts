@@ -319,7 +319,7 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
     assert.equal(result.kind, 'no-op');
     assert.equal(driftLines().length, 4);
     assert.ok(driftLines().every((l) => /drift kept: /.test(l)), driftLines().join('\n'));
-    assert.match(lines.join('\n'), /Security-relevant drift is kept: revert it with --revert-drift, or undo it where it was made \(README, Drift\)\./);
+    assert.match(lines.join('\n'), /Security-relevant drift is kept: undo it where it was made, or deploy with --revert-drift and check with 'npm run drift' \(README, Drift\)\./);
   });
 
   it('a drift check that cannot run (permission refused) is one note, and the deploy goes on', async () => {

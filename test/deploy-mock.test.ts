@@ -204,6 +204,24 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
     assert.match(text, /left for review \(--no-execute\)/);
   });
 
+  it('a change set described incompletely with property values is read again without them: the data gate sees what was left out', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    // CloudFormation's answer with IncludePropertyValues dropped the VPC's replacement and said so only in
+    // StatusReason (aws/aws-cdk-cli#1780); the plain answer has it.
+    const warning = '[WARN] --include-property-values option can return incomplete ChangeSet data because: Logical Id: Vpc, failed property validation';
+    cfn.on(DescribeChangeSetCommand).callsFake((input: { ChangeSetName: string; IncludePropertyValues?: boolean }) => {
+      if (input.ChangeSetName === NETWORK_CS) {
+        const changes = input.IncludePropertyValues ? [ingressChange] : [ingressChange, vpcReplacement];
+        return { ChangeSetId: NETWORK_CS, StackId: NETWORK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: changes, ...(input.IncludePropertyValues ? { StatusReason: warning } : {}) };
+      }
+      return { ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [nestedStackChange] };
+    });
+    await assert.rejects(deploy(props()), /Refusing to execute change set dcos-cfn-\S+[\s\S]*- prod\/Network: Vpc \(AWS::EC2::VPC, the VPC\) would be replaced: CidrBlock requires replacement/);
+    const network = cfn.commandCalls(DescribeChangeSetCommand).filter((c) => c.args[0].input.ChangeSetName === NETWORK_CS).map((c) => c.args[0].input.IncludePropertyValues);
+    assert.deepEqual(network, [true, false]);
+    assert.match(lines.join('\n'), /^ {6}~ AdminSecurityGroup +AWS::EC2::SecurityGroup/m);
+  });
+
   it('with --allow-replacement lets the named replacement through the stack policy for this execution only', async () => {
     cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [deployedStack('UPDATE_COMPLETE')] }).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
     changeSets([vpcReplacement]);

@@ -369,7 +369,7 @@ export function renderDriftPreview(check: DriftCheck, tree: StackChanges | undef
     lines.push('  Security-relevant drift would be overwritten: if it was an incident fix, put it in the cluster definition first.');
   }
   if (items.some((i) => i.security && i.fate === 'kept')) {
-    lines.push(`  Security-relevant drift is kept${revert ? '' : ': revert it with --revert-drift, or undo it where it was made'} (README, Drift).`);
+    lines.push(`  Security-relevant drift is kept: undo it where it was made${revert ? '' : ", or deploy with --revert-drift and check with 'npm run drift'"} (README, Drift).`);
   }
   return { text: lines.join('\n'), items };
 }
