@@ -194,15 +194,35 @@ function stacksByDriftPath(tree: StackChanges | undefined): Map<string, StackCha
   return byPath;
 }
 
+/**
+ * Nested stacks the change set updates without a change set of their own to read (CloudFormation gives one for
+ * each with IncludeNestedStacks; an emulator may not), by drift path: what they change is unknown.
+ */
+function opaqueStacks(stacks: Map<string, StackChanges>): Set<string> {
+  const opaque = new Set<string>();
+  for (const [path, stack] of stacks) {
+    for (const change of stack.changes) {
+      if (change.ResourceType !== 'AWS::CloudFormation::Stack' || change.Action === 'Add' || stack.children.some((c) => c.logicalId === change.LogicalResourceId)) continue;
+      opaque.add(path === 'Root' ? change.LogicalResourceId ?? '?' : `${path}/${change.LogicalResourceId ?? '?'}`);
+    }
+  }
+  return opaque;
+}
+
 /** Items for what drift detection found. */
 function detectedItems(drifted: readonly DriftedResource[], stacks: Map<string, StackChanges>, revert: boolean): DriftItem[] {
-  return drifted.flatMap((r) => {
+  const opaque = opaqueStacks(stacks);
+  return drifted.flatMap((r): DriftItem[] => {
     const stack = stacks.get(r.stack);
     const change = stack?.changes.find((c) => c.LogicalResourceId === r.logicalId);
     const base = { resource: `${r.stack}/${r.logicalId}`, type: r.type, ...(r.security ? { security: r.security } : {}) };
+    const fate = (drift: Parameters<typeof fateOf>[0]): Fate =>
+      opaque.has(r.stack)
+        ? { fate: 'may-overwrite', why: `this deploy updates stack ${r.stack}, and CloudFormation gave no change set for it` }
+        : fateOf(drift, change, revert, stack !== undefined);
     if (r.status === 'DELETED' || r.properties.length === 0) {
       const deleted = r.status === 'DELETED';
-      return [{ ...base, deleted, ...fateOf({ deleted }, change, revert, stack !== undefined) }];
+      return [{ ...base, deleted, ...fate({ deleted }) }];
     }
     return r.properties.map((p) => ({
       ...base,
@@ -210,7 +230,7 @@ function detectedItems(drifted: readonly DriftedResource[], stacks: Map<string, 
       deleted: false,
       live: p.actual,
       previous: p.expected,
-      ...fateOf({ property: p.path, deleted: false, live: p.actual }, change, revert, stack !== undefined),
+      ...fate({ property: p.path, deleted: false, live: p.actual }),
     }));
   });
 }
