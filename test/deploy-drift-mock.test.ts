@@ -467,7 +467,7 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
       ]);
     });
 
-    it('names a property CloudFormation will not revert, with its reason', async () => {
+    it('names a property CloudFormation will not revert, with its reason, and a stack the change set leaves out', async () => {
       const ignored: Change = {
         Type: 'Resource',
         ResourceChange: { ...revertSsh.ResourceChange, ResourceDriftIgnoredAttributes: [{ Path: '/Properties/SecurityGroupIngress/1', Reason: 'MANAGED_BY_AWS' }], Details: [] },
@@ -475,6 +475,8 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
       changeSets([ignored], { DeploymentMode: 'REVERT_DRIFT' });
       await deploy(revert());
       assert.match(driftLines()[0]!, /^ {2}! drift kept: Network\/AdminSecurityGroup \/SecurityGroupIngress\/1 \[security: security-group rules\]: .* \(CloudFormation does not revert this property \(MANAGED_BY_AWS\)\)$/);
+      // The Logs stack is in no change set of the tree: its drift stays, and the preview says why.
+      assert.ok(driftLines().includes('  * drift kept: Logs/ClusterLogs /RetentionInDays: live 365, template 30 (the drift-aware change set does not include its stack)'), driftLines().join('\n'));
     });
 
     it('without drift detection, still lists the drift the change set reports', async () => {

@@ -138,8 +138,8 @@ type Fate = Pick<DriftItem, 'fate' | 'why'> & { readonly template?: string };
 /** What a change (or its absence) does to one drifted property, or to a deleted resource. */
 function fateOf(drift: { readonly property?: string; readonly deleted: boolean; readonly live?: string }, change: ResourceChange | undefined, revert: boolean, stackTouched: boolean): Fate {
   if (!change) {
-    if (revert) return { fate: 'kept', why: KEPT_BY_DRIFT_AWARE };
-    return { fate: 'kept', why: stackTouched ? 'this deploy does not change the resource' : 'this deploy does not change its stack' };
+    if (!stackTouched) return { fate: 'kept', why: revert ? 'the drift-aware change set does not include its stack' : 'this deploy does not change its stack' };
+    return { fate: 'kept', why: revert ? KEPT_BY_DRIFT_AWARE : 'this deploy does not change the resource' };
   }
   switch (change.Action) {
     case 'Remove':
@@ -198,12 +198,18 @@ function stacksByDriftPath(tree: StackChanges | undefined): Map<string, StackCha
  * Nested stacks the change set updates without a change set of their own to read (CloudFormation gives one for
  * each with IncludeNestedStacks; an emulator may not), by drift path: what they change is unknown.
  */
-function opaqueStacks(stacks: Map<string, StackChanges>): Set<string> {
-  const opaque = new Set<string>();
+function opaqueStacks(stacks: Map<string, StackChanges>): Map<string, Fate> {
+  const opaque = new Map<string, Fate>();
   for (const [path, stack] of stacks) {
     for (const change of stack.changes) {
       if (change.ResourceType !== 'AWS::CloudFormation::Stack' || change.Action === 'Add' || stack.children.some((c) => c.logicalId === change.LogicalResourceId)) continue;
-      opaque.add(path === 'Root' ? change.LogicalResourceId ?? '?' : `${path}/${change.LogicalResourceId ?? '?'}`);
+      const nested = path === 'Root' ? change.LogicalResourceId ?? '?' : `${path}/${change.LogicalResourceId ?? '?'}`;
+      opaque.set(
+        nested,
+        change.Action === 'Remove'
+          ? { fate: 'overwrite', why: `this deploy deletes stack ${nested}` }
+          : { fate: 'may-overwrite', why: `this deploy updates stack ${nested}, and CloudFormation gave no change set for it` },
+      );
     }
   }
   return opaque;
@@ -216,10 +222,7 @@ function detectedItems(drifted: readonly DriftedResource[], stacks: Map<string, 
     const stack = stacks.get(r.stack);
     const change = stack?.changes.find((c) => c.LogicalResourceId === r.logicalId);
     const base = { resource: `${r.stack}/${r.logicalId}`, type: r.type, ...(r.security ? { security: r.security } : {}) };
-    const fate = (drift: Parameters<typeof fateOf>[0]): Fate =>
-      opaque.has(r.stack)
-        ? { fate: 'may-overwrite', why: `this deploy updates stack ${r.stack}, and CloudFormation gave no change set for it` }
-        : fateOf(drift, change, revert, stack !== undefined);
+    const fate = (drift: Parameters<typeof fateOf>[0]): Fate => opaque.get(r.stack) ?? fateOf(drift, change, revert, stack !== undefined);
     if (r.status === 'DELETED' || r.properties.length === 0) {
       const deleted = r.status === 'DELETED';
       return [{ ...base, deleted, ...fate({ deleted }) }];
