@@ -48,7 +48,8 @@ export interface ChangeSetProps {
   /**
    * A drift-aware change set (`DeploymentMode: REVERT_DRIFT`, UPDATE only): CloudFormation compares the
    * template with the live resources, not only with the last template, and sets drifted properties back to
-   * the template's values ("Using drift-aware change sets", CloudFormation User Guide, 2025). @default false
+   * the template's values ("Using drift-aware change sets", CloudFormation User Guide, 2025; `DeploymentMode`
+   * is in @aws-sdk/client-cloudformation 3.1169, the version the lockfile pins). @default false
    */
   readonly revertDrift?: boolean;
 }

@@ -1,6 +1,6 @@
 /**
  * Drift around a deploy: CloudFormation's drift detection on the deployed root stack and every nested stack
- * (lib/drift/detect.ts), run while the change set is uploaded and computed, so that the preview can say which
+ * (lib/drift/detect.ts), run while the templates are uploaded and the change set is computed, so that the preview can say which
  * drifted properties the deploy would overwrite and which it keeps (lib/deploy/drift-preview.ts); and, for
  * `--revert-drift`, the check that CloudFormation really made every change set of the tree drift-aware.
  *
