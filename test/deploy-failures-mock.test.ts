@@ -6,7 +6,6 @@
  * the capability and retention rules.
  */
 import {
-  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
@@ -23,10 +22,7 @@ import {
   type Change,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
@@ -35,6 +31,7 @@ import { deploy, followDeploy, type DeployProps } from '../lib/deploy/deploy.js'
 import { retainedResources } from '../lib/deploy/destroy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, requiredCapabilities, type TemplateSet } from '../lib/deploy/templates.js';
+import { mockedClients } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
 const ACCOUNT = '111122223333';
@@ -103,19 +100,7 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
   after(() => rmSync(out, { recursive: true, force: true }));
 
   beforeEach(() => {
-    clients = {
-      cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
-      s3: new S3Client({ region: 'us-east-1' }),
-      sts: new STSClient({ region: 'us-east-1' }),
-      ec2: new EC2Client({ region: 'us-east-1' }),
-      region: 'us-east-1',
-      calls: {},
-    };
-    cfn = mockClient(clients.cfn);
-    const s3 = mockClient(clients.s3);
-    mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
-    s3.on(HeadBucketCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({});
+    ({ clients, cfn } = mockedClients(ACCOUNT));
     lines = [];
     policies = new Map([
       [STACK_ID, JSON.stringify(stackPolicyFor(templates.root.template))],
@@ -146,6 +131,7 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
     print: (line) => lines.push(line),
     pollMs: 1,
     eventPollMs: 1,
+    driftCheck: false, // drift around a deploy: test/deploy-drift-mock.test.ts
     ...extra,
   });
 

@@ -4,7 +4,6 @@
  * stacks in failed or in-progress states.
  */
 import {
-  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
@@ -22,10 +21,8 @@ import {
   type Stack,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
@@ -33,6 +30,7 @@ import type { AwsClients } from '../lib/deploy/aws.js';
 import { deploy, type DeployProps } from '../lib/deploy/deploy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
+import { mockedClients } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
 const ACCOUNT = '111122223333';
@@ -129,19 +127,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   after(() => rmSync(out, { recursive: true, force: true }));
 
   beforeEach(() => {
-    clients = {
-      cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
-      s3: new S3Client({ region: 'us-east-1' }),
-      sts: new STSClient({ region: 'us-east-1' }),
-      ec2: new EC2Client({ region: 'us-east-1' }),
-      region: 'us-east-1',
-      calls: {},
-    };
-    cfn = mockClient(clients.cfn);
-    s3 = mockClient(clients.s3);
-    mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops`, UserId: 'AIDAEXAMPLE' });
-    s3.on(HeadBucketCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({});
+    ({ clients, cfn, s3 } = mockedClients(ACCOUNT));
     lines = [];
     cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'AWSTemplateFormatVersion: "2010-09-09"\nResources: {}\n' });
     cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
@@ -173,6 +159,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
     print: (line) => lines.push(line),
     pollMs: 1,
     eventPollMs: 1,
+    driftCheck: false, // drift around a deploy: test/deploy-drift-mock.test.ts
     ...extra,
   });
 
@@ -215,6 +202,24 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
     assert.match(text, /^ {6}~ AdminSecurityGroup +AWS::EC2::SecurityGroup {2}\(SecurityGroupIngress\) {3}\[security: security-group rules\]$/m);
     assert.match(text, /Security-relevant changes \(1\)/);
     assert.match(text, /left for review \(--no-execute\)/);
+  });
+
+  it('a change set described incompletely with property values is read again without them: the data gate sees what was left out', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    // CloudFormation's answer with IncludePropertyValues dropped the VPC's replacement and said so only in
+    // StatusReason (aws/aws-cdk-cli#1780); the plain answer has it.
+    const warning = '[WARN] --include-property-values option can return incomplete ChangeSet data because: Logical Id: Vpc, failed property validation';
+    cfn.on(DescribeChangeSetCommand).callsFake((input: { ChangeSetName: string; IncludePropertyValues?: boolean }) => {
+      if (input.ChangeSetName === NETWORK_CS) {
+        const changes = input.IncludePropertyValues ? [ingressChange] : [ingressChange, vpcReplacement];
+        return { ChangeSetId: NETWORK_CS, StackId: NETWORK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: changes, ...(input.IncludePropertyValues ? { StatusReason: warning } : {}) };
+      }
+      return { ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [nestedStackChange] };
+    });
+    await assert.rejects(deploy(props()), /Refusing to execute change set dcos-cfn-\S+[\s\S]*- prod\/Network: Vpc \(AWS::EC2::VPC, the VPC\) would be replaced: CidrBlock requires replacement/);
+    const network = cfn.commandCalls(DescribeChangeSetCommand).filter((c) => c.args[0].input.ChangeSetName === NETWORK_CS).map((c) => c.args[0].input.IncludePropertyValues);
+    assert.deepEqual(network, [true, false]);
+    assert.match(lines.join('\n'), /^ {6}~ AdminSecurityGroup +AWS::EC2::SecurityGroup/m);
   });
 
   it('with --allow-replacement lets the named replacement through the stack policy for this execution only', async () => {

@@ -1,18 +1,20 @@
 import { parseCommandArgs } from '../args.js';
 import { confirm, requireConfirmation } from '../deploy/confirm.js';
 import { deploy, followDeploy, type DeployResult } from '../deploy/deploy.js';
-import { AWS_HELP, AWS_OPTIONS, planPropsFrom, requireStackName, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
+import { AWS_HELP, AWS_OPTIONS, DRIFT_HELP, DRIFT_OPTIONS, planPropsFrom, requireStackName, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
 import { formatOutputs } from '../deploy/outputs.js';
 import { formatRootCause } from '../deploy/progress.js';
+import { UserError } from '../errors.js';
 
 const HELP = `Usage: npm run deploy -- --stack-name NAME [--parameters-file FILE] [--parameter K=V ...] [options]
 
-Ships out/ to CloudFormation through a change set: uploads the nested templates to S3 under
-content-hash keys, creates the change set (nested stacks included), shows a preview with
-security-relevant changes called out, refuses to remove or replace stateful resources (masters and
-their volumes, buckets, log groups, keys, the VPC, subnets) unless allowed, asks, executes, follows
-the events of every stack and prints the cluster's outputs. Nothing changed: says "no changes" and
-writes nothing. Does not synthesize: run 'npm run synth' first.
+Ships out/ to CloudFormation through a change set: detects drift on the deployed stacks, uploads the
+nested templates to S3 under content-hash keys, creates the change set (nested stacks included),
+shows a preview with security-relevant changes called out and which drifted properties it would
+overwrite or keep, refuses to remove or replace stateful resources (masters and their volumes,
+buckets, log groups, keys, the VPC, subnets) unless allowed, asks, executes, follows the events of
+every stack and prints the cluster's outputs. Nothing changed: says "no changes" and writes nothing.
+Does not synthesize: run 'npm run synth' first.
 
 Deploy:
   --stack-name NAME             root stack (required)
@@ -26,6 +28,8 @@ Deploy:
   --follow                      create nothing: follow the operation in progress on the stack (one an
                                 interrupted or cut-off deploy left to CloudFormation) to its end, then
                                 apply the stack policies and termination protection and print the outputs
+
+${DRIFT_HELP}
 
 ${TEMPLATE_HELP}
 
@@ -94,6 +98,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     {
       ...AWS_OPTIONS,
       ...TEMPLATE_OPTIONS,
+      ...DRIFT_OPTIONS,
       'allow-replacement': { type: 'string', multiple: true },
       'no-execute': { type: 'boolean' },
       'replace-failed': { type: 'boolean' },
@@ -105,6 +110,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (values.follow && values['revert-drift']) throw new UserError('--revert-drift creates a drift-aware change set, and --follow creates none: use one or the other.', 2);
   const allowReplacement = (values['allow-replacement'] ?? []).flatMap((v) => v.split(',')).filter(Boolean);
   const alternative = ', or --no-execute to leave the change set for review';
   const execute = !values['no-execute'];

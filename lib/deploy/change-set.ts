@@ -1,8 +1,16 @@
 /**
  * Change sets: create one (CREATE for a new stack or one in REVIEW_IN_PROGRESS, UPDATE otherwise,
- * nested stacks included), wait for it (bounded), read every page of it and of its nested change sets,
- * explain one that failed, delete it (with the empty stack a CREATE made), and find other change sets in
- * flight on the stack (another deploy at its prompt, one being computed or executed).
+ * nested stacks included, drift-aware on request), wait for it (bounded), read every page of it and of its
+ * nested change sets, explain one that failed, delete it (with the empty stack a CREATE made), and find other
+ * change sets in flight on the stack (another deploy at its prompt, one being computed or executed).
+ *
+ * Change sets are described with `IncludePropertyValues`, so that each property change carries its `Path`
+ * (`/Properties/SecurityGroupIngress/3`) and its `BeforeValue`/`AfterValue`, which the drift preview needs to
+ * say what a deploy would overwrite (API reference, DescribeChangeSet and ResourceTargetDefinition).
+ * CloudFormation may leave resource changes out of such an answer, saying so only in `StatusReason`
+ * ("[WARN] --include-property-values option can return incomplete ChangeSet data"); the change set is then
+ * read again without values and what was left out is put back, so that the preview and the data gate never
+ * miss a change (aws/aws-cdk-cli#1780, whose `ChangeSetDescriber` does the same).
  */
 import {
   CreateChangeSetCommand,
@@ -15,9 +23,11 @@ import {
   type DescribeChangeSetCommandOutput,
   type Parameter,
   type ResourceChange,
+  type ResourceChangeDetail,
   type Tag,
 } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
+import { awsErrorMessage, awsErrorName } from './aws.js';
 import { duration, sleep } from './progress.js';
 
 export type ChangeSetType = 'CREATE' | 'UPDATE';
@@ -35,6 +45,13 @@ export interface ChangeSetProps {
   readonly tags?: readonly Tag[];
   /** What the change set is for, shown in the console and read by `inFlightChangeSets`. */
   readonly purpose: ChangeSetPurpose;
+  /**
+   * A drift-aware change set (`DeploymentMode: REVERT_DRIFT`, UPDATE only): CloudFormation compares the
+   * template with the live resources, not only with the last template, and sets drifted properties back to
+   * the template's values ("Using drift-aware change sets", CloudFormation User Guide, 2025; `DeploymentMode`
+   * is in @aws-sdk/client-cloudformation 3.1169, the version the lockfile pins). @default false
+   */
+  readonly revertDrift?: boolean;
 }
 
 /**
@@ -60,26 +77,53 @@ export function changeSetName(now = new Date()): string {
   return `dcos-cfn-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-')}`;
 }
 
-export async function createChangeSet(cfn: CloudFormationClient, props: ChangeSetProps): Promise<ChangeSetRef> {
-  const name = changeSetName();
-  const out = await cfn.send(
-    new CreateChangeSetCommand({
-      StackName: props.stackName,
-      ChangeSetName: name,
-      ChangeSetType: props.type,
-      ...(props.templateUrl ? { TemplateURL: props.templateUrl } : { TemplateBody: props.templateBody }),
-      Parameters: [...props.parameters],
-      Capabilities: [...props.capabilities] as never,
-      IncludeNestedStacks: true,
-      ...(props.tags ? { Tags: [...props.tags] } : {}),
-      Description: DESCRIPTIONS[props.purpose],
-    }),
-  );
-  return { id: out.Id ?? name, name, stackId: out.StackId ?? props.stackName };
-}
-
 /** What CloudFormation says when a change set would change nothing. */
 const NO_CHANGES = /didn't contain changes|No updates are to be performed/i;
+
+/**
+ * Asks CloudFormation for the change set. With `revertDrift`, a ValidationError (CloudFormation refusing the
+ * drift-aware mode for this stack) becomes a UserError that says nothing was changed and what to do instead.
+ */
+export async function createChangeSet(cfn: CloudFormationClient, props: ChangeSetProps): Promise<ChangeSetRef> {
+  const name = changeSetName();
+  const revertDrift = props.revertDrift === true && props.type === 'UPDATE';
+  let out;
+  try {
+    out = await cfn.send(
+      new CreateChangeSetCommand({
+        StackName: props.stackName,
+        ChangeSetName: name,
+        ChangeSetType: props.type,
+        ...(props.templateUrl ? { TemplateURL: props.templateUrl } : { TemplateBody: props.templateBody }),
+        Parameters: [...props.parameters],
+        Capabilities: [...props.capabilities] as never,
+        IncludeNestedStacks: true,
+        ...(revertDrift ? { DeploymentMode: 'REVERT_DRIFT' as const } : {}),
+        ...(props.tags ? { Tags: [...props.tags] } : {}),
+        Description: DESCRIPTIONS[props.purpose],
+      }),
+    );
+  } catch (err) {
+    if (revertDrift && awsErrorName(err) === 'ValidationError' && NO_CHANGES.test(awsErrorMessage(err))) {
+      // AWS makes a change set and fails it when there is nothing to do; refusing the request itself is what a
+      // template-only comparison does (moto's), which never looked at the live resources.
+      throw new UserError(
+        `The endpoint answered the drift-aware change set (--revert-drift) for stack ${props.stackName} with "${awsErrorMessage(err).split('\n')[0]}" ` +
+          'without making a change set, so it compared the templates only and could not say whether there is drift to revert ' +
+          '(a local emulator such as moto does not support drift-aware change sets). Nothing was created or changed.',
+      );
+    }
+    if (revertDrift && awsErrorName(err) === 'ValidationError') {
+      throw new UserError(
+        `CloudFormation refused a drift-aware change set (--revert-drift) for stack ${props.stackName}: ${awsErrorMessage(err).split('\n')[0]}\n` +
+          'Nothing was created or changed. Deploy without --revert-drift (its preview says which drift it would overwrite and which it keeps), ' +
+          "or undo the drift where it was made ('npm run drift' lists it).",
+      );
+    }
+    throw err;
+  }
+  return { id: out.Id ?? name, name, stackId: out.StackId ?? props.stackName };
+}
 
 export type ChangeSetReady =
   | { readonly kind: 'ready'; readonly first: DescribeChangeSetCommandOutput }
@@ -101,7 +145,7 @@ export async function waitForChangeSet(cfn: CloudFormationClient, ref: ChangeSet
   const id = ref.id;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const out = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: id, StackName: ref.stackId }));
+    const out = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: id, StackName: ref.stackId, IncludePropertyValues: true }));
     if (out.Status === 'CREATE_COMPLETE') return { kind: 'ready', first: out };
     if (out.Status === 'FAILED') {
       if (NO_CHANGES.test(out.StatusReason ?? '')) return { kind: 'empty' };
@@ -175,12 +219,65 @@ export interface StackChanges {
   readonly logicalId: string;
   readonly changeSetId: string;
   readonly stackId?: string;
+  /** `REVERT_DRIFT` for a drift-aware change set; absent for a normal one (and from an emulator that ignores the mode). */
+  readonly deploymentMode?: string;
   /** Changes to this stack's own resources, nested stacks included as resources. */
   readonly changes: readonly ResourceChange[];
   readonly children: readonly StackChanges[];
 }
 
-/** Reads every page of a change set and, recursively, of the change sets of its nested stacks. */
+/** What CloudFormation puts in StatusReason when it left changes out of an answer with property values. */
+const INCOMPLETE_VALUES = '--include-property-values option can return incomplete ChangeSet data';
+
+interface ChangeSetPages {
+  readonly changes: ResourceChange[];
+  readonly stackId?: string;
+  readonly deploymentMode?: string;
+  readonly statusReason?: string;
+}
+
+/** Every page of one change set, with or without property values. */
+async function readPages(cfn: CloudFormationClient, changeSetId: string, values: boolean, first?: DescribeChangeSetCommandOutput): Promise<ChangeSetPages> {
+  const changes: ResourceChange[] = [];
+  // A nested change set is named by its ARN alone; the stack is part of the ARN.
+  let page = first ?? (await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId, IncludePropertyValues: values })));
+  const { DeploymentMode: deploymentMode, StatusReason: statusReason } = page;
+  let stackId = page.StackId;
+  for (;;) {
+    for (const change of page.Changes ?? []) if (change.ResourceChange) changes.push(change.ResourceChange);
+    if (!page.NextToken) break;
+    page = await cfn.send(
+      new DescribeChangeSetCommand({ ChangeSetName: changeSetId, ...(page.StackId ? { StackName: page.StackId } : {}), NextToken: page.NextToken, IncludePropertyValues: values }),
+    );
+    stackId ??= page.StackId;
+  }
+  return { changes, ...(stackId ? { stackId } : {}), ...(deploymentMode ? { deploymentMode } : {}), ...(statusReason ? { statusReason } : {}) };
+}
+
+/** Two details that describe the same property change (values and paths aside, which only the detailed answer has). */
+function sameDetail(a: ResourceChangeDetail, b: ResourceChangeDetail): boolean {
+  return a.Target?.Attribute === b.Target?.Attribute && a.Target?.Name === b.Target?.Name && a.ChangeSource === b.ChangeSource && a.CausingEntity === b.CausingEntity;
+}
+
+/** The detailed changes, with every change and detail only the plain answer has put back. */
+function restoreLeftOut(detailed: readonly ResourceChange[], plain: readonly ResourceChange[]): ResourceChange[] {
+  const merged = detailed.map((c) => ({ ...c }));
+  for (const change of plain) {
+    const same = merged.find((c) => c.LogicalResourceId === change.LogicalResourceId);
+    if (!same) {
+      merged.push(change);
+      continue;
+    }
+    const missing = (change.Details ?? []).filter((d) => !(same.Details ?? []).some((e) => sameDetail(d, e)));
+    if (missing.length) same.Details = [...(same.Details ?? []), ...missing];
+  }
+  return merged;
+}
+
+/**
+ * Reads every page of a change set and, recursively, of the change sets of its nested stacks, with property
+ * values; a change set CloudFormation described incompletely is read again without them and merged.
+ */
 export async function readChangeSetTree(
   cfn: CloudFormationClient,
   changeSetId: string,
@@ -188,16 +285,8 @@ export async function readChangeSetTree(
   logicalId = path,
   first?: DescribeChangeSetCommandOutput,
 ): Promise<StackChanges> {
-  const changes: ResourceChange[] = [];
-  // A nested change set is named by its ARN alone; the stack is part of the ARN.
-  let page = first ?? (await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId })));
-  let stackId = page.StackId;
-  for (;;) {
-    for (const change of page.Changes ?? []) if (change.ResourceChange) changes.push(change.ResourceChange);
-    if (!page.NextToken) break;
-    page = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId, ...(page.StackId ? { StackName: page.StackId } : {}), NextToken: page.NextToken }));
-    stackId ??= page.StackId;
-  }
+  const read = await readPages(cfn, changeSetId, true, first);
+  const changes = read.statusReason?.includes(INCOMPLETE_VALUES) ? restoreLeftOut(read.changes, (await readPages(cfn, changeSetId, false)).changes) : read.changes;
   const children: StackChanges[] = [];
   for (const change of changes) {
     if (change.ResourceType === 'AWS::CloudFormation::Stack' && change.ChangeSetId) {
@@ -205,7 +294,15 @@ export async function readChangeSetTree(
       children.push(await readChangeSetTree(cfn, change.ChangeSetId, `${path}/${id}`, id));
     }
   }
-  return { path, logicalId, changeSetId, ...(stackId ? { stackId } : {}), changes, children };
+  return {
+    path,
+    logicalId,
+    changeSetId,
+    ...(read.stackId ? { stackId: read.stackId } : {}),
+    ...(read.deploymentMode ? { deploymentMode: read.deploymentMode } : {}),
+    changes,
+    children,
+  };
 }
 
 export async function deleteChangeSet(cfn: CloudFormationClient, ref: ChangeSetRef): Promise<void> {

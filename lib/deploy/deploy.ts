@@ -1,6 +1,7 @@
 /**
- * `npm run deploy`, top to bottom: check the stack's state, upload, create the change set, show it,
- * gate it, execute, follow events, protect, report. It ends in one DeployResult; only bad input throws (a
+ * `npm run deploy`, top to bottom: check the stack's state, detect drift, upload, create the change set
+ * (drift-aware with --revert-drift), show it with what it does to each drifted property, gate it, execute,
+ * follow events, protect, report. It ends in one DeployResult; only bad input throws (a
  * UserError), and the entry point turns either into a message and an exit code.
  *
  * Every run that finds the stack standing ends with its protections as they should be (`protect`), a "No
@@ -102,7 +103,7 @@ export async function deploy(props: DeployProps): Promise<DeployResult> {
   const { cfn } = clients;
   const protection = props.terminationProtection ?? true;
 
-  // 1–6. State, parameters, no-op check, upload, change set, preview (shared with diff).
+  // 1–6. State, parameters, no-op check, drift, upload, change set, preview (shared with diff).
   const planned = await plan(props, props.execute === false ? 'review' : 'deploy');
   if (planned.kind === 'no-op') {
     await protect({ clients, templates, stackName, stack: planned.stack, terminationProtection: protection, print });
@@ -110,15 +111,19 @@ export async function deploy(props: DeployProps): Promise<DeployResult> {
   }
   if (planned.kind === 'empty') {
     await planned.discard();
+    if (planned.drift.text) print(`\n${planned.drift.text}`);
     const stack = await describeStack(cfn, stackName);
     if (stack) await protect({ clients, templates, stackName, stack, terminationProtection: protection, print });
-    return { kind: 'no-op', stackName, why: 'CloudFormation found no changes in the change set (deleted)', outputs: stack?.Outputs ?? [] };
+    const nothing = props.revertDrift ? 'CloudFormation found nothing to change and no drift to revert' : 'CloudFormation found no changes';
+    return { kind: 'no-op', stackName, why: `${nothing} in the change set (deleted)`, outputs: stack?.Outputs ?? [] };
   }
-  const { changeSet, tree, preview } = planned;
-  print(`\nChange set ${changeSet.name} (${planned.type === 'CREATE' ? `creates stack ${stackName}` : `updates stack ${stackName}`}):\n`);
+  const { changeSet, tree, preview, drift } = planned;
+  print(`\nChange set ${changeSet.name} (${planned.type === 'CREATE' ? `creates stack ${stackName}` : `updates stack ${stackName}`}${tree.deploymentMode === 'REVERT_DRIFT' ? ', drift-aware' : ''}):\n`);
   print(preview.text);
+  if (drift.text) print(`\n${drift.text}`);
 
-  // 7. The data gate: no stateful resource is removed or replaced unless named, and every name is real.
+  // 7. The data gate: no stateful resource is removed or replaced unless named, and every name is real. It reads the
+  //    change set, so a drift-aware one is gated alike.
   let allowed: DataRisk[];
   try {
     checkAllowedNames(props.allowReplacement ?? [], templates, tree);

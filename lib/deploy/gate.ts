@@ -1,7 +1,8 @@
 /**
- * The data gate: a change set that would remove or replace (Replacement True or Conditional) a
- * stateful resource is refused unless `--allow-replacement` names it. The refusal lists each
- * resource, its stack and why.
+ * The data gate: a change set that would remove or replace (Replacement True or Conditional, or an
+ * action CloudFormation cannot determine yet) a stateful resource is refused unless `--allow-replacement`
+ * names it. The refusal lists each resource, its stack and why. It reads the change set only, so it
+ * applies alike to a normal and to a drift-aware (`--revert-drift`) change set.
  */
 import type { ResourceChange } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
@@ -55,6 +56,9 @@ export function findDataRisks(tree: StackChanges, stateful: (path: string) => Re
         risks.push({ ...base, action: 'replace', why: replacementReason(change) });
       } else if (change.Action === 'Modify' && change.Replacement === 'Conditional') {
         risks.push({ ...base, action: 'maybe replace', why: replacementReason(change) });
+      } else if (change.Action === 'Dynamic') {
+        // "The exact action for the resource can't be determined" (API reference, ResourceChange): unknown is not safe.
+        risks.push({ ...base, action: 'maybe replace', why: 'CloudFormation cannot tell yet what it will do to it (action Dynamic)' });
       }
     }
   }

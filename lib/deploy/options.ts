@@ -1,4 +1,4 @@
-/** The flags deploy, diff and destroy share, and turning them into clients and templates. */
+/** The flags deploy, diff and destroy share, and turning them into clients, templates and drift options. */
 import { UserError } from '../errors.js';
 import { connect, type AwsClients } from './aws.js';
 import type { PlanProps } from './plan.js';
@@ -22,6 +22,23 @@ export const TEMPLATE_OPTIONS = {
   tag: { type: 'string', multiple: true },
   bucket: { type: 'string' },
 } as const;
+
+export const DRIFT_OPTIONS = {
+  'revert-drift': { type: 'boolean' },
+  'no-drift-check': { type: 'boolean' },
+  'drift-timeout': { type: 'string' },
+} as const;
+
+export const DRIFT_HELP = `Drift:
+  --revert-drift          a drift-aware change set (CloudFormation's DeploymentMode REVERT_DRIFT, as
+                          'cdk deploy --revert-drift'): drifted properties are set back to the template's
+                          values, also where the templates did not change. Refused, with nothing changed,
+                          where CloudFormation (or an emulator) does not make every change set drift-aware
+  --no-drift-check        skip drift detection before the preview (default: detect drift on the root and
+                          every nested stack, and say which drifted properties this run would overwrite
+                          and which it keeps; the check never stops a deploy)
+  --drift-timeout SECONDS how long drift detection may take (default: 300); past it, the preview says
+                          what was not checked`;
 
 export const AWS_HELP = `AWS:
   --profile NAME          named profile (shared config/credentials, SSO) (default: the SDK's chain:
@@ -66,6 +83,26 @@ export async function clientsFrom(values: CommonValues): Promise<AwsClients> {
   });
 }
 
+export interface DriftValues {
+  readonly 'revert-drift'?: boolean;
+  readonly 'no-drift-check'?: boolean;
+  readonly 'drift-timeout'?: string;
+}
+
+/** The drift options of deploy and diff, checked (a wrong --drift-timeout exits 2). */
+export function driftPropsFrom(values: DriftValues): Pick<PlanProps, 'revertDrift' | 'driftCheck' | 'driftTimeoutMs'> {
+  const raw = values['drift-timeout'];
+  const seconds = raw === undefined ? undefined : Number(raw);
+  if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)) {
+    throw new UserError(`--drift-timeout ${raw}: expected whole seconds from 1 to 86400.`, 2);
+  }
+  return {
+    ...(values['revert-drift'] ? { revertDrift: true } : {}),
+    ...(values['no-drift-check'] ? { driftCheck: false } : {}),
+    ...(seconds !== undefined ? { driftTimeoutMs: seconds * 1000 } : {}),
+  };
+}
+
 export interface TemplateValues {
   readonly out?: string;
   readonly 'skip-synth-check'?: boolean;
@@ -77,9 +114,10 @@ export interface TemplateValues {
 /** Sources whose change makes out/ stale (only their modification times are read). */
 const SOURCES = ['stacks', 'lib/synth.ts'];
 
-/** Everything deploy and diff share, from the parsed flags: templates, clients, parameters, tags, bucket. */
-export async function planPropsFrom(command: string, values: CommonValues & TemplateValues & { readonly bucket?: string }): Promise<PlanProps> {
+/** Everything deploy and diff share, from the parsed flags: templates, clients, parameters, tags, bucket, drift. */
+export async function planPropsFrom(command: string, values: CommonValues & TemplateValues & DriftValues & { readonly bucket?: string }): Promise<PlanProps> {
   const stackName = requireStackName(command, values);
+  const drift = driftPropsFrom(values);
   const templates = templatesFrom(values);
   const clients = await clientsFrom(values);
   const tags = tagsFrom(values);
@@ -91,6 +129,7 @@ export async function planPropsFrom(command: string, values: CommonValues & Temp
     ...(tags ? { tags } : {}),
     ...(values.bucket ? { bucket: values.bucket } : {}),
     ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),
+    ...drift,
     print: (line: string) => console.log(line),
   };
 }

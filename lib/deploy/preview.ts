@@ -1,16 +1,20 @@
 /**
  * The preview: a tree of changes per stack (`+` add, `~` modify, `-` remove, `!` replace,
- * `?` maybe replace), with security-relevant changes called out, so a reviewer sees at a glance
- * whether the internet's view of the cluster changes.
+ * `?` maybe replace, `=` sync with live), with security-relevant changes called out, so a reviewer sees
+ * at a glance whether the internet's view of the cluster changes. `=` is a drift-aware change set's
+ * `SyncWithActual`: the new template matches the live resource, so CloudFormation only resets its drift
+ * status (API reference, ResourceChange.Action); `Dynamic` ("can't be determined") shows as `?`.
  */
 import type { ResourceChange } from '@aws-sdk/client-cloudformation';
 import type { StackChanges } from './change-set.js';
 
-export type ChangeMark = '+' | '~' | '-' | '!' | '?';
+export type ChangeMark = '+' | '~' | '-' | '!' | '?' | '=';
 
 export function changeMark(change: ResourceChange): ChangeMark {
   if (change.Action === 'Add' || change.Action === 'Import') return '+';
   if (change.Action === 'Remove') return '-';
+  if (change.Action === 'SyncWithActual') return '=';
+  if (change.Action === 'Dynamic') return '?';
   if (change.Replacement === 'True') return '!';
   if (change.Replacement === 'Conditional') return '?';
   return '~';
@@ -93,7 +97,7 @@ export function renderPreview(tree: StackChanges): Preview {
   };
   lines.push(`${tree.logicalId}`);
   walk(tree, '  ');
-  const legend = '  (+ add, ~ modify, - remove, ! replace, ? may replace)';
+  const legend = '  (+ add, ~ modify, - remove, ! replace, ? may replace, = sync with live)';
   const summary = security.length
     ? `\nSecurity-relevant changes (${security.length}): review who can reach the cluster.\n${security.map((s) => `  * ${s}`).join('\n')}`
     : '\nNo security-relevant changes (security groups, IAM, load balancers, public IPs).';

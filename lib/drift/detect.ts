@@ -36,6 +36,8 @@ export interface DetectDriftProps {
   readonly pollMs?: number;
   /** Milliseconds to wait for all detections together before giving up on the rest. @default 600000 */
   readonly timeoutMs?: number;
+  /** The option that raises `timeoutMs`, named when the wait ends early. @default --timeout */
+  readonly timeoutOption?: string;
   /** Milliseconds between "still detecting" lines. @default 30000 */
   readonly progressEveryMs?: number;
   /**
@@ -44,6 +46,11 @@ export interface DetectDriftProps {
    * @default 120000
    */
   readonly callTimeoutMs?: number;
+  /**
+   * Stops the detection when aborted (a deploy that failed before it needed the result): the wait ends and no
+   * further call is made; CloudFormation finishes the detections already started on its own.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -74,7 +81,7 @@ interface StackRef {
 
 /** Runs drift detection on the root stack and all its nested stacks; resolves with one entry per stack, root first. */
 export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]> {
-  const bound = { endpointUrl: props.endpointUrl, region: props.clients.region, timeoutMs: props.callTimeoutMs ?? 120_000 };
+  const bound = { endpointUrl: props.endpointUrl, region: props.clients.region, timeoutMs: props.callTimeoutMs ?? 120_000, stop: props.signal };
   const call: Call = (operation, stack, send) => callAws(operation, stack, send, bound);
 
   const stacks = await listStacks(props.clients, props.stackName, call);
@@ -142,7 +149,7 @@ async function waitForDetections(props: DetectDriftProps, running: Running, done
     if (running.size === 0) return;
     const elapsed = Date.now() - start;
     if (elapsed >= timeoutMs) {
-      const reason = `still running after ${Math.round(timeoutMs / 1000)} s (CloudFormation finishes it on its own; run drift again later, or raise --timeout)`;
+      const reason = `still running after ${Math.round(timeoutMs / 1000)} s (CloudFormation finishes it on its own; run drift again later, or raise ${props.timeoutOption ?? '--timeout'})`;
       progress(`  timed out waiting for ${[...running.keys()].join(', ')}: ${reason}`);
       for (const stack of running.values()) done.set(stack.path, { path: stack.path, stackId: stack.stackId, outcome: 'timed-out', reason, resources: [] });
       return;
@@ -151,7 +158,7 @@ async function waitForDetections(props: DetectDriftProps, running: Running, done
       lastNote = Date.now();
       progress(`  still detecting: ${[...running.keys()].join(', ')} (${Math.round(elapsed / 1000)} s of at most ${Math.round(timeoutMs / 1000)} s)`);
     }
-    await sleep(Math.min(pollMs, timeoutMs - elapsed));
+    await sleep(Math.min(pollMs, timeoutMs - elapsed), undefined, props.signal ? { signal: props.signal } : {});
   }
 }
 
@@ -163,6 +170,7 @@ async function listStacks(clients: Pick<AwsClients, 'cfn' | 'region'>, stackName
   if (!root) throw new UserError(`Stack ${stackName} does not exist in ${clients.region}. Check --stack-name and --region (or --profile).`);
   const stacks: StackRef[] = [];
   const visit = async (path: string, stackId: string, prefix: string): Promise<void> => {
+    if (stacks.some((s) => s.stackId === stackId)) return; // a stack listed as its own descendant is visited once
     stacks.push({ path, stackId });
     const children = await call('ListStackResources', path, () => nestedStackIds(clients.cfn, stackId));
     for (const [logicalId, arn] of children) await visit(`${prefix}${logicalId}`, arn, `${prefix}${logicalId}/`);
@@ -197,10 +205,11 @@ async function callAws<T>(
   operation: string,
   stack: string,
   send: (signal: AbortSignal) => Promise<T>,
-  bound: { readonly endpointUrl: string | undefined; readonly region: string; readonly timeoutMs: number },
+  bound: { readonly endpointUrl: string | undefined; readonly region: string; readonly timeoutMs: number; readonly stop: AbortSignal | undefined },
 ): Promise<T> {
-  const { endpointUrl } = bound;
-  const signal = AbortSignal.timeout(bound.timeoutMs);
+  const { endpointUrl, stop } = bound;
+  stop?.throwIfAborted();
+  const signal = stop ? AbortSignal.any([AbortSignal.timeout(bound.timeoutMs), stop]) : AbortSignal.timeout(bound.timeoutMs);
   const abandoned = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
   try {
     return await Promise.race([send(signal), abandoned]);
@@ -208,6 +217,7 @@ async function callAws<T>(
     // An emulator that lacks drift detection answers with an error page (moto: HTML, HTTP 500).
     if (err instanceof AwsCallError && endpointUrl && (err.problem === 'malformed' || err.problem === 'server')) throw notImplemented(operation, stack, endpointUrl, Number(/HTTP (\d{3})/.exec(err.message)?.[1]) || undefined);
     if (err instanceof UserError) throw err;
+    if (stop?.aborted) throw stop.reason;
     if (signal.aborted) {
       throw new UserError(
         `${operation} (stack ${stack}) got no answer within ${Math.round(bound.timeoutMs / 1000)} s from ${endpointUrl ?? `CloudFormation in ${bound.region}`}. Check the network (and --region), then run drift again.`,

@@ -124,7 +124,7 @@ export function summarizeDrift(stackName: string, region: string, stacks: readon
 }
 
 /** A value for the table: one line, at most `width` characters. The JSON output keeps values whole. */
-function clip(value: string, width = 100): string {
+export function clip(value: string, width = 100): string {
   const line = value.replace(/\s+/g, ' ');
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
