@@ -3,9 +3,10 @@
  * `compile` is pure; only `writeOutput` touches the disk, and it replaces the output folder in one swap so a
  * failed synth leaves `out/` exactly as it was.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { buildDefinition, definitionNames } from './build.js';
 import { UserError, ValidationError } from './errors.js';
 import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
@@ -154,23 +155,26 @@ export async function writeOutput(result: Compiled, outDir: string, check?: (dir
   }
 }
 
-const CLUSTERS_DIR = fileURLToPath(new URL('../stacks/clusters/', import.meta.url));
-
-/** Names of the cluster definitions under `stacks/clusters/`. */
+/** Names of the cluster definitions: the sources `stacks/clusters/<name>.ts`. */
 export function knownClusters(): string[] {
-  return readdirSync(CLUSTERS_DIR)
-    .filter((f) => f.endsWith('.js'))
-    .map((f) => f.slice(0, -3))
-    .sort();
+  return definitionNames();
 }
 
-/** Loads `stacks/clusters/<name>.ts` (compiled), whose default export is a `ClusterConfig`. */
+/**
+ * Loads `stacks/clusters/<name>.ts`, whose default export is a `ClusterConfig`. A definition edited since it was
+ * last built is type-checked alone and transpiled first (`buildDefinition`); its type errors block it, and
+ * only it, with their `file:line:column`.
+ */
 export async function loadCluster(name: string): Promise<ClusterConfig> {
   const known = knownClusters();
   if (!known.includes(name)) {
     throw new UserError(`Unknown cluster '${name}'. Known clusters: ${known.join(', ')}. Add yours as stacks/clusters/${name}.ts.`);
   }
-  const module = (await import(pathToFileURL(join(CLUSTERS_DIR, `${name}.js`)).href)) as { default?: ClusterConfig };
+  const built = await buildDefinition(name);
+  if ('problems' in built) {
+    throw new ValidationError(`stacks/clusters/${name}.ts does not compile; fix it and run the command again (other clusters are not affected):`, built.problems);
+  }
+  const module = (await import(pathToFileURL(built.file).href)) as { default?: ClusterConfig };
   if (!module.default || typeof module.default !== 'object') {
     throw new UserError(`stacks/clusters/${name}.ts must 'export default defineCluster({...})'.`);
   }

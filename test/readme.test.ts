@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withDefinition } from './helpers/definition.js';
 
 const README = readFileSync('README.md', 'utf8');
 const SCRIPTS = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
@@ -36,7 +37,7 @@ describe('README', () => {
         if (!run) continue;
         const [, script, args = ''] = run;
         assert.ok(SCRIPTS[script!], `npm run ${script} is no script`);
-        const command = / node dist\/lib\/cli\.js (\w+)/.exec(SCRIPTS[script!]!)?.[1];
+        const command = /^node bin\/dcos-cfn\.mjs (\w+)/.exec(SCRIPTS[script!]!)?.[1];
         if (!command) continue;
         // Options are parsed before --help is honoured, so an unknown option fails here.
         const result = spawnSync(process.execPath, [CLI, command, ...args.split(/\s+/).filter(Boolean), '--help'], { encoding: 'utf8' });
@@ -61,15 +62,14 @@ describe('README', () => {
     const example = /```ts\n(\/\/ stacks\/clusters\/(\w+)\.ts[^\n]*\n[\s\S]*?)```/.exec(README);
     assert.ok(example, 'no example definition');
     const [, source, name] = example;
-    const file = join(process.cwd(), `dist/stacks/clusters/${name}.js`);
     const out = mkdtempSync(join(tmpdir(), 'dcos-readme-'));
-    writeFileSync(file, source!);
     try {
-      const result = spawnSync(process.execPath, [CLI, 'synth', '--cluster', name!, '--out', out], { encoding: 'utf8' });
-      assert.equal(result.status, 0, result.stderr);
-      assert.match(result.stdout, /0 findings/);
+      withDefinition(name!, source!, () => {
+        const result = spawnSync(process.execPath, [CLI, 'synth', '--cluster', name!, '--out', out], { encoding: 'utf8' });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /0 findings/);
+      });
     } finally {
-      rmSync(file);
       rmSync(out, { recursive: true, force: true });
     }
   });

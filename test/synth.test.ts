@@ -7,6 +7,7 @@ import { checkTemplates, compile, writeOutput, type CompiledTemplate } from '../
 import { readManifest, sha256, templateKey } from '../lib/manifest.js';
 import { defineCluster } from '../stacks/config.js';
 import defaultCluster from '../stacks/clusters/default.js';
+import { definitionSource, withDefinition } from './helpers/definition.js';
 import { DEFINITIONS } from './helpers/template.js';
 
 const CLI = join(process.cwd(), 'dist/lib/cli.js');
@@ -104,19 +105,18 @@ describe('synth', () => {
   });
 });
 
-/** Synthesizes a user-added definition (compiled next to the shipped ones) into an out/ that holds a previous file. */
+/** Synthesizes a user-added definition (`stacks/clusters/<name>.ts`) into an out/ that holds a previous file. */
 function synthUserDefinition(name: string, definition: string) {
   const dir = tmp();
   const out = join(dir, 'out');
   execFileSync('mkdir', ['-p', out]);
   writeFileSync(join(out, 'keep.txt'), 'previous output');
-  const file = join(process.cwd(), `dist/stacks/clusters/${name}.js`);
-  writeFileSync(file, `import { defineCluster } from '../config.js';\nexport default defineCluster(${definition});\n`);
   try {
-    const run = spawnSync(process.execPath, [CLI, 'synth', '--cluster', name, '--out', out], { encoding: 'utf8' });
-    return { status: run.status, stderr: run.stderr, outAfter: readdirSync(out) };
+    return withDefinition(name, definitionSource(definition), () => {
+      const run = spawnSync(process.execPath, [CLI, 'synth', '--cluster', name, '--out', out], { encoding: 'utf8' });
+      return { status: run.status, stderr: run.stderr, outAfter: readdirSync(out) };
+    });
   } finally {
-    rmSync(file);
     rmSync(dir, { recursive: true });
   }
 }
