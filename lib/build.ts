@@ -14,7 +14,6 @@
  *
  * This module imports nothing of the project: the launcher transpiles it first, alone.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -29,13 +28,8 @@ export const DEFINITIONS_DIR = 'stacks/clusters';
 /** Sources every command may load, relative to the project; definitions excepted. */
 const LIBRARY_DIRS = ['lib', 'stacks'];
 
-const mtime = (path: string): number => {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return -1;
-  }
-};
+/** Modification time in ms, -1 for a missing file. */
+const mtime = (path: string): number => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 
 /** `dist/` path of a source, relative to the project: `lib/x.ts` → `dist/lib/x.js`. */
 export function outputOf(source: string): string {
@@ -188,7 +182,10 @@ export async function typeCheck(source: string): Promise<string[]> {
   }
 }
 
-function run(binary: string, args: readonly string[], cwd: string): Promise<{ code: number | null; output: string }> {
+/** Runs a program; resolves with its exit code and its stdout and stderr together. */
+async function run(binary: string, args: readonly string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  // Loaded here: child_process costs ~10 ms to load, and a command with nothing to check never needs it.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];

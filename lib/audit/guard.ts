@@ -8,7 +8,6 @@
  * rule is parsed once, and the rules are split into groups run by parallel cfn-guard processes, one per core.
  * Results are cached by content (the template and the rule files that apply to it).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, availableParallelism, platform, tmpdir } from 'node:os';
@@ -131,7 +130,9 @@ export function splitRules<T extends { readonly cost: number }>(runs: readonly T
 }
 
 /** Runs cfn-guard once; resolves with its parsed JSON, or rejects with a UserError saying why it failed. */
-function runGuard(args: readonly string[]): Promise<GuardFileResult[]> {
+async function runGuard(args: readonly string[]): Promise<GuardFileResult[]> {
+  // Loaded here: an audit answered from the cache starts no process.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
