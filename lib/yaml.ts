@@ -5,7 +5,9 @@
  * object. The strings the library would write in a way PyYAML (cfn-lint) or YAML 1.1 reads differently are
  * written double-quoted with escapes instead (see `stringScalar`).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { CollectionTag, Node, ScalarTag, YAMLMap, YAMLSeq } from 'yaml';
 
 /** The `yaml` library, loaded on first use (commands that neither write nor read YAML never load it). */
@@ -143,6 +145,21 @@ function toNode(value: unknown, context: Context): Node {
     return map;
   }
   return new Scalar(value);
+}
+
+let fingerprint: string | undefined;
+
+/**
+ * What `toYaml`'s output depends on besides its input: this module's code and the `yaml` library's version
+ * (read from its package.json, without loading the library). A content cache of YAML keys on it.
+ */
+export function emitterFingerprint(): string {
+  if (fingerprint === undefined) {
+    const require = createRequire(import.meta.url);
+    const library = JSON.parse(readFileSync(require.resolve('yaml/package.json'), 'utf8')) as { version: string };
+    fingerprint = `${readFileSync(fileURLToPath(import.meta.url), 'utf8')}\nyaml ${library.version}`;
+  }
+  return fingerprint;
 }
 
 /**

@@ -8,11 +8,11 @@
  * rule is parsed once, and the rules are split into groups run by parallel cfn-guard processes, one per core.
  * Results are cached by content (the template and the rule files that apply to it).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, availableParallelism, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readCache, writeCache } from '../cache.js';
 import { UserError } from '../errors.js';
 import { sha256 } from '../manifest.js';
 import type { Finding } from './finding.js';
@@ -41,29 +41,6 @@ export function guardBinary(): string {
   return join(packageDir(), 'bin', os, cpu, 'cfn-guard');
 }
 
-/** Where cfn-guard results (and the rule index) are kept; `DCOS_CFN_CACHE=off` turns the cache off. */
-const CACHE_DIR = fileURLToPath(new URL('../../../node_modules/.cache/dcos-cfn/guard/', import.meta.url));
-const cacheOn = () => process.env['DCOS_CFN_CACHE'] !== 'off';
-
-function readCache<T>(name: string): T | undefined {
-  if (!cacheOn()) return undefined;
-  try {
-    return JSON.parse(readFileSync(join(CACHE_DIR, name), 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeCache(name: string, entry: unknown): void {
-  if (!cacheOn()) return;
-  try {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    writeFileSync(join(CACHE_DIR, name), JSON.stringify(entry));
-  } catch {
-    // a read-only install just runs cfn-guard every time
-  }
-}
-
 let rulesCache: ControlTowerRule[] | undefined;
 
 /**
@@ -74,8 +51,8 @@ export function controlTowerRules(): ControlTowerRule[] {
   if (rulesCache) return rulesCache;
   const dir = packageDir();
   const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-  const indexFile = `rules-${sha256(`${dir}\n${version}`).slice(0, 16)}.json`;
-  rulesCache = readCache<ControlTowerRule[]>(indexFile);
+  const indexFile = `rules-${sha256(`${dir}\n${version}`).slice(0, 16)}`;
+  rulesCache = readCache<ControlTowerRule[]>('guard', indexFile);
   if (rulesCache) return rulesCache;
   const root = join(dir, 'rules', 'control-tower');
   rulesCache = readdirSync(join(root, 'cfn-guard')).flatMap((service) =>
@@ -88,7 +65,7 @@ export function controlTowerRules(): ControlTowerRule[] {
         return { id: metadata.Id, title: metadata.DisplayName, guardFile: join(root, 'cfn-guard', service, f), resourceTypes: metadata.EvaluatedResourceTypes };
       }),
   );
-  writeCache(indexFile, rulesCache);
+  writeCache('guard', indexFile, rulesCache);
   return rulesCache;
 }
 
@@ -204,7 +181,7 @@ async function checkUnits(units: readonly Unit[], ruleText: (r: ControlTowerRule
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const unit of units) writeCache(`${unit.cacheKey}.json`, { not_compliant: unit.notCompliant });
+  for (const unit of units) writeCache('guard', unit.cacheKey, { not_compliant: unit.notCompliant });
 }
 
 /** `[CT.EC2.PR.13]: ...\n[FIX]: Set 'Monitoring' to 'true'.` → the ID and the fix. */
@@ -240,7 +217,7 @@ export async function runControlTower(stacks: readonly Stack[]): Promise<Finding
   const misses: Unit[] = [];
   for (const unit of units.values()) {
     if (unit.rules.length === 0) continue;
-    const hit = readCache<{ not_compliant: unknown[] }>(`${unit.cacheKey}.json`);
+    const hit = readCache<{ not_compliant: unknown[] }>('guard', unit.cacheKey);
     if (hit) unit.notCompliant.push(...hit.not_compliant);
     else misses.push(unit);
   }
