@@ -5,8 +5,9 @@
  *   under `lib/` and `stacks/` whose `dist/` output is missing or older; with nothing changed it only compares
  *   modification times. Cluster definitions are left to
  * - `buildDefinition`, called when a command loads one: a definition that changed (or whose library
- *   changed) is type-checked alone with tsgo, then transpiled. A type error in it blocks only that definition,
- *   reported as `file:line:column message`; other clusters and commands that load no definition run.
+ *   changed) is type-checked alone and emitted by tsgo (the few library files it imports are emitted again
+ *   beside it, identical). A type error in it blocks only that definition, reported as
+ *   `file:line:column message`; other clusters and commands that load no definition run.
  *
  * Type checking of the whole project (tests included) is `npm run check` and `npm test` (`tsgo -p .`, which
  * also writes `dist/`, so a fresh test build leaves nothing to transpile). Transpiling file by file needs
@@ -119,8 +120,8 @@ export function definitionNames(): string[] {
 
 /**
  * Makes `stacks/clusters/<name>.ts` loadable: when it (or the library, or tsconfig.json) changed since it was
- * last built, type-checks it alone with tsgo, then transpiles it. Returns its `dist/` file, or the type
- * errors (`file:line:column message`), in which case no output of it is left to load.
+ * last built, type-checks it alone and emits it with tsgo. Returns its `dist/` file, or the type errors
+ * (`file:line:column message`), in which case no output of it is left to load.
  */
 export async function buildDefinition(name: string): Promise<{ readonly file: string } | { readonly problems: string[] }> {
   const source = `${DEFINITIONS_DIR}/${name}.ts`;
@@ -128,8 +129,7 @@ export async function buildDefinition(name: string): Promise<{ readonly file: st
   if (newestLibrarySource < 0) newestLibrarySource = Math.max(mtime(join(PROJECT_DIR, 'tsconfig.json')), ...librarySources().map((s) => mtime(join(PROJECT_DIR, s))));
   const built = mtime(output);
   if (built >= mtime(join(PROJECT_DIR, source)) && built >= newestLibrarySource) return { file: output };
-  const problems = await typeCheck(source);
-  if (problems.length === 0) problems.push(...(await transpile([source])));
+  const problems = await typeCheck(source, true);
   if (problems.length > 0) {
     for (const stale of [output, `${output}.map`]) rmSync(stale, { force: true });
     return { problems };
@@ -146,9 +146,10 @@ function tsgoBinary(): string {
 
 /**
  * Type-checks one source and what it imports, with the project's compiler options (no ambient Node or mocha
- * types: a definition is pure data). Returns `file:line:column message` per error.
+ * types: a definition is pure data); with `emit`, writes their JavaScript to `dist/` when there is no error.
+ * Returns `file:line:column message` per error.
  */
-export async function typeCheck(source: string): Promise<string[]> {
+export async function typeCheck(source: string, emit = false): Promise<string[]> {
   let binary: string;
   try {
     binary = tsgoBinary();
@@ -162,7 +163,7 @@ export async function typeCheck(source: string): Promise<string[]> {
       config,
       JSON.stringify({
         extends: join(PROJECT_DIR, 'tsconfig.json'),
-        compilerOptions: { noEmit: true, types: [], rootDir: PROJECT_DIR },
+        compilerOptions: { types: [], rootDir: PROJECT_DIR, outDir: DIST_DIR, ...(emit ? { noEmitOnError: true } : { noEmit: true }) },
         include: [],
         files: [join(PROJECT_DIR, source)],
       }),
