@@ -107,9 +107,10 @@ export function splitRules<T extends { readonly cost: number }>(runs: readonly T
 }
 
 /** Runs cfn-guard once; resolves with its parsed JSON, or rejects with a UserError saying why it failed. */
-async function runGuard(args: readonly string[]): Promise<GuardFileResult[]> {
-  // Loaded here: an audit answered from the cache starts no process.
-  const { spawn } = await import('node:child_process');
+function runGuard(args: readonly string[]): Promise<GuardFileResult[]> {
+  // Loaded here (synchronously, so the process starts before the caller goes on): an audit answered from the
+  // cache starts no process, and child_process costs ~10 ms to load.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
