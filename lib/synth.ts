@@ -7,11 +7,10 @@ import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:f
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildDefinition, definitionNames } from './build.js';
-import { readCache, writeCache } from './cache.js';
 import { UserError, ValidationError } from './errors.js';
 import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
-import { emitterFingerprint, toYaml } from './yaml.js';
+import { cachedYaml } from './yaml-cache.js';
 import { childStacks, rootStack } from '../stacks/cluster.js';
 import type { ClusterConfig } from '../stacks/config.js';
 import { ROOT_FILE, STACK_FILES, type StackId } from '../stacks/names.js';
@@ -42,23 +41,6 @@ const WARN_AT = 0.8;
 function compiled(id: CompiledTemplate['id'], file: string, template: StackTemplate): CompiledTemplate {
   const yaml = cachedYaml(JSON.stringify(template));
   return { id, file, template, yaml, sha256: sha256(yaml) };
-}
-
-/** The content-cache entry name of a template's YAML: its JSON and the emitter's fingerprint, hashed. */
-export const yamlCacheKey = (json: string) => sha256(`${emitterFingerprint()}\n${json}`);
-
-/**
- * The YAML of a template (given as its JSON), from the content cache when this emitter wrote it before, so an
- * unchanged template is not serialized again (nor the `yaml` library loaded). An entry whose text does not
- * match its recorded hash is ignored.
- */
-export function cachedYaml(json: string): string {
-  const key = yamlCacheKey(json);
-  const hit = readCache<{ sha256: string; yaml: string }>('yaml', key);
-  if (hit && typeof hit.yaml === 'string' && sha256(hit.yaml) === hit.sha256) return hit.yaml;
-  const yaml = toYaml(JSON.parse(json) as object);
-  writeCache('yaml', key, { sha256: sha256(yaml), yaml });
-  return yaml;
 }
 
 /**

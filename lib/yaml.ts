@@ -150,10 +150,11 @@ function toNode(value: unknown, context: Context): Node {
 let fingerprint: string | undefined;
 
 /**
- * What `toYaml`'s output depends on besides its input: this module's code and the `yaml` library's version
- * (read from its package.json, without loading the library). A content cache of YAML keys on it.
+ * What `toYaml`'s output and `parseTemplate`'s result depend on besides their input: this module's code and
+ * the `yaml` library's version (read from its package.json, without loading the library). The content cache
+ * of YAML keys on it.
  */
-export function emitterFingerprint(): string {
+export function yamlFingerprint(): string {
   if (fingerprint === undefined) {
     const require = createRequire(import.meta.url);
     const library = JSON.parse(readFileSync(require.resolve('yaml/package.json'), 'utf8')) as { version: string };

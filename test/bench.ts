@@ -130,8 +130,8 @@ function benchSynth(out: string): Timing {
     printTable(HEADER, [
       row('synth (default; sources unchanged, audit results cached)', unchanged),
       row('synth --no-audit (default; sources unchanged)', unchangedNoAudit),
-      row('synth --cluster ha, right after an edit (type check, transpile, every template new: cold audit)', edited),
-      row('synth --no-audit --cluster ha, right after an edit (type check, transpile)', editedNoAudit),
+      row('synth --cluster ha, right after an edit (tsgo type check, every template new: cold audit)', edited),
+      row('synth --no-audit --cluster ha, right after an edit (tsgo type check)', editedNoAudit),
     ]);
   } finally {
     definition.remove();

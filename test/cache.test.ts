@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_DIR, MAX_ENTRIES, readCache, writeCache } from '../lib/cache.js';
-import { cachedYaml, compile, yamlCacheKey } from '../lib/synth.js';
-import { toYaml } from '../lib/yaml.js';
+import { compile } from '../lib/synth.js';
+import { cachedParse, cachedYaml, yamlCacheKey } from '../lib/yaml-cache.js';
+import { parseTemplate, toYaml } from '../lib/yaml.js';
 import { DEFINITIONS } from './helpers/template.js';
 
 /** Runs `fn` with DCOS_CFN_CACHE set to `value` (undefined: unset), restoring it after. */
@@ -60,9 +61,19 @@ describe('content cache', () => {
 
       const json = JSON.stringify(fresh.root.template);
       withCacheSetting(undefined, () => {
-        writeCache('yaml', yamlCacheKey(json), { sha256: fresh.root.sha256, yaml: 'Resources: {}\n' });
+        writeCache('yaml', yamlCacheKey(json), { sha256: fresh.root.sha256, text: 'Resources: {}\n' });
         assert.equal(cachedYaml(json), toYaml(JSON.parse(json) as object));
         assert.equal(cachedYaml(json), fresh.root.yaml, 'the damaged entry was replaced');
+      });
+    });
+
+    it(`reads every '${name}' template from the cache as the parser reads it`, () => {
+      withCacheSetting(undefined, () => {
+        for (const t of [compile(config).root, ...compile(config).children]) {
+          const parsed = parseTemplate(t.yaml, t.file);
+          assert.deepEqual(cachedParse(t.yaml, t.file), parsed, `${t.file}, first read`);
+          assert.deepEqual(cachedParse(t.yaml, t.file), parsed, `${t.file}, from the cache`);
+        }
       });
     });
   }

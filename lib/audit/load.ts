@@ -9,7 +9,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { MANIFEST_FILE, readManifest, type Manifest } from '../manifest.js';
-import { parseTemplate, TemplateParseError } from '../yaml.js';
+import { TemplateParseError } from '../yaml.js';
+import { cachedParse } from '../yaml-cache.js';
 
 export const NESTED_STACK_TYPE = 'AWS::CloudFormation::Stack';
 
@@ -65,7 +66,7 @@ export function readTemplate(file: string): Template {
   }
   let template: Record<string, unknown>;
   try {
-    template = parseTemplate(text, file);
+    template = cachedParse(text, file);
   } catch (err) {
     if (err instanceof TemplateParseError) throw new UserError(`${err.message}. Fix the template and run the audit again.`);
     throw err;
