@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTemplateSet, WAIVABLE_RULES, type AuditResult } from '../lib/audit/audit.js';
 import { analyzeExposure, describePaths } from '../lib/audit/exposure.js';
-import { splitRules } from '../lib/audit/guard.js';
+import { planGroups, splitRules } from '../lib/audit/guard.js';
 import { loadTemplateSet, templateSetOf } from '../lib/audit/load.js';
 import { analyzeNetwork } from '../lib/audit/network.js';
 import { formatCompare } from '../lib/audit/report.js';
@@ -184,6 +184,20 @@ describe('audit: cfn-guard work split', () => {
     const costs = groups.map((g) => g.reduce((n, r) => n + r.cost, 0));
     assert.ok(Math.max(...costs) <= 100 + 8, `balanced: ${costs.join(', ')}`);
     assert.deepEqual(splitRules(runs.slice(0, 2), 8).length, 2, 'no empty group');
+  });
+
+  it('keeps the pattern-heavy instance-type rules in one process and splits the others over the other cores', () => {
+    const runs = [
+      { id: 'ec2-15', cost: 300, patterns: 101 },
+      { id: 'asg-10', cost: 100, patterns: 101 },
+      { id: 'iam-1', cost: 30, patterns: 0 },
+      { id: 's3-1', cost: 8, patterns: 0 },
+      { id: 'kms-3', cost: 12, patterns: 4 },
+    ];
+    assert.deepEqual(planGroups(runs, 2).map((g) => g.map((r) => r.id).sort()), [['asg-10', 'ec2-15'], ['iam-1', 'kms-3', 's3-1']]);
+    assert.deepEqual(planGroups(runs, 3).map((g) => g.map((r) => r.id).sort()), [['asg-10', 'ec2-15'], ['iam-1'], ['kms-3', 's3-1']]);
+    assert.deepEqual(planGroups(runs.slice(2), 2).length, 2, 'no heavy rule: every core for the others');
+    assert.deepEqual(planGroups(runs, 1).flat().length, runs.length);
   });
 });
 
