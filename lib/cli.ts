@@ -3,9 +3,13 @@
  * The single entry point, started by `bin/dcos-cfn.mjs` (which transpiles what changed first):
  * `npm run <command> -- [options]`, or `node bin/dcos-cfn.mjs <command> [options]`.
  * Each command lives in `lib/commands/<name>.ts` and is loaded on demand, so `synth` does not pay
- * for the AWS SDK. User mistakes (UserError) print one clear message and exit non-zero, no stack.
+ * for the AWS SDK. Every failure ends here as one clear message and an exit code, never a stack trace:
+ * a UserError prints its message; an AWS error no caller handled prints the call, the service's message and
+ * what to do; anything else is a bug, printed in one line (DCOS_CFN_DEBUG=1 adds the stack). Ctrl-C and
+ * SIGTERM run the command's interrupt handlers and exit 130 (lib/interrupt.ts).
  */
-import { UserError } from './errors.js';
+import { describeAwsError, UserError } from './errors.js';
+import { installInterruptHandlers, interruptHandled, interruptSignal, INTERRUPTED_EXIT } from './interrupt.js';
 
 /** A command module: parses its own argv, returns the process exit code. */
 export interface Command {
@@ -18,6 +22,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
   audit: { summary: 'show what the internet can reach and check the hardening rules', load: () => import('./commands/audit.js') },
   deploy: { summary: 'ship out/ to CloudFormation through a change set', load: () => import('./commands/deploy.js') },
   diff: { summary: 'show what deploy would change (change set, then deleted)', load: () => import('./commands/diff.js') },
+  drift: { summary: 'detect drift on the deployed root and nested stacks, security-relevant drift first', load: () => import('./commands/drift.js') },
   destroy: { summary: 'delete the stack and list what was retained', load: () => import('./commands/destroy.js') },
   diagram: { summary: 'draw out/ as out/architecture.svg: VPC, zones, nodes, the internet ingress the audit reports', load: () => import('./commands/diagram.js') },
   package: { summary: 'upload the nested templates and write out/packaged/ for the AWS console', load: () => import('./commands/package.js') },
@@ -27,6 +32,20 @@ function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `Usage: npm run <command> -- [options]   (or: node bin/dcos-cfn.mjs <command> [options])\n\nCommands:\n${lines.join('\n')}\n\nEach command takes --help.`;
+}
+
+/** The message and exit code for a failure that reached the entry point. */
+export function failure(err: unknown): { readonly message: string; readonly exitCode: number } {
+  if (err instanceof UserError) return { message: `error: ${err.message}`, exitCode: err.exitCode };
+  const aws = describeAwsError(err);
+  if (aws) return { message: `error: ${aws}`, exitCode: 1 };
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(code)) {
+    return { message: `error: ${e.message}. Check the path and its permissions or free space, then run again.`, exitCode: 1 };
+  }
+  const trace = process.env['DCOS_CFN_DEBUG'] ? `\n${e.stack}` : ' (a bug: please report it with the command you ran; DCOS_CFN_DEBUG=1 prints the stack trace)';
+  return { message: `error: unexpected ${e.name}: ${e.message.split('\n')[0]}${trace}`, exitCode: 1 };
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -44,12 +63,15 @@ export async function run(argv: readonly string[]): Promise<number> {
     const command = await entry.load();
     return await command.main(rest);
   } catch (err) {
-    if (err instanceof UserError) {
-      console.error(`error: ${err.message}`);
-      return err.exitCode;
+    if (interruptSignal() !== undefined) {
+      await interruptHandled(); // the interrupt handlers report; the signal handler exits
+      return INTERRUPTED_EXIT;
     }
-    throw err;
+    const { message, exitCode } = failure(err);
+    console.error(message);
+    return exitCode;
   }
 }
 
+installInterruptHandlers();
 process.exitCode = await run(process.argv.slice(2));

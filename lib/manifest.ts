@@ -2,17 +2,19 @@
  * `out/manifest.json`: what synth wrote, and the contract deploy, package and audit rely on.
  *
  * ```json
- * { "root": "root.yaml", "cluster": "default",
+ * { "root": "root.yaml", "rootSha256": "<hex>", "cluster": "default",
  *   "stacks": { "Network": { "file": "network.yaml", "sha256": "<hex>" }, ... } }
  * ```
  * Keys of `stacks` are the nested stacks' logical IDs in the root template. Each nested stack's
  * TemplateURL in the root is `${TemplateBaseUrl}/<templateKey(file, sha256)>`, so an unchanged child keeps
- * its URL and can be uploaded once under that content-hash key.
+ * its URL and can be uploaded once under that content-hash key. Every file a command reads from the folder,
+ * the root included, is checked against its hash here (`readVerified`), so what deploy and package ship is
+ * byte for byte what synth, lint and the audit saw.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from './errors.js';
+import { UserError, ValidationError } from './errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -29,6 +31,8 @@ export interface ManifestEntry {
 export interface Manifest {
   /** File name of the root template. */
   readonly root: string;
+  /** Hex SHA-256 of the root template's bytes. */
+  readonly rootSha256: string;
   /** Name of the cluster definition that was synthesized. */
   readonly cluster?: string;
   /** Nested stacks by their logical ID in the root template. */
@@ -44,33 +48,75 @@ export function templateKey(file: string, hash: string): string {
   return `${file.replace(/\.(ya?ml|json)$/, '')}-${hash}${/\.(ya?ml|json)$/.exec(file)?.[0] ?? ''}`;
 }
 
-/** Reads and checks `<dir>/manifest.json`; every file it names must exist with the recorded hash. */
-export function readManifest(dir: string): Manifest {
+/** A file name inside the output folder: no path, so a manifest cannot point outside it. */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.(ya?ml|json)$/;
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+const STACK_ID = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/** Reads `<dir>/manifest.json` and checks its shape (every problem at once); the files are not read. */
+export function parseManifest(dir: string): Manifest {
   const path = join(dir, MANIFEST_FILE);
-  let manifest: Manifest;
+  const again = "Run 'npm run synth' to write it again.";
+  let raw: unknown;
   try {
-    manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(
       code === 'ENOENT'
         ? `${path} not found. Run 'npm run synth' first.`
-        : `${path} is not valid JSON (${(err as Error).message}). Run 'npm run synth' to write it again.`,
+        : code
+          ? `${path} cannot be read (${code}). Check the folder's permissions.`
+          : `${path} is not valid JSON (${(err as Error).message}). ${again}`,
     );
   }
-  if (typeof manifest.root !== 'string' || typeof manifest.stacks !== 'object' || manifest.stacks === null) {
-    throw new UserError(`${path} lacks "root" or "stacks". Run 'npm run synth' to write it again.`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new UserError(`${path} holds ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : `a ${typeof raw}`}, not a synth manifest (an object with "root", "rootSha256" and "stacks"). ${again}`);
   }
-  for (const [id, entry] of Object.entries(manifest.stacks)) {
-    let content: Buffer;
-    try {
-      content = readFileSync(join(dir, entry.file));
-    } catch {
-      throw new UserError(`${path} names ${entry.file} for stack ${id}, but the file is missing. Run 'npm run synth'.`);
-    }
-    if (sha256(content) !== entry.sha256) {
-      throw new UserError(`${join(dir, entry.file)} changed after synth (hash differs from ${MANIFEST_FILE}). Run 'npm run synth'.`);
+  const m = raw as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof m['root'] !== 'string' || !FILE_NAME.test(m['root'])) problems.push(`root: got ${JSON.stringify(m['root'])}, expected a template file name in the folder`);
+  if (typeof m['rootSha256'] !== 'string' || !HEX_SHA256.test(m['rootSha256'])) {
+    problems.push(`rootSha256: got ${JSON.stringify(m['rootSha256'])}, expected the root template's hex SHA-256 (an older synth did not write it)`);
+  }
+  const stacks = m['stacks'];
+  if (stacks === null || typeof stacks !== 'object' || Array.isArray(stacks)) {
+    problems.push(`stacks: got ${JSON.stringify(stacks)}, expected an object of nested stacks`);
+  } else {
+    for (const [id, entry] of Object.entries(stacks)) {
+      const e = entry as { file?: unknown; sha256?: unknown } | null;
+      if (!STACK_ID.test(id)) problems.push(`stacks: ${JSON.stringify(id)} is not a logical ID`);
+      if (typeof e?.file !== 'string' || !FILE_NAME.test(e.file)) problems.push(`stacks.${id}.file: got ${JSON.stringify(e?.file)}, expected a template file name in the folder`);
+      if (typeof e?.sha256 !== 'string' || !HEX_SHA256.test(e.sha256)) problems.push(`stacks.${id}.sha256: got ${JSON.stringify(e?.sha256)}, expected a hex SHA-256`);
     }
   }
+  if (problems.length) throw new ValidationError(`${path} is not a valid synth manifest. ${again}`, problems);
+  return raw as Manifest;
+}
+
+/**
+ * Reads one file of the output folder and checks it against the hash the manifest recorded; a missing or
+ * changed file is refused with its name. Returns the bytes that were checked (read once, so what is checked is
+ * what is used).
+ */
+export function readVerified(dir: string, file: string, expected: string, what: string): Buffer {
+  const path = join(dir, file);
+  let content: Buffer;
+  try {
+    content = readFileSync(path);
+  } catch {
+    throw new UserError(`${join(dir, MANIFEST_FILE)} names ${file} for ${what}, but the file is missing. Run 'npm run synth'.`);
+  }
+  if (sha256(content) !== expected) {
+    throw new UserError(`${path} changed after synth (its hash differs from ${MANIFEST_FILE}): refusing to use a template that was not checked. Run 'npm run synth'.`);
+  }
+  return content;
+}
+
+/** Reads and checks `<dir>/manifest.json`; every file it names, the root included, must exist with the recorded hash. */
+export function readManifest(dir: string): Manifest {
+  const manifest = parseManifest(dir);
+  readVerified(dir, manifest.root, manifest.rootSha256, 'the root template');
+  for (const [id, entry] of Object.entries(manifest.stacks)) readVerified(dir, entry.file, entry.sha256, `stack ${id}`);
   return manifest;
 }

@@ -3,18 +3,18 @@
  * `compile` is pure; only `writeOutput` touches the disk, and it replaces the output folder in one swap so a
  * failed synth leaves `out/` exactly as it was.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { buildDefinition, definitionNames } from './build.js';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
+import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.js';
+import { PROJECT_ROOT } from './project.js';
 import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
 import { cachedYaml } from './yaml-cache.js';
 import { childStacks, rootStack } from '../stacks/cluster.js';
 import type { ClusterConfig } from '../stacks/config.js';
 import { ROOT_FILE, STACK_FILES, type StackId } from '../stacks/names.js';
-import { validateCluster } from '../stacks/validate.js';
+import { validateDefinition } from '../stacks/validate.js';
 
 export interface CompiledTemplate {
   /** `Root`, or the nested stack's logical ID in the root. */
@@ -48,8 +48,8 @@ function compiled(id: CompiledTemplate['id'], file: string, template: StackTempl
  * every wiring and limit problem, at once.
  */
 export function compile(config: ClusterConfig): Compiled {
-  const problems = validateCluster(config);
-  if (problems.length > 0) throw new ValidationError(`Cluster definition '${config.name}' is invalid:`, problems);
+  const problems = validateDefinition(config);
+  if (problems.length > 0) throw new ValidationError(`Cluster definition '${String(config?.name)}' is invalid:`, problems);
 
   const children = (Object.entries(childStacks(config)) as [StackId, StackTemplate][]).map(([id, t]) => compiled(id, STACK_FILES[id], t));
   const keys = Object.fromEntries(children.map((c) => [c.id, templateKey(c.file, c.sha256)])) as Record<StackId, string>;
@@ -59,6 +59,7 @@ export function compile(config: ClusterConfig): Compiled {
   if (errors.length > 0) throw new ValidationError(`Synth checks failed for '${config.name}':`, errors);
   const manifest: Manifest = {
     root: root.file,
+    rootSha256: root.sha256,
     cluster: config.name,
     stacks: Object.fromEntries(children.map((c) => [c.id, { file: c.file, sha256: c.sha256 }])),
   };
@@ -129,54 +130,173 @@ export function checkTemplates(root: CompiledTemplate, children: readonly Compil
 }
 
 /**
+ * The file that marks a folder as synth's output. Synth replaces its output folder whole, so it replaces only
+ * a folder that holds this marker (or one that is new or empty), and never one that contains the project.
+ */
+export const SYNTH_MARKER = '.dcos-cfn-synth';
+const MARKER_TEXT = "Written by 'npm run synth' (dcos-cfn). This folder is replaced whole on every synth: keep nothing else here.\n";
+
+/** Entries synth, diagram (architecture.svg/.dot) and package (packaged/) write into an output folder. */
+const OWN_ENTRIES = new Set([MANIFEST_FILE, SYNTH_MARKER, ROOT_FILE, ...Object.values(STACK_FILES), 'architecture.svg', 'architecture.dot', 'packaged']);
+
+/** A folder's real path, resolving symbolic links in the part that exists. */
+function realPath(path: string): string {
+  const missing: string[] = [];
+  let current = path;
+  for (;;) {
+    try {
+      return join(realpathSync(current), ...missing.reverse());
+    } catch {
+      const parent = dirname(current);
+      if (parent === current) return path;
+      missing.push(basename(current));
+      current = parent;
+    }
+  }
+}
+
+const within = (path: string, folder: string) => path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+
+/**
+ * Refuses an output folder synth must not replace: one that contains the project or is inside its sources,
+ * one that is not a folder, and an existing folder that synth did not write (no marker) or that holds files
+ * synth does not write. Everything refused is named, with what to do.
+ */
+export function checkOutputFolder(outDir: string, projectRoot = PROJECT_ROOT): void {
+  const target = realPath(resolve(outDir));
+  const project = realPath(projectRoot);
+  if (within(project, target)) {
+    throw new UserError(`--out ${outDir} is ${target === project ? 'the project folder' : `a folder that contains the project (${project})`}: synth replaces its output folder whole, and would delete the project. Pass a folder of its own, like out.`, 2);
+  }
+  if (within(target, project)) {
+    const top = relative(project, target).split(sep)[0]!;
+    const entry = join(project, top);
+    if (target !== entry && existsSync(entry) && !existsSync(join(entry, SYNTH_MARKER))) {
+      throw new UserError(`--out ${outDir} is inside the project's ${top}/, which synth did not write. Pass a folder of its own, like out.`, 2);
+    }
+  }
+  const existing = nearestExisting(target);
+  if (existing !== target && !statSync(existing).isDirectory()) {
+    throw new UserError(`--out ${outDir}: a part of the path (${existing}) is a file, not a folder. Pass another path.`, 2);
+  }
+  let stat;
+  try {
+    stat = lstatSync(target);
+  } catch {
+    return; // a new folder
+  }
+  if (stat.isSymbolicLink() || !stat.isDirectory()) {
+    throw new UserError(`--out ${outDir} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'a file, not a folder'}: synth writes a folder there and will not replace it. Pass another path.`, 2);
+  }
+  const entries = readdirSync(target);
+  if (entries.length === 0) return;
+  // A folder of an older synth (before the marker) holds only what synth writes, a manifest among it.
+  const olderSynth = entries.includes(MANIFEST_FILE) && entries.every((e) => OWN_ENTRIES.has(e));
+  if (!entries.includes(SYNTH_MARKER) && !olderSynth) {
+    throw new UserError(
+      `--out ${outDir} exists and was not written by synth (it has no ${SYNTH_MARKER} marker): synth replaces its output folder whole, so it only replaces one it wrote. ` +
+        `Pass a new or empty folder, or move that folder away yourself.`,
+      2,
+    );
+  }
+  const foreign = entries.filter((e) => !OWN_ENTRIES.has(e)).sort();
+  if (foreign.length) {
+    throw new UserError(`${outDir}/ holds ${foreign.map((f) => `'${f}'`).join(', ')}, which synth did not write and would delete: move ${foreign.length === 1 ? 'it' : 'them'} out of ${outDir}/ first.`, 2);
+  }
+}
+
+/** The path itself, or its nearest ancestor that exists (where a new folder would be made). */
+function nearestExisting(path: string): string {
+  let current = path;
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}
+
+/** True when the process with this ID is running. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Staging folders of synths that were killed (SIGKILL, a crash): each `.<out>.synth-<pid>` or `.<out>.old-<pid>`
+ * of a process no longer running that holds synth's marker. A previous output left aside when `<out>` is missing
+ * is put back; the rest are removed.
+ */
+function sweepLeftovers(parent: string, base: string, target: string): void {
+  const pattern = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(synth|old)-(\\d+)$`);
+  for (const entry of readdirSync(parent)) {
+    const match = pattern.exec(entry);
+    const path = join(parent, entry);
+    if (!match || alive(Number(match[2])) || !existsSync(join(path, SYNTH_MARKER))) continue;
+    if (match[1] === 'old' && !existsSync(target)) renameSync(path, target);
+    else rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** A file-system failure as a user's message: which path, what went wrong, what to do. */
+function fsError(err: unknown, outDir: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  const hints: Record<string, string> = {
+    EACCES: 'no permission to write there',
+    EPERM: 'not permitted',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'the disk is full',
+    EDQUOT: 'the disk quota is used up',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'something is in the way',
+  };
+  const hint = e?.code ? hints[e.code] : undefined;
+  if (!hint) return err;
+  return new UserError(`Cannot write the output folder ${outDir}: ${hint} (${e.code} on ${e.path ?? outDir}). Pass another --out, or fix the folder; nothing was changed.`);
+}
+
+/**
  * Writes the templates and manifest to a fresh sibling folder, then swaps it in for `outDir`. If anything
- * fails before the swap, `outDir` is untouched.
+ * fails (or the user interrupts) before the swap, `outDir` is untouched and the staging folder is removed.
  * @param check runs on the fresh folder before the swap (the audit); throwing aborts the swap.
  */
 export async function writeOutput(result: Compiled, outDir: string, check?: (dir: string) => Promise<void>): Promise<void> {
+  checkOutputFolder(outDir);
   const target = resolve(outDir);
   const parent = dirname(target);
-  mkdirSync(parent, { recursive: true });
   const staging = join(parent, `.${basename(target)}.synth-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging);
+  const removeStaging = () => {
+    try {
+      rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // nothing was staged (its parent could not be made)
+    }
+  };
+  const release = onInterrupt(() => {
+    removeStaging();
+    console.error(`  Removed the unfinished output; ${outDir}/ is as it was.`);
+  });
   try {
+    accessSync(nearestExisting(parent), constants.W_OK);
+    mkdirSync(parent, { recursive: true });
+    sweepLeftovers(parent, basename(target), target);
+    removeStaging();
+    mkdirSync(staging);
+    writeFileSync(join(staging, SYNTH_MARKER), MARKER_TEXT);
     for (const t of [result.root, ...result.children]) writeFileSync(join(staging, t.file), t.yaml);
     writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(result.manifest, null, 2)}\n`);
     if (check) await check(staging);
+    throwIfInterrupted();
+    // The swap is synchronous: no interrupt handler can run in its middle.
     const old = join(parent, `.${basename(target)}.old-${process.pid}`);
     const hadOld = existsSync(target);
     if (hadOld) renameSync(target, old);
     renameSync(staging, target);
     if (hadOld) rmSync(old, { recursive: true, force: true });
   } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    throw err;
+    if (!(err instanceof InterruptedError)) removeStaging();
+    throw fsError(err, outDir);
+  } finally {
+    release();
   }
-}
-
-/** Names of the cluster definitions: the sources `stacks/clusters/<name>.ts`. */
-export function knownClusters(): string[] {
-  return definitionNames();
-}
-
-/**
- * Loads `stacks/clusters/<name>.ts`, whose default export is a `ClusterConfig`. A definition edited since it was
- * last built is type-checked alone and transpiled first (`buildDefinition`); its type errors block it, and
- * only it, with their `file:line:column`.
- */
-export async function loadCluster(name: string): Promise<ClusterConfig> {
-  const known = knownClusters();
-  if (!known.includes(name)) {
-    throw new UserError(`Unknown cluster '${name}'. Known clusters: ${known.join(', ')}. Add yours as stacks/clusters/${name}.ts.`);
-  }
-  const built = await buildDefinition(name);
-  if ('problems' in built) {
-    throw new ValidationError(`stacks/clusters/${name}.ts does not compile; fix it and run the command again (other clusters are not affected):`, built.problems);
-  }
-  const module = (await import(pathToFileURL(built.file).href)) as { default?: ClusterConfig };
-  if (!module.default || typeof module.default !== 'object') {
-    throw new UserError(`stacks/clusters/${name}.ts must 'export default defineCluster({...})'.`);
-  }
-  return module.default;
 }

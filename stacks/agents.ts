@@ -8,8 +8,8 @@ import { dcosNodeUserData, type DcosRole } from './bootstrap.js';
 import { instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
 import { SecurityGroupIds, SubnetIds, type SecurityGroupName, type ZoneName } from './names.js';
 import { PUBLIC_PORTS } from './network.js';
-import { asgTags, Fn, GetAtt, output, Ref, resource, waive, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
-import { AGENT_GROUP_WAIVERS, SINGLE_AZ_WAIVER } from './waivers.js';
+import { asgTags, Fn, GetAtt, output, Ref, resource, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
+import { AGENT_GROUP_WAIVERS, SINGLE_AZ_WAIVER, waivers } from './waivers.js';
 import { networkLoadBalancer } from './load-balancer.js';
 
 const AGENT_SIGNAL_TIMEOUT = 'PT45M';
@@ -71,7 +71,7 @@ function agentGroup(config: ClusterConfig, props: AgentGroupProps): Record<strin
         Tags: asgTags(config.name, props.label, props.role),
       },
       {
-        ...waive({ ...AGENT_GROUP_WAIVERS, ...(config.availabilityZones === 1 ? SINGLE_AZ_WAIVER : {}) }),
+        ...waivers({ ...AGENT_GROUP_WAIVERS, ...(config.availabilityZones === 1 ? SINGLE_AZ_WAIVER : {}) }),
         CreationPolicy: { ResourceSignal: { Count: count, Timeout: AGENT_SIGNAL_TIMEOUT } },
         UpdatePolicy: {
           AutoScalingRollingUpdate: { MaxBatchSize: 1, MinInstancesInService: count, WaitOnResourceSignals: true, PauseTime: AGENT_SIGNAL_TIMEOUT },

@@ -6,18 +6,38 @@ export interface Cidr {
   readonly prefix: number;
 }
 
-const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+/** Canonical notation only: no leading zeros (`010` would read as octal in some tools and is refused by EC2). */
+const CIDR_PATTERN = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\/(0|[1-9]\d?)$/;
 
-/** Parses `a.b.c.d/n`; undefined when malformed. Host bits must be zero (`10.0.0.1/16` is rejected). */
-export function parseCidr(text: string): Cidr | undefined {
-  const m = CIDR_PATTERN.exec(text);
-  if (!m) return undefined;
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+/** Why `text` is no canonical IPv4 CIDR block, with the block meant where one can be read; undefined when it is one. */
+export function cidrProblem(text: string): string | undefined {
+  const loose = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!loose) return 'an IPv4 CIDR block like 10.0.0.0/16';
+  const octets = loose.slice(1, 5).map(Number);
+  const prefix = Number(loose[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return 'an IPv4 CIDR block like 10.0.0.0/16 (octets up to 255, prefix up to /32)';
   const base = octets.reduce((acc, o) => acc * 256 + o, 0);
-  if (base % 2 ** (32 - prefix) !== 0) return undefined;
-  return { base, prefix };
+  const network = formatCidr({ base: base - (base % 2 ** (32 - prefix)), prefix });
+  if (!CIDR_PATTERN.test(text)) return `a CIDR block in canonical notation, without leading zeros (${network})`;
+  if (base % 2 ** (32 - prefix) !== 0) return `a CIDR block with the host bits zero (${network})`;
+  return undefined;
+}
+
+/** Parses `a.b.c.d/n` in canonical notation; undefined when malformed, with leading zeros, or with host bits set. */
+export function parseCidr(text: string): Cidr | undefined {
+  if (cidrProblem(text) !== undefined) return undefined;
+  const m = CIDR_PATTERN.exec(text)!;
+  return { base: m.slice(1, 5).map(Number).reduce((acc, o) => acc * 256 + o, 0), prefix: Number(m[5]) };
+}
+
+/** Addresses AWS reserves in every subnet: the network address, the VPC router, DNS, future use, broadcast. */
+export const AWS_RESERVED_ADDRESSES = 5;
+
+/** The smallest subnet prefix that holds `addresses` usable addresses (at most /16, AWS's largest subnet). */
+export function prefixFor(addresses: number): number {
+  let prefix = 28;
+  while (prefix > 16 && 2 ** (32 - prefix) - AWS_RESERVED_ADDRESSES < addresses) prefix--;
+  return prefix;
 }
 
 export function formatIp(n: number): string {

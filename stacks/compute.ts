@@ -6,9 +6,33 @@ import { Fn, GetAtt, Ref, resource, tags, type CfnResource, type IntrinsicFuncti
 
 /** A statement in an IAM policy document. */
 export interface PolicyStatement {
+  readonly Sid?: string;
   readonly Effect: 'Allow' | 'Deny';
   readonly Action: string | readonly string[];
   readonly Resource: Value<string> | readonly Value<string>[];
+  readonly Condition?: Record<string, Record<string, Value<string>>>;
+}
+
+/**
+ * What Session Manager needs on an instance, instead of the AWS-managed AmazonSSMManagedInstanceCore (which
+ * also grants documents, parameters, inventory, patching and Run Command's ec2messages). AWS Systems Manager
+ * User Guide, "Create a custom IAM instance profile for Session Manager": ssm:UpdateInstanceInformation and
+ * the four ssmmessages channel actions. None of them takes a resource ARN (Service Authorization Reference:
+ * no resource types), so the resource is `*`; the condition key they support, `ec2:SourceInstanceARN`, limits
+ * them to calls made by an EC2 instance of this account and region with these credentials (credentials
+ * copied off the instance do not carry it).
+ */
+export function sessionManagerStatements(): PolicyStatement[] {
+  const fromOwnInstances = { StringLike: { 'ec2:SourceInstanceARN': Fn.sub('arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*') } };
+  return [
+    {
+      Sid: 'SessionManager',
+      Effect: 'Allow',
+      Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+      Resource: '*',
+      Condition: fromOwnInstances,
+    },
+  ];
 }
 
 export interface InstanceRoleProps {
@@ -21,8 +45,8 @@ export interface InstanceRoleProps {
 }
 
 /**
- * An EC2 role and instance profile. Every node gets Session Manager (a break-glass shell without opening SSH
- * to anything); nothing else unless `statements` says so.
+ * An EC2 role and instance profile with inline policies only. Every node gets Session Manager (a break-glass
+ * shell without opening SSH to anything, `sessionManagerStatements`); nothing else unless `statements` says so.
  */
 export function instanceRole(props: InstanceRoleProps): Record<string, CfnResource> {
   const role = `${props.prefix}Role`;
@@ -33,10 +57,12 @@ export function instanceRole(props: InstanceRoleProps): Record<string, CfnResour
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       },
-      ManagedPolicyArns: [Fn.sub('arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore')],
-      ...(props.statements?.length
-        ? { Policies: [{ PolicyName: `${props.prefix.toLowerCase()}-node`, PolicyDocument: { Version: '2012-10-17', Statement: props.statements } }] }
-        : {}),
+      Policies: [
+        { PolicyName: 'session-manager', PolicyDocument: { Version: '2012-10-17', Statement: sessionManagerStatements() } },
+        ...(props.statements?.length
+          ? [{ PolicyName: `${props.prefix.toLowerCase()}-node`, PolicyDocument: { Version: '2012-10-17', Statement: props.statements } }]
+          : []),
+      ],
       Tags: tags(props.cluster, `${props.prefix.toLowerCase()}-role`),
     }),
     [`${props.prefix}InstanceProfile`]: resource('AWS::IAM::InstanceProfile', { Roles: [Ref(role)] }),
@@ -131,13 +157,15 @@ export interface FixedInstanceProps {
 /**
  * Properties of a single instance (masters at fixed addresses, the dcos-cli instance): its own network interface with no public address (the
  * form Control Tower's CT.EC2.PR.8 checks), the instance type stated on the instance (CT.EC2.PR.16/19 read it
- * there), detailed monitoring, everything else from its launch template.
+ * there), detailed monitoring, termination protection (`npm run destroy` turns it off for exactly these
+ * instances before deleting), everything else from its launch template.
  */
 export function fixedInstance(props: FixedInstanceProps) {
   return {
     LaunchTemplate: { LaunchTemplateId: Ref(props.launchTemplate), Version: GetAtt(props.launchTemplate, 'LatestVersionNumber') },
     InstanceType: props.instanceType,
     Monitoring: true,
+    DisableApiTermination: true,
     NetworkInterfaces: [
       {
         DeviceIndex: '0',

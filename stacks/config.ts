@@ -113,7 +113,11 @@ export const DEFAULTS = {
   flowLogRetentionDays: 365,
 } as const satisfies Omit<ClusterConfig, 'name' | 'subnets'>;
 
-/** Fills a definition with the defaults. Validation happens later, in `validateCluster`, on the result. */
+/**
+ * Fills a definition with the defaults. Validation happens later, in `validateDefinition`, on the result; keys
+ * the definition has that ClusterConfig does not (a typo passed through a variable) are kept, so that
+ * validation can name them instead of letting the default silently win.
+ */
 export function defineCluster(def: ClusterDefinition): ClusterConfig {
   const azs = def.availabilityZones ?? DEFAULTS.availabilityZones;
   const vpcCidr = def.vpcCidr ?? DEFAULTS.vpcCidr;
@@ -124,12 +128,14 @@ export function defineCluster(def: ClusterDefinition): ClusterConfig {
     carved = undefined; // a VPC smaller than /16 or a malformed range: validation reports it
   }
   const subnets: SubnetLayout = {
+    ...(def.subnets as object),
     public: def.subnets?.public ?? carved?.public ?? [],
     masterZone: def.subnets?.masterZone ?? carved?.masterZone ?? [],
     privateAgents: def.subnets?.privateAgents ?? carved?.privateAgents ?? [],
     publicAgents: def.subnets?.publicAgents ?? carved?.publicAgents ?? [],
   };
   return {
+    ...(def as object),
     name: def.name,
     description: def.description ?? DEFAULTS.description,
     availabilityZones: azs,

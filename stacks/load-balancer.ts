@@ -2,8 +2,8 @@
  * A network load balancer with TCP pass-through listeners, one target group per port. Both of the cluster's
  * load balancers are built here, so they differ only in what the call says.
  */
-import { Ref, resource, tags, waive, type CfnResource, type IntrinsicFunction, type Value } from '../lib/template.js';
-import { LOAD_BALANCER_WAIVERS } from './waivers.js';
+import { Ref, resource, tags, type CfnResource, type IntrinsicFunction, type Value } from '../lib/template.js';
+import { LOAD_BALANCER_WAIVERS, waivers } from './waivers.js';
 
 export interface NetworkLoadBalancerProps {
   readonly cluster: string;
@@ -41,7 +41,7 @@ export function networkLoadBalancer(props: NetworkLoadBalancerProps): Record<str
         LoadBalancerAttributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }],
         Tags: tags(props.cluster, props.name),
       },
-      waive(LOAD_BALANCER_WAIVERS),
+      waivers(LOAD_BALANCER_WAIVERS),
     ),
   };
   for (const port of props.ports) {

@@ -282,5 +282,5 @@ export function networkStack(config: ClusterConfig): StackTemplate {
   };
 }
 
-/** An IPv4 CIDR block, for parameter AllowedPattern. */
-export const CIDR_PATTERN = '^(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})/(\\d|[12]\\d|3[0-2])$';
+/** An IPv4 CIDR block in canonical notation (octets 0-255 without leading zeros), for parameter AllowedPattern. */
+export const CIDR_PATTERN = '^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}/(\\d|[12]\\d|3[0-2])$';

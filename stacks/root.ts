@@ -9,6 +9,11 @@ import { CIDR_PATTERN } from './network.js';
 import { TEMPLATE_BASE_URL_PARAMETER } from '../lib/manifest.js';
 import { Fn, GetAtt, output, Ref, resource, type CfnResource, type StackTemplate, type Value } from '../lib/template.js';
 
+/** The root template's Description: the definition's `description` with the cluster's shape. */
+export function rootDescription(config: ClusterConfig): string {
+  return `${config.name}: ${config.description} (${config.masters.count} master(s), ${config.privateAgents.count} private and ${config.publicAgents.count} public agent(s))`;
+}
+
 /** `!GetAtt Child.Outputs.Name`: the one way the root reads a nested stack. */
 export function childOutput(stack: StackId, name: string) {
   return GetAtt(StackIds[stack], `Outputs.${name}`);
@@ -40,7 +45,7 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
   const masters = masterAddresses(config);
   return {
     AWSTemplateFormatVersion: '2010-09-09',
-    Description: `${config.name}: ${config.description} (${config.masters.count} master(s), ${config.privateAgents.count} private and ${config.publicAgents.count} public agent(s))`,
+    Description: rootDescription(config),
     Metadata: {
       'AWS::CloudFormation::Interface': {
         ParameterGroups: [

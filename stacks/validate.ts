@@ -2,8 +2,13 @@
  * Validation of a cluster definition before anything is written. Every problem is collected, each as
  * `<config path>: got <value>, expected <what>`, so a user fixes them all in one go.
  */
-import { contains, overlaps, parseCidr, type Cidr } from './cidr.js';
-import type { ClusterConfig, NodeGroupProps } from './config.js';
+import { nearest } from '../lib/suggest.js';
+import { AWS_RESERVED_ADDRESSES, cidrProblem, contains, overlaps, parseCidr, prefixFor, size, type Cidr } from './cidr.js';
+import { defineCluster, MASTER_HOST_OFFSET, type ClusterConfig, type NodeGroupProps } from './config.js';
+import { rootDescription } from './root.js';
+
+/** CloudFormation's limit on a template Description (CloudFormation User Guide, "Template format: Description"). */
+export const DESCRIPTION_LIMIT = 1024;
 
 /** CloudWatch Logs retention values. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -45,6 +50,7 @@ export function validateCluster(config: ClusterConfig): string[] {
     expect('flowLogRetentionDays', config.flowLogRetentionDays, `a CloudWatch Logs retention value of at least a year (${RETENTION_DAYS.filter((d) => d >= 365).join(', ')})`);
   }
   checkNetwork(config, expect);
+  checkDescription(config, expect);
   return problems;
 }
 
@@ -54,37 +60,154 @@ function checkGroup(path: string, group: NodeGroupProps, min: number, max: numbe
   if (!isInt(group.rootVolumeGiB, 20, 16384)) problems.push(`${path}.rootVolumeGiB: got ${show(group.rootVolumeGiB)}, expected a whole number of GiB from 20 to 16384`);
 }
 
+function checkDescription(config: ClusterConfig, expect: (path: string, value: unknown, expected: string) => void): void {
+  if (typeof config.description !== 'string') return expect('description', config.description, 'a string');
+  // The root template's Description is the description with the cluster's name and shape around it. Tag keys
+  // and values the definition reaches (the name, at most 24 characters, in Name and dcos:cluster) stay far
+  // inside their 128 and 256 characters.
+  const overhead = rootDescription(config).length - config.description.length;
+  if (overhead + config.description.length > DESCRIPTION_LIMIT) {
+    expect('description', `${config.description.slice(0, 40)}...`, `at most ${DESCRIPTION_LIMIT - overhead} characters (CloudFormation's ${DESCRIPTION_LIMIT} for a template Description, less ${overhead} for the name and shape); it has ${config.description.length}`);
+  }
+}
+
+/** How many addresses each zone's subnet in AZ `az` must hold, and for what (besides AWS's reserved five). */
+function demand(config: ClusterConfig, zone: 'public' | 'masterZone' | 'privateAgents' | 'publicAgents', az: number): { count: number; what: string } {
+  const azs = config.availabilityZones;
+  const spread = (n: number) => Math.ceil((n + 1) / azs); // one spare for rolling updates, groups balanced over AZs
+  switch (zone) {
+    case 'public': {
+      const nat = config.natGatewayPerAz || az === 0 ? 1 : 0;
+      const vpn = az === 0 ? 1 : 0;
+      return { count: nat + vpn + 1, what: `${[nat ? 'a NAT gateway' : '', vpn ? 'the VPN gateway' : '', 'the public load balancer'].filter(Boolean).join(', ')}` };
+    }
+    case 'masterZone': {
+      const masters = Array.from({ length: config.masters.count }, (_, i) => i).filter((i) => i % azs === az).length;
+      return { count: masters + 1 + (az === 0 ? 1 : 0), what: `${masters} master(s), the internal load balancer${az === 0 ? ', the dcos-cli instance' : ''}` };
+    }
+    case 'privateAgents':
+      return { count: spread(config.privateAgents.count), what: `${spread(config.privateAgents.count)} private agent(s) (${config.privateAgents.count} + 1 for rolling updates over ${azs} AZ(s))` };
+    case 'publicAgents':
+      return { count: spread(config.publicAgents.count), what: `${spread(config.publicAgents.count)} public agent(s) (${config.publicAgents.count} + 1 for rolling updates over ${azs} AZ(s))` };
+  }
+}
+
 function checkNetwork(config: ClusterConfig, expect: (path: string, value: unknown, expected: string) => void): void {
+  const vpcProblem = cidrProblem(String(config.vpcCidr));
   const vpc = parseCidr(String(config.vpcCidr));
-  if (!vpc) {
-    expect('vpcCidr', config.vpcCidr, 'an IPv4 CIDR block like 10.0.0.0/16 (host bits zero)');
-  } else if (vpc.prefix < 16 || vpc.prefix > 24) {
+  if (vpcProblem) {
+    expect('vpcCidr', config.vpcCidr, vpcProblem);
+  } else if (vpc && (vpc.prefix < 16 || vpc.prefix > 24)) {
     expect('vpcCidr', config.vpcCidr, 'a prefix from /16 to /24 (AWS VPC limits; /16 recommended)');
   }
   const placed: { path: string; cidr: Cidr }[] = [];
-  const azs = Number.isInteger(config.availabilityZones) ? config.availabilityZones : 0;
+  const azs = Number.isInteger(config.availabilityZones) && config.availabilityZones >= 1 && config.availabilityZones <= 3 ? config.availabilityZones : 0;
+  const countsValid = [config.masters.count, config.privateAgents.count, config.publicAgents.count].every((n) => Number.isInteger(n) && n > 0);
   for (const zone of ['public', 'masterZone', 'privateAgents', 'publicAgents'] as const) {
     const list = config.subnets[zone];
-    if (!Array.isArray(list) || (azs >= 1 && azs <= 3 && list.length !== azs)) {
-      expect(`subnets.${zone}`, list, `one CIDR per Availability Zone (${azs})`);
+    // Subnets carved from an invalid VPC range are empty: that is the VPC's problem, reported once above.
+    if (Array.isArray(list) && list.length === 0 && vpcProblem) continue;
+    if (!Array.isArray(list) || (azs > 0 && list.length !== azs)) {
+      expect(`subnets.${zone}`, list, `one CIDR per Availability Zone (${azs || config.availabilityZones})`);
     }
     (Array.isArray(list) ? list : []).forEach((text, i) => {
       const path = `subnets.${zone}[${i}]`;
-      const cidr = parseCidr(String(text));
-      if (!cidr) return expect(path, text, 'an IPv4 CIDR block like 10.0.8.0/24 (host bits zero)');
+      const problem = cidrProblem(String(text));
+      if (problem) return expect(path, text, problem);
+      const cidr = parseCidr(String(text))!;
       if (cidr.prefix > 28) return expect(path, text, 'a prefix of /28 or larger (AWS subnet limit)');
       if (vpc && !contains(vpc, cidr)) return expect(path, text, `a range inside vpcCidr ${config.vpcCidr}`);
       const clash = placed.find((p) => overlaps(p.cidr, cidr));
       if (clash) return expect(path, text, `a range that does not overlap ${clash.path} (${config.subnets[clash.path.split(/[.[]/)[1] as 'public'][Number(/\[(\d+)\]/.exec(clash.path)![1])]})`);
       placed.push({ path, cidr });
+      if (azs === 0 || i >= azs || !countsValid) return;
+      const { count, what } = demand(config, zone, i);
+      const usable = size(cidr) - AWS_RESERVED_ADDRESSES;
+      if (usable < count) {
+        return expect(path, text, `room for ${what}: ${count} addresses plus AWS's ${AWS_RESERVED_ADDRESSES} reserved, a /${prefixFor(count)} or larger (a /${cidr.prefix} has ${usable} usable)`);
+      }
+      const lastMaster = MASTER_HOST_OFFSET + Math.ceil(config.masters.count / azs) - 1;
+      if (zone === 'masterZone' && lastMaster > size(cidr) - 2) {
+        expect(path, text, `room for the masters' fixed addresses from offset ${MASTER_HOST_OFFSET} to ${lastMaster} (the last address is reserved): a /${32 - Math.ceil(Math.log2(lastMaster + 2))} or larger`);
+      }
     });
   }
   const pool = parseCidr(String(config.vpn.clientCidr));
-  if (!pool) {
-    expect('vpn.clientCidr', config.vpn.clientCidr, 'an IPv4 CIDR block like 10.255.0.0/24 (host bits zero)');
-  } else if (pool.prefix < 16 || pool.prefix > 29) {
+  const poolProblem = cidrProblem(String(config.vpn.clientCidr));
+  if (poolProblem) {
+    expect('vpn.clientCidr', config.vpn.clientCidr, poolProblem);
+  } else if (pool && (pool.prefix < 16 || pool.prefix > 29)) {
     expect('vpn.clientCidr', config.vpn.clientCidr, 'a prefix from /16 to /29');
-  } else if (vpc && overlaps(vpc, pool)) {
+  } else if (vpc && pool && overlaps(vpc, pool)) {
     expect('vpn.clientCidr', config.vpn.clientCidr, `a range outside vpcCidr ${config.vpcCidr} (VPN clients need their own addresses)`);
   }
+}
+
+/**
+ * The shape of a loaded definition, checked at run time before its values: TypeScript checks a literal
+ * passed to `defineCluster`, but not one built in a variable, a cast, or a file that skips `defineCluster`.
+ * An unknown key would silently leave a default in place, so each is reported with its path and the nearest
+ * known key; a wrong type or a non-finite number (NaN, Infinity) is named as such. The expected shape is the
+ * complete config `defineCluster` makes.
+ */
+export function checkDefinitionShape(value: unknown): string[] {
+  const schema: unknown = defineCluster({ name: 'schema' });
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return [`the default export: got ${describeType(value)}, expected a cluster definition: export default defineCluster({ name: '...', ... })`];
+  }
+  const missing = Object.keys(schema as object).filter((k) => !(k in value));
+  if (missing.length) {
+    return [`the default export lacks ${missing.join(', ')}: a definition must 'export default defineCluster({...})', which fills in the defaults`];
+  }
+  const problems: string[] = [];
+  compareShape(value, schema, '', problems);
+  return problems;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v === 'undefined' ? 'nothing' : `a ${typeof v}`}${typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? ` (${show(v)})` : ''}`;
+}
+
+function compareShape(value: unknown, expected: unknown, path: string, problems: string[]): void {
+  const at = (key: string | number) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+  if (typeof expected === 'number') {
+    if (typeof value !== 'number') problems.push(`${path}: got ${describeType(value)}, expected a number`);
+    else if (!Number.isFinite(value)) problems.push(`${path}: got ${value}, expected a finite number`);
+    return;
+  }
+  if (typeof expected === 'string' || typeof expected === 'boolean') {
+    if (typeof value !== typeof expected) problems.push(`${path}: got ${describeType(value)}, expected a ${typeof expected}`);
+    return;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(value)) problems.push(`${path}: got ${describeType(value)}, expected an array`);
+    else value.forEach((v, i) => compareShape(v, expected[0] ?? '', at(i), problems));
+    return;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${path}: got ${describeType(value)}, expected an object`);
+    return;
+  }
+  const known = Object.keys(expected as object);
+  for (const [key, v] of Object.entries(value)) {
+    if (!known.includes(key)) {
+      const near = nearest(key, known);
+      problems.push(`${at(key)}: unknown key${near.length ? ` (did you mean ${near.join(' or ')}?)` : ` (known: ${known.join(', ')})`}; it would be ignored, leaving the default in place`);
+    } else {
+      compareShape(v, (expected as Record<string, unknown>)[key], at(key), problems);
+    }
+  }
+}
+
+/**
+ * Everything wrong with a loaded definition: its shape first; its values (`validateCluster`) only when the
+ * shape holds, so a NaN is reported as NaN and a missing group does not crash the value checks.
+ */
+export function validateDefinition(value: unknown): string[] {
+  const shape = checkDefinitionShape(value);
+  return shape.length ? shape : validateCluster(value as ClusterConfig);
 }

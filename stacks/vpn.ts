@@ -8,8 +8,8 @@ import { networkAndMask } from './cidr.js';
 import { vpnGatewayUserData } from './bootstrap.js';
 import { GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate } from './compute.js';
 import { SecurityGroupIds, SubnetIds } from './names.js';
-import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, waive, type CfnResource, type StackTemplate } from '../lib/template.js';
-import { PROFILE_BUCKET_WAIVERS } from './waivers.js';
+import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
+import { PROFILE_BUCKET_WAIVERS, waivers } from './waivers.js';
 import { denyInsecureTransport } from '../lib/tls-only.js';
 
 /** Where the gateway writes the admin client profile inside the profile bucket. */
@@ -43,7 +43,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
         NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
         Tags: tags(name, 'vpn-profiles'),
       },
-      { ...RETAIN, ...waive(PROFILE_BUCKET_WAIVERS) },
+      { ...RETAIN, ...waivers(PROFILE_BUCKET_WAIVERS) },
     ),
     ProfileBucketPolicy: resource('AWS::S3::BucketPolicy', {
       Bucket: Ref('ProfileBucket'),
@@ -57,7 +57,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
       cluster: name,
       description: 'OpenVPN gateway: writes the client profile, nothing else',
       statements: [
-        { Effect: 'Allow', Action: 's3:PutObject', Resource: Fn.sub(`\${ProfileBucket.Arn}/clients/*`) },
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: Fn.sub(`\${ProfileBucket.Arn}/${CLIENT_PROFILE_KEY}`) },
         { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Encrypt'], Resource: Ref('KeyArn') },
       ],
     }),
@@ -96,6 +96,8 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
         LaunchTemplate: { LaunchTemplateId: Ref('VpnLaunchTemplate'), Version: GetAtt('VpnLaunchTemplate', 'LatestVersionNumber') },
         InstanceType: config.vpn.instanceType,
         Monitoring: true,
+        // `npm run destroy` turns termination protection off for exactly these instances before deleting.
+        DisableApiTermination: true,
         NetworkInterfaces: [{ NetworkInterfaceId: GetAtt('VpnInterface', 'Id'), DeviceIndex: '0' }],
         Volumes: [{ Device: '/dev/xvdf', VolumeId: Ref('VpnState') }],
         UserData: vpnGatewayUserData({

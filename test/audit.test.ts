@@ -14,6 +14,7 @@ import { UserError } from '../lib/errors.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
+import { SCANNER_RULES } from '../stacks/waivers.js';
 
 const FIXTURES = 'test/fixtures/audit';
 const fixture = (name: string) => join(FIXTURES, name);
@@ -37,11 +38,14 @@ describe('audit: exposure', () => {
   });
 
   it('finds masters reachable through an internet-facing load balancer', () => {
-    assert.deepEqual(exposure(fixture('elb-1-master-lb-internet.yaml')), ['master Masters: tcp 443 via MasterLoadBalancer']);
+    // Its subnets and the group's launch settings are not in the fixture, so the way in is possible, not proved.
+    assert.match(exposure(fixture('elb-1-master-lb-internet.yaml'))[0]!, /^master Masters: .*may be: tcp 443 via MasterLoadBalancer \(no subnets are given/);
   });
 
-  it("counts a parameter's Default (0.0.0.0/0) as the admitted range", () => {
-    assert.deepEqual(exposure(fixture('param-default-open.json')), ['master MasterInstance: tcp 443 direct']);
+  it("counts a parameter's Default (0.0.0.0/0) as the admitted range (in the default VPC, whose state is open)", () => {
+    assert.deepEqual(exposure(fixture('param-default-open.json')), [
+      'master MasterInstance: may be: tcp 443 direct (no subnet is given, so instances go to the default VPC, whose state is not in the templates)',
+    ]);
   });
 
   it('follows values through nested stacks: outputs, passed parameters, joined lists', () => {
@@ -50,18 +54,22 @@ describe('audit: exposure', () => {
   });
 
   it("ties an IP target to the instance with that fixed address (a master behind an internet-facing NLB)", () => {
-    assert.deepEqual(exposure(fixture('elb-2-ip-targets.yaml')), ['master Master1: tcp 9443 via PublicLoadBalancer']);
+    const [master] = exposure(fixture('elb-2-ip-targets.yaml'));
+    assert.match(master!, /^master Master1: .*may be: tcp 9443 via PublicLoadBalancer \(no subnets are given/);
   });
 
-  it('lets everyone through an internet-facing NLB without security groups', () => {
-    assert.deepEqual(exposure(fixture('ec2-4-nlb-no-groups.yaml')), ['private-agent PrivateAgents: tcp 5050 via AgentLoadBalancer']);
+  it('lets everyone through an internet-facing NLB without security groups (the targets decide)', () => {
+    assert.deepEqual(exposure(fixture('ec2-4-nlb-no-groups.yaml')), [
+      'private-agent PrivateAgents: may be: all traffic direct (the group names no launch template or configuration); ' +
+        'may be: tcp 5050 via AgentLoadBalancer (subnet subnet-12345678 is not defined in the templates: its public IP mapping, routing and network ACL are not known; the group names no launch template or configuration)',
+    ]);
   });
 
   it('keeps groups behind an internal load balancer unreachable, and sees public agents and the VPN', () => {
     assert.deepEqual(exposure(fixture('clean.yaml')), [
       'master Master1: unreachable',
-      'public-agent PublicAgentGroup: tcp 80, 443 via PublicLoadBalancer',
       'vpn VpnGateway: udp 1194 direct',
+      'public-agent PublicAgentGroup: tcp 80, 443 via PublicLoadBalancer',
     ]);
   });
 
@@ -71,6 +79,10 @@ describe('audit: exposure', () => {
 
   it("finds Mesosphere's masters reachable on tcp 22/80/443 directly and 80/443 through the load balancer", () => {
     assert.ok(exposure(MESOSPHERE).includes('master MasterServerGroup: tcp 22, 80, 443 direct; tcp 80, 443 via ElasticLoadBalancer'));
+  });
+
+  it('calls nothing unreachable that a link left open could expose: a subnet that is a literal ID', () => {
+    assert.match(exposure(fixture('waiver-1-bad-waivers.yaml'))[0]!, /^admin Admin: may be: all traffic direct \(subnet subnet-12345678 is not defined/);
   });
 });
 
@@ -82,7 +94,7 @@ describe('audit: our rules', () => {
   it('DCOS.ELB.1: an internet-facing load balancer to masters', () => {
     assert.ok(dcosFindings(fixture('elb-1-master-lb-internet.yaml')).includes(
       'DCOS.ELB.1 MasterLoadBalancer: is internet-facing and forwards to masters (Masters); set Scheme: internal',
-    ));
+    ), dcosFindings(fixture('elb-1-master-lb-internet.yaml')).join('\n'));
   });
 
   it('DCOS.ELB.2: an internet-facing load balancer forwarding to an address no instance has', () => {
@@ -100,7 +112,7 @@ describe('audit: our rules', () => {
   });
 
   it('DCOS.EC2.2: master ingress from an address range', () => {
-    assert.deepEqual(dcosFindings(fixture('ec2-2-master-cidr.yaml')), [
+    assert.deepEqual(dcosFindings(fixture('ec2-2-master-cidr.yaml')).filter((f) => f.startsWith('DCOS.EC2.2')), [
       'DCOS.EC2.2 VpcWide: master security group MasterGroup admits 10.0.0.0/16 on tcp 8080-8181; admit security groups instead',
     ]);
   });
@@ -108,13 +120,13 @@ describe('audit: our rules', () => {
   it('DCOS.EC2.3: SSH open to the internet, and a control port on an NLB without security groups', () => {
     assert.ok(dcosFindings(fixture('ec2-3-ssh-open.yaml')).includes('DCOS.EC2.3 SshGroup: admits 0.0.0.0/0 on tcp 22 (SSH)'));
     assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).includes(
-      'DCOS.EC2.3 AgentLoadBalancer: internet-facing NLB listens on tcp 5050 (Mesos) for everyone',
+      'DCOS.EC2.3 AgentLoadBalancer: internet-facing NLB without security groups listens on tcp 5050 (Mesos) for everyone',
     ));
   });
 
   it('DCOS.EC2.4: exposure beyond what the role expects', () => {
-    assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).includes(
-      'DCOS.EC2.4 PrivateAgents: private-agent is reachable on tcp 5050 via AgentLoadBalancer; expected: unreachable',
+    assert.ok(dcosFindings(fixture('ec2-4-nlb-no-groups.yaml')).some((f) =>
+      f.startsWith('DCOS.EC2.4 PrivateAgents: private-agent may be reachable: may be: all traffic direct') && f.endsWith('; expected: unreachable'),
     ));
   });
 
@@ -125,7 +137,7 @@ describe('audit: our rules', () => {
   });
 
   it('DCOS.CFN.2: a secret parameter and an access key in user data, a secret in an output', () => {
-    assert.deepEqual(dcosFindings(fixture('cfn-2-secret-user-data.yaml')), [
+    assert.deepEqual(dcosFindings(fixture('cfn-2-secret-user-data.yaml')).filter((f) => f.startsWith('DCOS.CFN.2')), [
       'DCOS.CFN.2 Admin: user data holds secret parameter AdminPassword, text matching AKIA[0-9A-Z]{16}; fetch secrets at boot from Secrets Manager or SSM',
       'DCOS.CFN.2 Outputs.Password: output shows secret parameter AdminPassword; do not output secrets',
     ]);
@@ -146,6 +158,18 @@ describe('audit: our rules', () => {
   it('DCOS.S3.1: a bucket whose policy does not deny plain HTTP', () => {
     assert.deepEqual(dcosFindings(fixture('s3-1-no-tls-policy.yaml')), [
       'DCOS.S3.1 Bucket: no bucket policy denies requests with aws:SecureTransport false; add an AWS::S3::BucketPolicy with that Deny statement',
+    ]);
+  });
+});
+
+describe('audit: least privilege and termination protection', () => {
+  const found = () => dcosFindings(fixture('iam-ec2-5-privilege.yaml')).filter((f) => /^DCOS\.(IAM|EC2\.5)/.test(f));
+
+  it('DCOS.IAM.1, DCOS.IAM.2, DCOS.EC2.5: a managed policy, a wildcard key, an unprotected master', () => {
+    assert.deepEqual(found(), [
+      'DCOS.IAM.1 NodeRole: attaches the AWS-managed policy AmazonSSMManagedInstanceCore; grant the few actions needed in an inline policy instead',
+      'DCOS.IAM.2 NodeRole: allows s3:PutObject on ${Bucket.Arn}/clients/*; name the exact ARN (a bucket key, a key ID, a log group)',
+      'DCOS.EC2.5 Master2: master instance can be terminated by an API call; set DisableApiTermination: true (npm run destroy turns it off before deleting)',
     ]);
   });
 });
@@ -294,6 +318,25 @@ for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as
       assert.deepEqual(ours.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}: ${f.message}`), []);
     });
 
+    it('writes each waiver in every scanner format that has the rule, with the same reason, and reads them back', () => {
+      const stacks = [...compile(config).children];
+      const waived = stacks.flatMap((c) => Object.entries(c.template.Resources).filter(([, r]) => r.Metadata?.['dcos:waivers']).map(([id, r]) => ({ id, metadata: r.Metadata! })));
+      assert.ok(waived.length >= 3);
+      for (const { id, metadata } of waived) {
+        const reasons = metadata['dcos:waivers'] as Record<string, string>;
+        for (const [rule, reason] of Object.entries(reasons)) {
+          const ids = SCANNER_RULES[rule]!;
+          assert.ok((metadata['guard'] as { SuppressedRules: string[] }).SuppressedRules.includes(ids.guard), `${id} guard ${rule}`);
+          if (ids.checkov) assert.deepEqual((metadata['checkov'] as { skip: unknown[] }).skip.find((s) => (s as { id: string }).id === ids.checkov), { id: ids.checkov, comment: reason });
+          if (ids.cfnNag) assert.deepEqual((metadata['cfn_nag'] as { rules_to_suppress: unknown[] }).rules_to_suppress.find((s) => (s as { id: string }).id === ids.cfnNag), { id: ids.cfnNag, reason });
+          if (ids.cdkNag) assert.deepEqual((metadata['cdk_nag'] as { rules_to_suppress: unknown[] }).rules_to_suppress.find((s) => (s as { id: string }).id === ids.cdkNag), { id: ids.cdkNag, reason });
+        }
+      }
+      // Read back by the audit: the guard names mirror our waivers, so each waiver is listed once.
+      assert.equal(new Set(ours.waivers.map((w) => `${w.stack}/${w.resource} ${w.rule}`)).size, ours.waivers.length);
+      assert.ok(ours.waivers.every((w) => w.source === 'dcos:waivers'));
+    });
+
     it('waives only operational rules, each with a reason, and every waiver is used', () => {
       assert.ok(ours.waivers.length > 0);
       for (const w of ours.waivers) {
@@ -303,3 +346,20 @@ for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as
     });
   });
 }
+
+describe('audit: several clusters at once', () => {
+  it("keeps each root's nested stacks apart: both definitions' out/ together have zero findings, each group named by its root", async () => {
+    const dirs = await Promise.all(
+      [defaultCluster, haCluster].map(async (config) => {
+        const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-two-'));
+        await writeOutput(compile(config), dir);
+        return dir;
+      }),
+    );
+    const both = await auditTemplateSet(dirs);
+    assert.deepEqual(both.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}`), []);
+    const masters = both.exposure.filter((e) => e.role === 'master').map((e) => `${e.stack}/${e.resource}`);
+    assert.equal(masters.length, defaultCluster.masters.count + haCluster.masters.count);
+    assert.equal(new Set(masters).size, masters.length, `master groups share names: ${masters.join(', ')}`);
+  });
+});

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { definitionSource } from './helpers/definition.js';
+import { definitionCode } from './helpers/definition.js';
 
 /** Modification time of every file under `dist/` of the copy, by path. */
 function distTimes(project: string): Record<string, number> {
@@ -70,7 +70,7 @@ describe('running commands from the sources (bin/dcos-cfn.mjs)', function () {
 
   it('blocks a definition with a type error, naming file:line:column, and only it: other clusters and commands run', () => {
     const staging = join(project, 'stacks/clusters/staging.ts');
-    writeFileSync(staging, definitionSource("{\n  name: 'staging',\n  masters: { count: 'three' },\n}"));
+    writeFileSync(staging, definitionCode("{\n  name: 'staging',\n  masters: { count: 'three' },\n}"));
     try {
       const broken = cli('synth', '--cluster', 'staging', '--out', 'out-staging');
       assert.equal(broken.status, 1);

@@ -12,7 +12,9 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
+  GetStackPolicyCommand,
   GetTemplateCommand,
+  ListChangeSetsCommand,
   ListStackResourcesCommand,
   SetStackPolicyCommand,
   UpdateTerminationProtectionCommand,
@@ -20,6 +22,7 @@ import {
   type Stack,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
@@ -28,6 +31,7 @@ import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import type { AwsClients } from '../lib/deploy/aws.js';
 import { deploy, type DeployProps } from '../lib/deploy/deploy.js';
+import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
 import { writeCluster } from './moto-fixtures.js';
 
@@ -129,6 +133,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
       cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
       s3: new S3Client({ region: 'us-east-1' }),
       sts: new STSClient({ region: 'us-east-1' }),
+      ec2: new EC2Client({ region: 'us-east-1' }),
       region: 'us-east-1',
       calls: {},
     };
@@ -141,6 +146,17 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
     cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'AWSTemplateFormatVersion: "2010-09-09"\nResources: {}\n' });
     cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
     cfn.on(DeleteChangeSetCommand).resolves({});
+    cfn.on(ListChangeSetsCommand).resolves({ Summaries: [] });
+    // Stack policies as an earlier deploy left them; SetStackPolicy changes what GetStackPolicy returns.
+    const policies = new Map<string, string>([
+      [STACK_ID, JSON.stringify(stackPolicyFor(templates.root.template))],
+      [NETWORK_ID, JSON.stringify(stackPolicyFor(templates.nested['Network']!.template))],
+    ]);
+    cfn.on(GetStackPolicyCommand).callsFake((input: { StackName: string }) => ({ StackPolicyBody: policies.get(input.StackName) }));
+    cfn.on(SetStackPolicyCommand).callsFake((input: { StackName: string; StackPolicyBody: string }) => {
+      policies.set(input.StackName, input.StackPolicyBody);
+      return {};
+    });
     cfn.on(ListStackResourcesCommand).resolves({
       StackResourceSummaries: [
         { LogicalResourceId: 'Network', PhysicalResourceId: NETWORK_ID, ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date() },
@@ -206,14 +222,12 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
     changeSets([vpcReplacement]);
     cfn.on(ExecuteChangeSetCommand).resolves({});
     cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
-    cfn.on(SetStackPolicyCommand).resolves({});
     const result = await deploy(props({ allowReplacement: ['Network/Vpc'] }));
     assert.equal(result.kind, 'deployed');
+    // Only the nested stack's policy differs, loosened and then restored; the root's is left alone.
     const policies = cfn.commandCalls(SetStackPolicyCommand).map((c) => [c.args[0].input.StackName, JSON.parse(c.args[0].input.StackPolicyBody!).Statement[1]?.Resource]);
     assert.deepEqual(policies, [
-      ['prod', undefined],
       [NETWORK_ID, ['LogicalResourceId/PrivateSubnet']],
-      ['prod', undefined],
       [NETWORK_ID, ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']],
     ]);
   });
@@ -261,6 +275,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
     cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
     cfn.on(DescribeChangeSetCommand).resolves({ ChangeSetId: ROOT_CS, Status: 'CREATE_COMPLETE', StackId: STACK_ID, Changes: [] });
     cfn.on(DeleteChangeSetCommand).resolves({});
+    cfn.on(ListChangeSetsCommand).resolves({ Summaries: [] });
     const result = await deploy(props({ replaceFailed: true, execute: false, parameters: { ClusterName: 'prod' } }));
     assert.equal(result.kind, 'not-executed');
     assert.equal(cfn.commandCalls(DeleteStackCommand).length, 1);

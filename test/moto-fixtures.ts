@@ -22,8 +22,9 @@ export function writeCluster(edit: (file: string, text: string) => string = (_, 
     stacks[id] = { file, sha256: hash };
     root = root.replace(`@${file}@`, templateKey(file, hash));
   }
-  writeFileSync(join(dir, 'root.yaml'), edit('root.yaml', root));
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ root: 'root.yaml', cluster: 'fixture', stacks }, null, 2)}\n`);
+  const rootText = edit('root.yaml', root);
+  writeFileSync(join(dir, 'root.yaml'), rootText);
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ root: 'root.yaml', rootSha256: sha256(rootText), cluster: 'fixture', stacks }, null, 2)}\n`);
   copyFileSync(join(FIXTURE, 'params.json'), join(dir, 'params.json'));
   return dir;
 }

@@ -68,3 +68,16 @@ export function motoEnv(): void {
   delete process.env['AWS_PROFILE'];
   delete process.env['AWS_SESSION_TOKEN'];
 }
+
+/**
+ * For a suite's `before` hook: sets moto's credentials and starts a server, or skips the suite with a
+ * visible notice when moto is not installed.
+ */
+export async function startMotoOrSkip(context: Mocha.Context): Promise<Moto> {
+  if (!motoAvailable()) {
+    console.log('    NOTICE: moto is not installed; skipping the emulator tests');
+    context.skip();
+  }
+  motoEnv();
+  return startMoto();
+}

@@ -15,6 +15,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ const notFound = () => new S3ServiceException({ name: 'NotFound', $fault: 'clien
 
 describe('npm run package (mocked AWS)', () => {
   // Mocks on these client instances only, so other test files' real clients stay untouched.
-  const clients: AwsClients = { cfn: new CloudFormationClient({ region: REGION }), s3: new S3Client({ region: REGION }), sts: new STSClient({ region: REGION }), region: REGION, calls: {} };
+  const clients: AwsClients = { cfn: new CloudFormationClient({ region: REGION }), s3: new S3Client({ region: REGION }), sts: new STSClient({ region: REGION }), ec2: new EC2Client({ region: REGION }), region: REGION, calls: {} };
   const s3 = mockClient(clients.s3);
   const sts = mockClient(clients.sts);
   let out: string;

@@ -7,7 +7,7 @@ import { checkTemplates, compile, writeOutput, type CompiledTemplate } from '../
 import { readManifest, sha256, templateKey } from '../lib/manifest.js';
 import { defineCluster } from '../stacks/config.js';
 import defaultCluster from '../stacks/clusters/default.js';
-import { definitionSource, withDefinition } from './helpers/definition.js';
+import { definitionCode, withDefinition } from './helpers/definition.js';
 import { DEFINITIONS } from './helpers/template.js';
 
 const CLI = join(process.cwd(), 'dist/lib/cli.js');
@@ -19,7 +19,7 @@ describe('synth', () => {
     const dir = tmp();
     const run = synth('--out', dir);
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(readdirSync(dir).sort(), ['agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
     const manifest = readManifest(dir);
     assert.equal(manifest.root, 'root.yaml');
     assert.deepEqual(Object.keys(manifest.stacks), ['Network', 'MasterZone', 'Agents', 'Vpn']);
@@ -71,50 +71,57 @@ describe('synth', () => {
   });
 
   it('leaves the output folder exactly as it was when a check fails', async () => {
-    const dir = tmp();
-    writeFileSync(join(dir, 'keep.txt'), 'previous output');
+    const dir = previousOutput();
     await assert.rejects(writeOutput(compile(defaultCluster), dir, async () => Promise.reject(new Error('audit found problems'))), /audit found problems/);
-    assert.deepEqual(readdirSync(dir), ['keep.txt']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'root.yaml']);
+    assert.equal(readFileSync(join(dir, 'root.yaml'), 'utf8'), 'previous output');
     assert.deepEqual(readdirSync(join(dir, '..')).filter((f) => f.startsWith(`.${dir.split('/').pop()}.`)), [], 'no staging folder left');
     rmSync(dir, { recursive: true });
   });
 
-  it('replaces the output folder when everything passes', async () => {
-    const dir = tmp();
-    writeFileSync(join(dir, 'stale.yaml'), 'old');
+  it('replaces an output folder it wrote when everything passes, and marks the new one', async () => {
+    const dir = previousOutput();
+    writeFileSync(join(dir, 'agents.yaml'), 'old');
     await writeOutput(compile(defaultCluster), dir);
-    assert.ok(!readdirSync(dir).includes('stale.yaml'));
-    assert.ok(readdirSync(dir).includes('root.yaml'));
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
+    assert.notEqual(readFileSync(join(dir, 'agents.yaml'), 'utf8'), 'old');
     rmSync(dir, { recursive: true });
   });
 
-  it('leaves out/ untouched when the definition is invalid (CLI)', () => {
-    const run = synthUserDefinition('broken-test', "{ name: 'broken-test', masters: { count: 2 }, vpn: { port: 0 } }");
+  it('leaves out/ untouched when the definition is invalid (CLI)', async () => {
+    const run = await synthUserDefinition('broken-test', "{ name: 'broken-test', masters: { count: 2 }, vpn: { port: 0 } }");
     assert.equal(run.status, 1);
     assert.match(run.stderr, /error: Cluster definition 'broken-test' is invalid:\n\s+- masters\.count: got 2, expected 1, 3 or 5/);
     assert.match(run.stderr, /- vpn\.port: got 0/);
-    assert.deepEqual(run.outAfter, ['keep.txt']);
+    assert.deepEqual(run.outAfter, ['.dcos-cfn-synth', 'root.yaml']);
   });
 
-  it('fails on an audit finding and leaves out/ untouched (CLI)', () => {
+  it('fails on an audit finding and leaves out/ untouched (CLI)', async () => {
     // m5 masters are Nitro but do not encrypt traffic between instances: Control Tower CT.EC2.PR.19.
-    const run = synthUserDefinition('audit-test', "{ name: 'audit-test', masters: { instanceType: 'm5.xlarge' } }");
+    const run = await synthUserDefinition('audit-test', "{ name: 'audit-test', masters: { instanceType: 'm5.xlarge' } }");
     assert.equal(run.status, 1);
     assert.match(run.stderr, /error: The audit found 1 problem\(s\) in the synthesized templates; nothing was written:\n\s+- CT\.EC2\.PR\.19 MasterZone\/Master1: /);
-    assert.deepEqual(run.outAfter, ['keep.txt']);
+    assert.deepEqual(run.outAfter, ['.dcos-cfn-synth', 'root.yaml']);
   });
 });
 
-/** Synthesizes a user-added definition (`stacks/clusters/<name>.ts`) into an out/ that holds a previous file. */
-function synthUserDefinition(name: string, definition: string) {
+/** An output folder a previous synth wrote (marker and a root template whose text is 'previous output'). */
+function previousOutput(dir = tmp()): string {
+  writeFileSync(join(dir, '.dcos-cfn-synth'), 'marker');
+  writeFileSync(join(dir, 'root.yaml'), 'previous output');
+  return dir;
+}
+
+/** Synthesizes a user-added definition into an out/ that holds a previous output. */
+async function synthUserDefinition(name: string, definition: string) {
   const dir = tmp();
   const out = join(dir, 'out');
   execFileSync('mkdir', ['-p', out]);
-  writeFileSync(join(out, 'keep.txt'), 'previous output');
+  previousOutput(out);
   try {
-    return withDefinition(name, definitionSource(definition), () => {
+    return await withDefinition(name, definitionCode(definition), () => {
       const run = spawnSync(process.execPath, [CLI, 'synth', '--cluster', name, '--out', out], { encoding: 'utf8' });
-      return { status: run.status, stderr: run.stderr, outAfter: readdirSync(out) };
+      return { status: run.status, stderr: run.stderr, outAfter: readdirSync(out).sort() };
     });
   } finally {
     rmSync(dir, { recursive: true });

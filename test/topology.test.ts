@@ -170,22 +170,21 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
       hasResourceProperties(network, 'AWS::Logs::LogGroup', { RetentionInDays: config.flowLogRetentionDays, KmsKeyId: { 'Fn::GetAtt': ['ClusterKey', 'Arn'] } });
     });
 
-    it('installs each DC/OS role with the static master list, the VPC resolver and a CloudFormation signal', () => {
-      const userData = (r: Json) => strings(r.Properties.UserData ?? r.Properties.LaunchTemplateData?.UserData).join('');
-      const expected = JSON.stringify(masterAddresses(config));
+    it('installs each DC/OS role from the DcosInstallerUrl parameter with the static master list and a CloudFormation signal', () => {
+      const sub = (r: Json) => (r.Properties.UserData ?? r.Properties.LaunchTemplateData?.UserData)['Fn::Base64']['Fn::Sub'];
       const cases: [Json, string, string][] = [
         [masters[0]![1], 'master', masters[0]![0]],
         [stacks.Agents!.Resources.PrivateAgentLaunchTemplate, 'slave', 'PrivateAgentGroup'],
         [stacks.Agents!.Resources.PublicAgentLaunchTemplate, 'slave_public', 'PublicAgentGroup'],
       ];
       for (const [res, role, signalled] of cases) {
-        const script = userData(res);
-        assert.ok(script.includes(`dcos_install.sh ${role}\n`), `installs ${role}`);
-        assert.ok(script.includes(`EXPECTED_MASTERS='${expected}'`), `${role} checks the master list`);
-        assert.ok(script.includes('169.254.169.253'), `${role} uses the VPC resolver`);
-        assert.ok(script.includes(`--resource '${signalled}'`), `${role} signals ${signalled}`);
-        assert.ok(script.includes('${DcosInstallerUrl}'), `${role} installs from the DcosInstallerUrl parameter`);
+        const [text, variables] = sub(res);
+        assert.equal(variables.Role, role);
+        assert.equal(variables.MasterList, JSON.stringify(masterAddresses(config)), `${role} checks the master list`);
+        assert.equal(variables.SignalResource, signalled, `${role} signals ${signalled}`);
+        assert.ok(text.includes('${DcosInstallerUrl}'), `${role} installs from the DcosInstallerUrl parameter`);
       }
+      assert.deepEqual(sub(masters[0]![1])[1].StateVolume, { Ref: `${masters[0]![0]}State` }, 'a master mounts its state volume');
       for (const [id, r] of [...masters, ['PrivateAgentGroup', stacks.Agents!.Resources.PrivateAgentGroup] as [string, Json]]) {
         assert.ok(r.CreationPolicy?.ResourceSignal?.Timeout, `${id} waits for its signal`);
       }
@@ -193,10 +192,11 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
     });
 
     it('pushes the masters as DNS servers to VPN clients and routes the VPC to them', () => {
-      const script = strings(stacks.Vpn!.Resources.VpnGateway.Properties.UserData).join('');
-      for (const ip of masterAddresses(config)) assert.ok(script.includes(`push "dhcp-option DNS ${ip}"`), ip);
-      assert.ok(script.includes(`push "route ${config.vpcCidr.split('/')[0]} 255.255.0.0"`));
-      assert.ok(script.includes(`port ${config.vpn.port}\nproto ${config.vpn.protocol}\n`));
+      const [, variables] = stacks.Vpn!.Resources.VpnGateway.Properties.UserData['Fn::Base64']['Fn::Sub'];
+      assert.equal(variables.DnsServers, masterAddresses(config).join(' '));
+      assert.equal(variables.VpcNetwork, `${config.vpcCidr.split('/')[0]} 255.255.0.0`);
+      assert.equal(variables.VpnPort, String(config.vpn.port));
+      assert.equal(variables.VpnProtocol, config.vpn.protocol);
     });
 
     it('keeps secrets out of templates: no key material, passwords or access keys in user data, defaults or outputs', () => {

@@ -26,7 +26,7 @@ describe('cluster definition validation', () => {
     ['a malformed VPN instance type', { vpn: { instanceType: 'T3 small' } }, /^vpn\.instanceType: got "T3 small"/],
     ['a root volume too small', { publicAgents: { rootVolumeGiB: 8 } }, /^publicAgents\.rootVolumeGiB: got 8, expected a whole number of GiB from 20/],
     ['a state volume too small', { masters: { stateVolumeGiB: 1 } }, /^masters\.stateVolumeGiB: got 1/],
-    ['an invalid VPC CIDR', { vpcCidr: '10.0.0.1/16' }, /^vpcCidr: got "10\.0\.0\.1\/16", expected an IPv4 CIDR block/],
+    ['an invalid VPC CIDR', { vpcCidr: '10.0.0/16' }, /^vpcCidr: got "10\.0\.0\/16", expected an IPv4 CIDR block/],
     ['a VPC prefix out of range', { vpcCidr: '10.0.0.0/8' }, /^vpcCidr: got "10\.0\.0\.0\/8", expected a prefix from \/16 to \/24/],
     ['a subnet outside the VPC', { subnets: { public: ['10.1.0.0/24'] } }, /^subnets\.public\[0\]: got "10\.1\.0\.0\/24", expected a range inside vpcCidr 10\.0\.0\.0\/16/],
     ['overlapping subnets', { subnets: { masterZone: ['10.0.0.0/25'] } }, /^subnets\.masterZone\[0\]: got "10\.0\.0\.0\/25", expected a range that does not overlap subnets\.public\[0\] \(10\.0\.0\.0\/24\)/],
@@ -43,6 +43,39 @@ describe('cluster definition validation', () => {
       assert.ok(problems.some((p) => message.test(p)), `expected ${message} in:\n${problems.join('\n')}`);
     });
   }
+
+  // What AWS or CloudFormation would reject later, each refused alone with one message.
+  const rejectedByAws: [string, Partial<Record<keyof ClusterDefinition, unknown>>, string][] = [
+    ['a VPC range with leading zeros', { vpcCidr: '010.000.000.000/16' }, 'vpcCidr: got "010.000.000.000/16", expected a CIDR block in canonical notation, without leading zeros (10.0.0.0/16)'],
+    ['a VPC range with host bits set', { vpcCidr: '10.0.0.1/16' }, 'vpcCidr: got "10.0.0.1/16", expected a CIDR block with the host bits zero (10.0.0.0/16)'],
+    ['a subnet with leading zeros', { subnets: { public: ['10.0.00.0/24'] } }, 'subnets.public[0]: got "10.0.00.0/24", expected a CIDR block in canonical notation, without leading zeros (10.0.0.0/24)'],
+    ['a VPN pool with host bits set', { vpn: { clientCidr: '10.255.0.1/24' } }, 'vpn.clientCidr: got "10.255.0.1/24", expected a CIDR block with the host bits zero (10.255.0.0/24)'],
+    [
+      'a description longer than CloudFormation takes',
+      { description: 'x'.repeat(2000) },
+      `description: got "${'x'.repeat(40)}...", expected at most 971 characters (CloudFormation's 1024 for a template Description, less 53 for the name and shape); it has 2000`,
+    ],
+    [
+      '100 private agents in a /28',
+      { privateAgents: { count: 100 }, subnets: { privateAgents: ['10.0.32.0/28'] } },
+      "subnets.privateAgents[0]: got \"10.0.32.0/28\", expected room for 101 private agent(s) (100 + 1 for rolling updates over 1 AZ(s)): 101 addresses plus AWS's 5 reserved, a /25 or larger (a /28 has 11 usable)",
+    ],
+    [
+      '20 public agents in a /28',
+      { publicAgents: { count: 20 }, subnets: { publicAgents: ['10.0.12.0/28'] } },
+      "subnets.publicAgents[0]: got \"10.0.12.0/28\", expected room for 21 public agent(s) (20 + 1 for rolling updates over 1 AZ(s)): 21 addresses plus AWS's 5 reserved, a /27 or larger (a /28 has 11 usable)",
+    ],
+  ];
+  for (const [what, overrides, message] of rejectedByAws) {
+    it(`refuses ${what} with exactly one message`, () => {
+      assert.deepEqual(problemsOf(overrides), [message]);
+    });
+  }
+
+  it('takes a definition at the limits: a 969-character description with 100 private agents in a /25', () => {
+    assert.deepEqual(problemsOf({ description: 'x'.repeat(969), privateAgents: { count: 100 }, subnets: { privateAgents: ['10.0.32.0/25'] } }), []);
+    assert.deepEqual(problemsOf({ name: 'a-twenty-four-char-name1', description: 'y'.repeat(969 - 'a-twenty-four-char-name1'.length + 4) }), []);
+  });
 
   it('reports every problem at once, and compile refuses before writing anything', () => {
     const config = defineCluster({ name: 'x', masters: { count: 4 }, vpcCidr: 'nope', flowLogRetentionDays: 2 });

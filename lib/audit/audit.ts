@@ -12,9 +12,9 @@ import { analyzeNetwork } from './network.js';
 import { runDcosRules } from './rules.js';
 import { applyWaivers, declaredWaivers, type Waiver } from './waivers.js';
 
-export type { GroupExposure, InternetPath, ResourceLocation } from './exposure.js';
+export type { Certainty, GroupExposure, InternetPath, ResourceLocation } from './exposure.js';
 export type { Finding } from './finding.js';
-export type { Protocol, Role } from './network.js';
+export type { Fact, NetworkModel, Protocol, Role } from './model.js';
 export type { Waiver } from './waivers.js';
 export { ROLE_TAG } from './network.js';
 export { WAIVABLE_RULES, WAIVERS_METADATA_KEY } from './waivers.js';

@@ -1,5 +1,7 @@
 /** A policy finding: one rule broken by one resource (or parameter or output) of the set. */
 import type { ResourceLocation } from './exposure.js';
+import type { Stack, TemplateSet } from './load.js';
+import type { NetworkModel } from './model.js';
 import type { ResourceRef } from './resolve.js';
 
 export interface Finding extends ResourceLocation {
@@ -28,4 +30,18 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
   const groups = new Map<string, T[]>();
   for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
   return groups;
+}
+
+/** One of our rules: an ID, what it requires, and the check over a set and its network model. */
+export interface Rule {
+  /** `DCOS.<AREA>.<n>`. */
+  readonly id: string;
+  /** What the rule requires, one line. */
+  readonly title: string;
+  readonly check: (set: TemplateSet, network: NetworkModel) => Finding[];
+}
+
+/** A finding on a resource (or `Parameters.X`, `Outputs.X`) of a stack. */
+export function stackFinding(rule: Pick<Rule, 'id' | 'title'>, stack: Stack, resource: string, message: string): Finding {
+  return { rule: rule.id, title: rule.title, stack: stack.name, file: stack.file, resource, message };
 }

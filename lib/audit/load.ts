@@ -124,14 +124,19 @@ function isFile(path: string): boolean {
   }
 }
 
-function loadStack(file: string, name: string, parent: Stack['parent'], manifest: Manifest | undefined, seen: Set<string>): Stack {
+/**
+ * Loads a stack and its nested stacks. A nested stack is named by its logical-ID path below the root
+ * (`MasterZone`); `rootPrefix` qualifies those names when a set holds several roots, which would
+ * otherwise share them.
+ */
+function loadStack(file: string, name: string, parent: Stack['parent'], manifest: Manifest | undefined, seen: Set<string>, rootPrefix = ''): Stack {
   if (seen.has(file)) throw new UserError(`${file} nests itself (a TemplateURL cycle through ${[...seen].join(', ')}).`);
   const template = readTemplate(file);
   const stack: Stack = { name, file, template, parent, children: new Map() };
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== NESTED_STACK_TYPE) continue;
     const childFile = nestedFile(file, template, id, manifest);
-    const childName = parent ? `${name}/${id}` : id;
+    const childName = parent ? `${name}/${id}` : `${rootPrefix}${id}`;
     // The manifest describes the root's children only; deeper levels go by file name.
     stack.children.set(id, loadStack(childFile, childName, { stack, logicalId: id }, undefined, new Set([...seen, file])));
   }
@@ -171,9 +176,13 @@ function rootsOf(path: string): { file: string; manifest?: Manifest }[] {
 /** Loads the template set the paths stand for (files and folders, see `rootsOf`), following nested stacks. */
 export function loadTemplateSet(paths: readonly string[]): TemplateSet {
   if (paths.length === 0) throw new UserError('No template given.');
-  const roots = paths.flatMap(rootsOf).map(({ file, manifest }) =>
-    loadStack(file, basename(file).replace(TEMPLATE_FILE, ''), undefined, manifest, new Set()),
-  );
+  const found = paths.flatMap(rootsOf);
+  const roots = found.map(({ file, manifest }) => {
+    const name = basename(file).replace(TEMPLATE_FILE, '');
+    // Several roots (two clusters' out/ folders, say) each have a MasterZone: name theirs by the root's file.
+    const prefix = found.length > 1 ? `${file.replace(TEMPLATE_FILE, '')}:` : '';
+    return loadStack(file, found.length > 1 ? file.replace(TEMPLATE_FILE, '') : name, undefined, manifest, new Set(), prefix);
+  });
   return { label: paths.join(' '), roots, stacks: roots.flatMap(descendants) };
 }
 

@@ -1,150 +1,54 @@
 /**
- * The network model the exposure analysis and our rules read: compute groups (instances and auto scaling
- * groups) with their role, public IP, routing and security groups; security group ingress rules; load
- * balancers with their listeners and the groups each listener forwards to. Built over a whole template
- * set, following values across nested stacks (see resolve.ts).
+ * Builds the network model (model.ts) of a template set: every instance and auto scaling group with its
+ * placements (each network interface in each subnet it may launch into, with public IPv4, IPv6, routing and
+ * security groups), the security groups, and the load balancers. Values are followed across nested stacks
+ * (resolve.ts); what the templates leave open stays open, with the reason.
+ *
+ * Launch settings come from the instance, its launch template, or the group's launch configuration or
+ * launch template (mixed instances policies included); extra interfaces from
+ * `AWS::EC2::NetworkInterfaceAttachment`; Elastic IPs from `AWS::EC2::EIP.InstanceId` and
+ * `AWS::EC2::EIPAssociation` (by instance or interface). Out of scope: forwarding an instance does itself
+ * (a NAT instance's port forwarding, a proxy), which no template shows.
  */
-import type { Stack, TemplateSet } from './load.js';
-import { isFalse, isTrue, refsIn, resolvedProperties, ResourceRef } from './resolve.js';
-
-/** The tag our templates put on every instance and auto scaling group. */
+import type { TemplateSet } from './load.js';
+import { buildLoadBalancers } from './load-balancers.js';
+import { existence, located, Lookup, prop, records } from './lookup.js';
+import {
+  allOf,
+  anyOf,
+  COMPUTE_TYPES,
+  maybe,
+  no,
+  ROLES,
+  yes,
+  type ComputeGroup,
+  type ComputeType,
+  type Fact,
+  type NetworkModel,
+  type Placement,
+  type Role,
+} from './model.js';
+import { describeItem, identityOf, isFalse, isTrue, itemsIn, resolvedProperties, ResourceRef, Unknown, type Item } from './resolve.js';
+import { SecurityGroups } from './security-groups.js';
+import { defaultVpcFacts, subnetFacts, type SubnetFacts } from './subnets.js';
 import { ROLE_TAG } from '../template.js';
 
-export { ROLE_TAG };
-
-export const ROLES = ['master', 'private-agent', 'public-agent', 'vpn', 'admin', 'other'] as const;
-export type Role = (typeof ROLES)[number];
-
-export const COMPUTE_TYPES = ['AWS::EC2::Instance', 'AWS::AutoScaling::AutoScalingGroup'] as const;
-export type ComputeType = (typeof COMPUTE_TYPES)[number];
-
-export type Protocol = 'tcp' | 'udp' | 'icmp' | 'all';
-
-/** A protocol and an inclusive port range (`all` covers every port). */
-export interface PortRange {
-  readonly protocol: Protocol;
-  readonly from: number;
-  readonly to: number;
-}
-
-/** One ingress rule of a security group, wherever it is declared. */
-export interface IngressRule extends PortRange {
-  /** The resource that declares it: the security group itself or an `AWS::EC2::SecurityGroupIngress`. */
-  readonly declaredIn: ResourceRef;
-  readonly cidr?: string;
-  readonly sourceGroup?: ResourceRef;
-  readonly prefixList?: boolean;
-}
-
-export interface ComputeGroup {
-  readonly ref: ResourceRef;
-  readonly role: Role;
-  /** Why it gets a public IP address, or undefined when it gets none. */
-  readonly publicIp?: string;
-  /** Some subnet of the group has a route to an internet gateway. */
-  readonly internetRouted: boolean;
-  readonly securityGroups: readonly ResourceRef[];
-}
-
-export interface Listener {
-  readonly protocols: readonly Protocol[];
-  readonly port: number;
-  /** The compute groups this listener forwards to. */
-  readonly targets: readonly ResourceRef[];
-  /**
-   * Targets the audit cannot tie to a compute group of the set: an IP address no instance has as a fixed
-   * address, a value known only at deploy time, a Lambda or another load balancer. Whatever they are, the
-   * listener reaches them.
-   */
-  readonly unknownTargets: readonly string[];
-}
-
-export interface LoadBalancer {
-  readonly ref: ResourceRef;
-  readonly kind: 'classic' | 'application' | 'network' | 'gateway';
-  readonly internetFacing: boolean;
-  readonly securityGroups: readonly ResourceRef[];
-  readonly listeners: readonly Listener[];
-}
-
-export interface Network {
-  readonly groups: readonly ComputeGroup[];
-  readonly loadBalancers: readonly LoadBalancer[];
-  /** Every ingress rule by the key of the security group it belongs to. */
-  readonly ingress: ReadonlyMap<string, readonly IngressRule[]>;
-}
-
-export const INTERNET_CIDRS = ['0.0.0.0/0', '::/0'];
-
-export function isInternetRule(rule: IngressRule): boolean {
-  return rule.cidr !== undefined && INTERNET_CIDRS.includes(rule.cidr);
-}
-
-export function covers(range: PortRange, protocol: Protocol, port: number): boolean {
-  if (range.protocol === 'all') return true;
-  return range.protocol === protocol && range.from <= port && port <= range.to;
-}
+export { COMPUTE_TYPES, ROLE_TAG, ROLES };
+export type { ComputeType, NetworkModel as Network, Role };
 
 /** Every resource of the given types in the set. */
 export function resourcesOfType(set: TemplateSet, ...types: string[]): ResourceRef[] {
-  return set.stacks.flatMap((stack: Stack) =>
-    Object.entries(stack.template.Resources)
-      .filter(([, r]) => types.includes(r.Type))
-      .map(([id]) => new ResourceRef(stack, id)),
-  );
+  return new Lookup(set).ofType(...types);
 }
 
-const prop = (ref: ResourceRef, name: string): unknown => resolvedProperties(ref)[name];
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
-const keys = (refs: readonly ResourceRef[]) => new Set(refs.map((r) => r.key));
-const refersTo = (value: unknown, target: ResourceRef) => refsIn(value).some((r) => r.key === target.key);
-
-function protocolOf(value: unknown): Protocol | undefined {
-  const p = String(value).toLowerCase();
-  if (p === '-1' || p === 'all') return 'all';
-  if (p === 'tcp' || p === '6') return 'tcp';
-  if (p === 'udp' || p === '17') return 'udp';
-  if (p === 'icmp' || p === '1' || p === 'icmpv6' || p === '58') return 'icmp';
-  return undefined;
-}
-
-function ingressRule(declaredIn: ResourceRef, raw: Record<string, unknown>): IngressRule | undefined {
-  const protocol = protocolOf(raw['IpProtocol']);
-  if (!protocol) return undefined;
-  const from = protocol === 'all' || raw['FromPort'] === undefined || Number(raw['FromPort']) === -1 ? 0 : Number(raw['FromPort']);
-  const to = protocol === 'all' || raw['ToPort'] === undefined || Number(raw['ToPort']) === -1 ? 65535 : Number(raw['ToPort']);
-  const cidr = raw['CidrIp'] ?? raw['CidrIpv6'];
-  const sourceGroup = refsIn(raw['SourceSecurityGroupId'] ?? raw['SourceSecurityGroupName'])[0];
-  return {
-    declaredIn,
-    protocol,
-    from,
-    to,
-    ...(typeof cidr === 'string' ? { cidr } : {}),
-    ...(sourceGroup ? { sourceGroup } : {}),
-    ...(raw['SourcePrefixListId'] !== undefined ? { prefixList: true } : {}),
-  };
-}
-
-function collectIngress(set: TemplateSet): Map<string, IngressRule[]> {
-  const ingress = new Map<string, IngressRule[]>();
-  const add = (group: ResourceRef, rule: IngressRule | undefined) => {
-    if (rule) ingress.set(group.key, [...(ingress.get(group.key) ?? []), rule]);
-  };
-  for (const sg of resourcesOfType(set, 'AWS::EC2::SecurityGroup')) {
-    ingress.set(sg.key, ingress.get(sg.key) ?? []);
-    for (const raw of list(prop(sg, 'SecurityGroupIngress'))) add(sg, ingressRule(sg, raw as Record<string, unknown>));
-  }
-  for (const standalone of resourcesOfType(set, 'AWS::EC2::SecurityGroupIngress')) {
-    const group = refsIn(prop(standalone, 'GroupId') ?? prop(standalone, 'GroupName'))[0];
-    if (group) add(group, ingressRule(standalone, resolvedProperties(standalone)));
-  }
-  return ingress;
+/** The resource of the set a model element stands for. */
+export function refOf(set: TemplateSet, at: { readonly stack: string; readonly resource: string }): ResourceRef {
+  return new ResourceRef(set.stacks.find((s) => s.name === at.stack)!, at.resource);
 }
 
 /** Role from our `dcos:role` tag, else guessed from the logical ID (foreign templates). */
 export function roleOf(ref: ResourceRef): Role {
-  const tag = list(prop(ref, 'Tags')).find((t) => (t as Record<string, unknown>)['Key'] === ROLE_TAG) as Record<string, unknown> | undefined;
+  const tag = records(prop(ref, 'Tags')).find((t) => t['Key'] === ROLE_TAG);
   const value = tag?.['Value'];
   if (typeof value === 'string' && (ROLES as readonly string[]).includes(value)) return value as Role;
   const id = ref.id;
@@ -156,218 +60,183 @@ export function roleOf(ref: ResourceRef): Role {
   return 'other';
 }
 
-/** Launch settings shared by instances, launch templates and launch configurations. */
-interface Launch {
+/** One network interface as launched or attached. */
+interface InterfaceSpec {
+  readonly name: string;
+  /** Launched with the instance at this device index; undefined for one attached later. */
+  readonly deviceIndex?: number;
+  readonly subnets: readonly Item[];
+  readonly securityGroups: readonly Item[];
   readonly associatePublicIp: unknown;
-  readonly subnets: readonly ResourceRef[];
-  readonly securityGroups: readonly ResourceRef[];
-  /** Attached `AWS::EC2::NetworkInterface` resources (an Elastic IP may sit on one). */
-  readonly interfaces: readonly ResourceRef[];
-  /** A subnet is named at all (possibly as a literal ID); without one, EC2 uses the default VPC. */
-  readonly subnetGiven: boolean;
+  /** `Ipv6AddressCount` and `Ipv6Addresses` values. */
+  readonly ipv6: readonly unknown[];
+  /** The `AWS::EC2::NetworkInterface` (or the ID of one) it is. */
+  readonly eni?: Item;
+  /** Why nothing about it is known (a launch template or interface the templates do not define). */
+  readonly unknown?: string;
 }
 
-function launchTemplateData(spec: unknown): Record<string, unknown> {
+interface LaunchData {
+  readonly data: Record<string, unknown>;
+  readonly unknown?: string;
+}
+
+function launchTemplateData(lookup: Lookup, spec: unknown): LaunchData[] {
+  if (spec === undefined) return [];
   const s = (spec ?? {}) as Record<string, unknown>;
-  const template = refsIn(s['LaunchTemplateId'] ?? s['LaunchTemplateName'])[0];
-  return template ? ((prop(template, 'LaunchTemplateData') ?? {}) as Record<string, unknown>) : {};
+  const item = itemsIn(s['LaunchTemplateId'] ?? s['LaunchTemplateName'])[0];
+  const byName = typeof item === 'string' ? lookup.ofType('AWS::EC2::LaunchTemplate').find((t) => prop(t, 'LaunchTemplateName') === item) : undefined;
+  const template = lookup.resourceOf(item, 'AWS::EC2::LaunchTemplate') ?? byName;
+  if (!template) return [{ data: {}, unknown: `launch template ${item === undefined ? '(none named)' : describeItem(item)} is not defined in the templates` }];
+  return [{ data: (prop(template, 'LaunchTemplateData') ?? {}) as Record<string, unknown> }];
 }
 
-/** Network interface entries, each merged with the `AWS::EC2::NetworkInterface` it attaches, if any. */
-function interfacesOf(data: Record<string, unknown>, groupsKey: string): Record<string, unknown>[] {
-  return (list(data['NetworkInterfaces']) as Record<string, unknown>[]).map((n) => {
-    const eni = refsIn(n['NetworkInterfaceId'])[0];
-    if (!eni) return n;
-    const props = resolvedProperties(eni);
-    return { ...n, SubnetId: props['SubnetId'], [groupsKey]: props['GroupSet'] };
-  });
-}
-
-function fromInterfaces(data: Record<string, unknown>, groupsKey: string): Launch {
-  const interfaces = interfacesOf(data, groupsKey);
-  const primary = interfaces.find((n) => Number(n['DeviceIndex'] ?? 0) === 0);
+function interfaceSpec(lookup: Lookup, raw: Record<string, unknown>, fallback: { subnets: Item[]; groups: Item[] }, name: string): InterfaceSpec {
+  const deviceIndex = Number(raw['DeviceIndex'] ?? 0);
+  const eni = itemsIn(raw['NetworkInterfaceId'])[0];
+  const common = { deviceIndex, associatePublicIp: raw['AssociatePublicIpAddress'] };
+  if (eni !== undefined) return { ...eniSpec(lookup, eni), ...common };
+  const own = itemsIn(raw['SubnetId']);
+  const groups = itemsIn(raw['GroupSet'] ?? raw['Groups']);
   return {
-    associatePublicIp: primary?.['AssociatePublicIpAddress'] ?? data['AssociatePublicIpAddress'],
-    subnets: [...refsIn(data['SubnetId']), ...interfaces.flatMap((n) => refsIn(n['SubnetId']))],
-    interfaces: interfaces.flatMap((n) => refsIn(n['NetworkInterfaceId'])),
-    subnetGiven: data['SubnetId'] !== undefined || interfaces.some((n) => n['SubnetId'] !== undefined),
-    securityGroups: [
-      ...refsIn(data['SecurityGroupIds']),
-      ...refsIn(data['SecurityGroups']),
-      ...interfaces.flatMap((n) => refsIn(n[groupsKey])),
-    ],
+    name,
+    ...common,
+    subnets: own.length ? own : deviceIndex === 0 ? fallback.subnets : [],
+    securityGroups: groups.length ? groups : deviceIndex === 0 ? fallback.groups : [],
+    ipv6: [raw['Ipv6AddressCount'], raw['Ipv6Addresses']],
   };
 }
 
-function launchOf(group: ResourceRef): Launch {
-  const props = resolvedProperties(group);
-  if (group.type === 'AWS::EC2::Instance') {
-    const own = fromInterfaces(props, 'GroupSet');
-    const template = fromInterfaces(launchTemplateData(props['LaunchTemplate']), 'Groups');
-    return {
-      associatePublicIp: own.associatePublicIp ?? template.associatePublicIp,
-      subnets: own.subnets.length ? own.subnets : template.subnets,
-      securityGroups: [...own.securityGroups, ...template.securityGroups],
-      interfaces: own.interfaces,
-      subnetGiven: own.subnetGiven || template.subnetGiven,
-    };
+/** An `AWS::EC2::NetworkInterface` (or one the templates only name). */
+function eniSpec(lookup: Lookup, eni: Item): InterfaceSpec {
+  const defined = lookup.resourceOf(eni, 'AWS::EC2::NetworkInterface');
+  const name = `interface ${describeItem(eni)}`;
+  if (!defined) return { name, subnets: [], securityGroups: [], associatePublicIp: undefined, ipv6: [], eni, unknown: `network interface ${describeItem(eni)} is not defined in the templates` };
+  const props = resolvedProperties(defined);
+  return { name, subnets: itemsIn(props['SubnetId']), securityGroups: itemsIn(props['GroupSet']), associatePublicIp: undefined, ipv6: [props['Ipv6AddressCount'], props['Ipv6Addresses']], eni };
+}
+
+function instanceSpecs(lookup: Lookup, ref: ResourceRef): { specs: InterfaceSpec[]; unknown?: string } {
+  const props = resolvedProperties(ref);
+  const [template] = launchTemplateData(lookup, props['LaunchTemplate']);
+  const data = template?.data ?? {};
+  const groups = [props['SecurityGroupIds'], props['SecurityGroups'], data['SecurityGroupIds'], data['SecurityGroups']].flatMap(itemsIn);
+  const fallback = { subnets: itemsIn(props['SubnetId']), groups };
+  const inline = records(props['NetworkInterfaces'] ?? data['NetworkInterfaces']);
+  const launched = inline.length
+    ? inline.map((n, i) => interfaceSpec(lookup, n, fallback, inline.length > 1 ? `interface ${i}` : 'primary interface'))
+    : [{ name: 'primary interface', deviceIndex: 0, subnets: fallback.subnets, securityGroups: groups, associatePublicIp: undefined, ipv6: [props['Ipv6AddressCount'], props['Ipv6Addresses']] }];
+  const attached = lookup
+    .pointingAt('AWS::EC2::NetworkInterfaceAttachment', 'InstanceId', ref.key)
+    .filter((a) => existence(a).holds !== 'no')
+    .flatMap((a) => itemsIn(prop(a, 'NetworkInterfaceId')).map((eni) => eniSpec(lookup, eni)));
+  return { specs: [...launched, ...attached], ...(template?.unknown ? { unknown: template.unknown } : {}) };
+}
+
+function groupSpecs(lookup: Lookup, ref: ResourceRef): { specs: InterfaceSpec[]; unknown?: string } {
+  const props = resolvedProperties(ref);
+  const configuration = itemsIn(props['LaunchConfigurationName'])[0];
+  if (configuration !== undefined) {
+    const defined = lookup.resourceOf(configuration, 'AWS::AutoScaling::LaunchConfiguration');
+    if (!defined) return { specs: [], unknown: `launch configuration ${describeItem(configuration)} is not defined in the templates` };
+    const c = resolvedProperties(defined);
+    return { specs: [{ name: 'primary interface', deviceIndex: 0, subnets: [], securityGroups: itemsIn(c['SecurityGroups']), associatePublicIp: c['AssociatePublicIpAddress'], ipv6: [] }] };
   }
-  const subnets = refsIn(props['VPCZoneIdentifier']);
-  const subnetGiven = props['VPCZoneIdentifier'] !== undefined;
-  const configuration = refsIn(props['LaunchConfigurationName'])[0];
-  if (configuration) {
-    const c = resolvedProperties(configuration);
-    return { associatePublicIp: c['AssociatePublicIpAddress'], subnets, securityGroups: refsIn(c['SecurityGroups']), interfaces: [], subnetGiven };
-  }
-  const mixed = (props['MixedInstancesPolicy'] as Record<string, Record<string, unknown>> | undefined)?.['LaunchTemplate'];
-  const data = launchTemplateData(props['LaunchTemplate'] ?? mixed?.['LaunchTemplateSpecification']);
-  return { ...fromInterfaces(data, 'Groups'), subnets, subnetGiven };
-}
-
-/** Subnet keys routed to an internet gateway, through their route table associations. */
-function internetSubnets(set: TemplateSet): Set<string> {
-  const igwTables = new Set(
-    resourcesOfType(set, 'AWS::EC2::Route')
-      .filter((route) => {
-        const gateway = prop(route, 'GatewayId');
-        return refsIn(gateway).some((g) => g.type === 'AWS::EC2::InternetGateway') || (typeof gateway === 'string' && gateway.startsWith('igw-'));
-      })
-      .flatMap((route) => refsIn(prop(route, 'RouteTableId')).map((t) => t.key)),
-  );
-  return new Set(
-    resourcesOfType(set, 'AWS::EC2::SubnetRouteTableAssociation')
-      .filter((a) => refsIn(prop(a, 'RouteTableId')).some((t) => igwTables.has(t.key)))
-      .flatMap((a) => refsIn(prop(a, 'SubnetId')).map((s) => s.key)),
-  );
-}
-
-function computeGroup(set: TemplateSet, ref: ResourceRef, routed: Set<string>): ComputeGroup {
-  const launch = launchOf(ref);
-  const eip = resourcesOfType(set, 'AWS::EC2::EIP', 'AWS::EC2::EIPAssociation').find(
-    (e) => refersTo(prop(e, 'InstanceId'), ref) || launch.interfaces.some((eni) => refersTo(prop(e, 'NetworkInterfaceId'), eni)),
-  );
-  const mapping = launch.subnets.find((s) => isTrue(prop(s, 'MapPublicIpOnLaunch')));
-  const defaultVpc = !launch.subnetGiven;
-  const publicIp = eip
-    ? `Elastic IP ${eip.id}`
-    : isTrue(launch.associatePublicIp)
-      ? 'AssociatePublicIpAddress: true'
-      : isFalse(launch.associatePublicIp)
-        ? undefined
-        : mapping
-          ? `subnet ${mapping.id} maps public IPs on launch`
-          : defaultVpc
-            ? 'no subnet given: default VPC subnets map public IPs'
-            : undefined;
-  return {
-    ref,
-    role: roleOf(ref),
-    ...(publicIp ? { publicIp } : {}),
-    internetRouted: defaultVpc || launch.subnets.some((s) => routed.has(s.key)),
-    securityGroups: launch.securityGroups,
-  };
-}
-
-function listenerProtocols(value: unknown): Protocol[] {
-  const p = String(value ?? 'TCP').toUpperCase();
-  return p === 'UDP' ? ['udp'] : p === 'TCP_UDP' ? ['tcp', 'udp'] : ['tcp'];
-}
-
-function classicLoadBalancer(ref: ResourceRef, groups: readonly ComputeGroup[]): LoadBalancer {
-  const members = [
-    ...refsIn(prop(ref, 'Instances')),
-    ...groups.filter((g) => refersTo(prop(g.ref, 'LoadBalancerNames'), ref)).map((g) => g.ref),
+  const mixed = records((props['MixedInstancesPolicy'] as Record<string, unknown> | undefined)?.['LaunchTemplate'])[0];
+  const templates = [
+    ...launchTemplateData(lookup, props['LaunchTemplate'] ?? mixed?.['LaunchTemplateSpecification']),
+    ...records(mixed?.['Overrides']).flatMap((o) => launchTemplateData(lookup, o['LaunchTemplateSpecification'])),
   ];
-  return {
-    ref,
-    kind: 'classic',
-    internetFacing: prop(ref, 'Scheme') !== 'internal',
-    securityGroups: refsIn(prop(ref, 'SecurityGroups')),
-    listeners: list(prop(ref, 'Listeners')).map((raw) => {
-      const l = raw as Record<string, unknown>;
-      return { protocols: ['tcp'], port: Number(l['LoadBalancerPort']), targets: members, unknownTargets: [] };
-    }),
-  };
-}
-
-/** Fixed private addresses of instances (on the instance or its inline network interfaces), by address. */
-function fixedAddresses(groups: readonly ComputeGroup[]): Map<string, ResourceRef> {
-  const found = new Map<string, ResourceRef>();
-  for (const g of groups) {
-    const addresses = [prop(g.ref, 'PrivateIpAddress'), ...list(prop(g.ref, 'NetworkInterfaces')).map((n) => (n as Record<string, unknown>)['PrivateIpAddress'])];
-    for (const a of addresses) if (typeof a === 'string') found.set(a, g.ref);
-  }
-  return found;
-}
-
-/** The compute groups a load balancer's actions forward to, and the targets it cannot identify. */
-function forwarded(actions: unknown, groups: readonly ComputeGroup[]): Pick<Listener, 'targets' | 'unknownTargets'> {
-  const targetGroups = list(actions).flatMap((a) => {
-    const action = a as Record<string, unknown>;
-    const forward = (action['ForwardConfig'] as Record<string, unknown> | undefined)?.['TargetGroups'];
-    return [...refsIn(action['TargetGroupArn']), ...list(forward).flatMap((t) => refsIn((t as Record<string, unknown>)['TargetGroupArn']))];
+  if (templates.length === 0) return { specs: [], unknown: 'the group names no launch template or configuration' };
+  const unknown = templates.find((t) => t.unknown)?.unknown;
+  const specs = templates.flatMap(({ data }) => {
+    const groups = [data['SecurityGroupIds'], data['SecurityGroups']].flatMap(itemsIn);
+    const inline = records(data['NetworkInterfaces']);
+    // The group's subnets (VPCZoneIdentifier) replace any subnet in the template.
+    return inline.length
+      ? inline.map((n, i) => ({ ...interfaceSpec(lookup, { ...n, SubnetId: undefined }, { subnets: [], groups }, inline.length > 1 ? `interface ${i}` : 'primary interface') }))
+      : [{ name: 'primary interface', deviceIndex: 0, subnets: [], securityGroups: groups, associatePublicIp: undefined, ipv6: [] }];
   });
-  const byAddress = fixedAddresses(groups);
-  const computeKeys = new Set(groups.map((g) => g.ref.key));
-  const unknownTargets: string[] = [];
-  const explicit = targetGroups.flatMap((tg) =>
-    list(prop(tg, 'Targets')).flatMap((t) => {
-      const id = (t as Record<string, unknown>)['Id'];
-      const refs = refsIn(id).filter((r) => computeKeys.has(r.key));
-      if (refs.length > 0) return refs;
-      const byIp = typeof id === 'string' ? byAddress.get(id) : undefined;
-      if (byIp) return [byIp];
-      unknownTargets.push(`${tg.id}: ${typeof id === 'string' ? id : (refsIn(id)[0]?.id ?? 'a value known only at deploy time')}`);
-      return [];
-    }),
-  );
-  const tgKeys = keys(targetGroups);
-  const targets = [...explicit, ...groups.filter((g) => refsIn(prop(g.ref, 'TargetGroupARNs')).some((tg) => tgKeys.has(tg.key))).map((g) => g.ref)].filter(
-    (r, i, all) => all.findIndex((o) => o.key === r.key) === i,
-  );
-  return { targets, unknownTargets };
+  return { specs, ...(unknown ? { unknown } : {}) };
 }
 
-function v2LoadBalancer(set: TemplateSet, ref: ResourceRef, groups: readonly ComputeGroup[]): LoadBalancer {
-  const listeners = resourcesOfType(set, 'AWS::ElasticLoadBalancingV2::Listener').filter((l) => refersTo(prop(l, 'LoadBalancerArn'), ref));
-  const rules = resourcesOfType(set, 'AWS::ElasticLoadBalancingV2::ListenerRule');
-  const type = String(prop(ref, 'Type') ?? 'application');
+/** Elastic IPs on the instance's primary interface or on a given interface. */
+function elasticIp(lookup: Lookup, instance: ResourceRef | undefined, spec: InterfaceSpec): Fact {
+  const primary = spec.deviceIndex === 0 && instance !== undefined;
+  const eniId = spec.eni === undefined ? undefined : identityOf(spec.eni);
+  const found = [
+    ...(primary ? lookup.pointingAt('AWS::EC2::EIP', 'InstanceId', instance.key) : []),
+    ...(primary ? lookup.pointingAt('AWS::EC2::EIPAssociation', 'InstanceId', instance.key) : []),
+    ...lookup.pointingAt('AWS::EC2::EIPAssociation', 'NetworkInterfaceId', eniId),
+  ];
+  return anyOf(found.map((e) => allOf(existence(e), yes(`Elastic IP ${e.id}`))), 'no Elastic IP');
+}
+
+function ipv6Of(spec: InterfaceSpec, subnet: SubnetFacts): Fact {
+  const open = spec.ipv6.find((v): v is Unknown => v instanceof Unknown);
+  if (open) return maybe(`its IPv6 addresses: ${open.why}`);
+  const asked = spec.ipv6.some((v) => (Array.isArray(v) ? v.length > 0 : Number(v) > 0));
+  return asked ? yes(`${spec.name} has IPv6 addresses`) : spec.deviceIndex !== undefined || spec.eni ? subnet.assignsIpv6 : no('');
+}
+
+function placement(groups: SecurityGroups, spec: InterfaceSpec, subnet: SubnetFacts, launchCount: number, eip: Fact): Placement {
+  const name = `${spec.name} in ${subnet.name}`;
+  if (spec.unknown) {
+    const open = maybe(spec.unknown);
+    return { name, publicIpv4: open, internetIpv4: open, internetIpv6: open, securityGroups: [groups.open(spec.unknown)] };
+  }
+  const ask = spec.associatePublicIp;
+  const automatic: Fact =
+    spec.deviceIndex !== 0
+      ? no(`${spec.name} gets no automatic public IP`)
+      : isTrue(ask)
+        ? yes('AssociatePublicIpAddress: true')
+        : isFalse(ask)
+          ? no('AssociatePublicIpAddress: false')
+          : ask instanceof Unknown
+            ? maybe(`AssociatePublicIpAddress: ${ask.why}`)
+            : launchCount > 1
+              ? no('an instance launched with several interfaces gets no automatic public IP')
+              : subnet.mapsPublicIpv4;
+  const publicIpv4 = anyOf([automatic, eip]);
+  const securityGroups = spec.securityGroups.length ? spec.securityGroups.map((g) => groups.keyOf(g)) : [groups.defaultOf(subnet.vpc)];
   return {
-    ref,
-    kind: type === 'network' ? 'network' : type === 'gateway' ? 'gateway' : 'application',
-    internetFacing: prop(ref, 'Scheme') !== 'internal',
-    securityGroups: refsIn(prop(ref, 'SecurityGroups')),
-    listeners: listeners.map((l) => ({
-      protocols: listenerProtocols(prop(l, 'Protocol')),
-      port: Number(prop(l, 'Port')),
-      ...forwarded(
-        [...list(prop(l, 'DefaultActions')), ...rules.filter((r) => refersTo(prop(r, 'ListenerArn'), l)).flatMap((r) => list(prop(r, 'Actions')))],
-        groups,
-      ),
-    })),
+    name,
+    publicIpv4,
+    internetIpv4: allOf(publicIpv4, subnet.routed.ipv4),
+    internetIpv6: allOf(ipv6Of(spec, subnet), subnet.routed.ipv6),
+    securityGroups,
+    ...(subnet.acl ? { acl: subnet.acl } : {}),
   };
+}
+
+function computeGroup(lookup: Lookup, groups: SecurityGroups, ref: ResourceRef): ComputeGroup {
+  const isInstance = ref.type === 'AWS::EC2::Instance';
+  const { specs, unknown } = isInstance ? instanceSpecs(lookup, ref) : groupSpecs(lookup, ref);
+  const groupSubnets = isInstance ? undefined : itemsIn(prop(ref, 'VPCZoneIdentifier'));
+  const launchCount = specs.filter((s) => s.deviceIndex !== undefined).length;
+  const all = unknown ? [...specs, { name: 'its launch settings', subnets: groupSubnets ?? [], securityGroups: [], associatePublicIp: undefined, ipv6: [], unknown }] : specs;
+  const placements = all.flatMap((spec) => {
+    const subnets = groupSubnets ?? spec.subnets;
+    const facts = subnets.length ? subnets.map((s) => subnetFacts(lookup, s)) : [defaultVpcFacts()];
+    const eip = isInstance ? elasticIp(lookup, ref, spec) : no('');
+    return facts.map((f) => placement(groups, spec, f, launchCount, eip));
+  });
+  const registrations = isInstance ? [] : [...itemsIn(prop(ref, 'TargetGroupARNs')), ...itemsIn(prop(ref, 'LoadBalancerNames'))];
+  const unknownRegistrations = registrations
+    .filter((r) => !(r instanceof ResourceRef) && !(typeof r === 'string' && lookup.ofType('AWS::ElasticLoadBalancing::LoadBalancer').some((lb) => prop(lb, 'LoadBalancerName') === r)))
+    .map((r) => `it registers with ${describeItem(r)}, which the templates do not define: a load balancer outside them may forward to it`);
+  return { ...located(ref), type: ref.type as ComputeType, role: roleOf(ref), exists: existence(ref), placements, unknownRegistrations };
 }
 
 /** Builds the network model of a template set. */
-export function analyzeNetwork(set: TemplateSet): Network {
-  const routed = internetSubnets(set);
-  const groups = resourcesOfType(set, ...COMPUTE_TYPES).map((ref) => computeGroup(set, ref, routed));
-  const loadBalancers = [
-    ...resourcesOfType(set, 'AWS::ElasticLoadBalancing::LoadBalancer').map((ref) => classicLoadBalancer(ref, groups)),
-    ...resourcesOfType(set, 'AWS::ElasticLoadBalancingV2::LoadBalancer').map((ref) => v2LoadBalancer(set, ref, groups)),
-  ];
-  return { groups, loadBalancers, ingress: collectIngress(set) };
-}
-
-/** The ingress rules of the given security groups that admit the internet. */
-export function internetIngress(network: Network, securityGroups: readonly ResourceRef[]): IngressRule[] {
-  return securityGroups.flatMap((sg) => network.ingress.get(sg.key) ?? []).filter(isInternetRule);
-}
-
-/** Whether the load balancer lets the internet in on this protocol and port (security groups, or none on an NLB). */
-export function admitsInternet(network: Network, lb: LoadBalancer, protocol: Protocol, port: number): boolean {
-  if (!lb.internetFacing) return false;
-  // Without security groups an NLB admits everyone; a classic ELB or ALB gets the VPC's default group (no internet).
-  if (lb.securityGroups.length === 0) return lb.kind === 'network';
-  return internetIngress(network, lb.securityGroups).some((r) => covers(r, protocol, port));
+export function analyzeNetwork(set: TemplateSet): NetworkModel {
+  const lookup = new Lookup(set);
+  const groups = new SecurityGroups(lookup);
+  const compute = lookup
+    .ofType(...COMPUTE_TYPES)
+    .map((ref) => computeGroup(lookup, groups, ref))
+    .filter((g) => g.exists.holds !== 'no');
+  const loadBalancers = buildLoadBalancers(lookup, groups, compute);
+  return { groups: compute, loadBalancers, securityGroups: groups.all() };
 }

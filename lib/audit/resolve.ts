@@ -28,9 +28,15 @@ export class ResourceRef {
   }
 }
 
-/** A value the templates alone do not determine. */
+/**
+ * A value the templates alone do not determine. `id` names where it comes from when every use of it is
+ * the same value (a parameter without a value: `<stack>.<name>`), so two uses can be known to be equal.
+ */
 export class Unknown {
-  constructor(readonly why: string) {}
+  constructor(
+    readonly why: string,
+    readonly id?: string,
+  ) {}
 }
 
 /** `Fn::Join` over parts that are not all literals (e.g. a list of subnet refs joined with ','). */
@@ -68,7 +74,7 @@ function resolveParameter(stack: Stack, name: string, depth: number): unknown {
   const passed = stack.parent?.stack.template.Resources[stack.parent.logicalId]?.Properties?.['Parameters'] as Record<string, unknown> | undefined;
   if (stack.parent && passed?.[name] !== undefined) value = resolveValue(stack.parent.stack, passed[name], depth + 1);
   else if (declared.Default !== undefined) value = declared.Default;
-  else return new Unknown(`parameter ${stack.name}.${name} has no value in the templates`);
+  else return new Unknown(`parameter ${name} of ${stack.name} has no value in the templates (known only at deploy time)`, `${stack.name}.${name}`);
   return isListType(declared.Type) ? asList(value) : value;
 }
 
@@ -122,7 +128,9 @@ function evaluateExpression(stack: Stack, expr: unknown, depth: number): boolean
   if (!Array.isArray(args)) return new Unknown('condition');
   if (o['Fn::Equals']) {
     const [a, b] = args.map((v) => resolveValue(stack, v, depth + 1));
-    return isPrimitive(a) && isPrimitive(b) ? String(a) === String(b) : new Unknown('condition over deploy-time values');
+    if (isPrimitive(a) && isPrimitive(b)) return String(a) === String(b);
+    const open = [a, b].find((v): v is Unknown => v instanceof Unknown);
+    return new Unknown(open ? open.why : 'condition over deploy-time values');
   }
   const values = args.map((v) => evaluateExpression(stack, v, depth + 1));
   if (o['Fn::Not']) return values[0] instanceof Unknown ? values[0] : !values[0];
@@ -164,11 +172,15 @@ function resolveIntrinsic(stack: Stack, name: string, arg: unknown, depth: numbe
     case 'Fn::Select': {
       const index = resolveValue(stack, args[0], depth + 1);
       const list = asList(resolveValue(stack, args[1], depth + 1));
-      return Array.isArray(list) && isPrimitive(index) ? list[Number(index)] : new Unknown('Fn::Select over a computed list');
+      if (Array.isArray(list) && isPrimitive(index)) return list[Number(index)];
+      // One element of an open list parameter is itself the same value wherever it is selected.
+      if (list instanceof Unknown && isPrimitive(index)) return new Unknown(list.why, list.id === undefined ? undefined : `${list.id}[${String(index)}]`);
+      return new Unknown('Fn::Select over a computed list');
     }
     case 'Fn::If': {
       const condition = evaluateCondition(stack, String(args[0]), depth + 1);
-      return condition instanceof Unknown ? condition : resolveValue(stack, condition ? args[1] : args[2], depth + 1);
+      if (condition instanceof Unknown) return new Unknown(`condition ${String(args[0])} is decided at deploy time (${condition.why})`);
+      return resolveValue(stack, condition ? args[1] : args[2], depth + 1);
     }
     default:
       return new Unknown(`${name} is evaluated at deploy time`);
@@ -213,6 +225,36 @@ export function refsIn(value: unknown): ResourceRef[] {
   if (value instanceof Joined) return value.parts.flatMap(refsIn);
   if (Array.isArray(value)) return value.flatMap(refsIn);
   return [];
+}
+
+/** One item of a resolved list: a resource of the set, a literal (an ID like `sg-0123`), or a value left open. */
+export type Item = ResourceRef | string | Unknown;
+
+/** The items of a resolved value that should be a list (a single value is a list of one). */
+export function itemsIn(value: unknown): Item[] {
+  if (value === undefined || value === null) return [];
+  if (value instanceof ResourceRef || value instanceof Unknown) return [value];
+  if (value instanceof Joined) return value.parts.flatMap(itemsIn);
+  if (Array.isArray(value)) return value.flatMap(itemsIn);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [String(value)];
+  return [new Unknown('a value of an unexpected shape')];
+}
+
+/**
+ * What identifies an item wherever it is used: a resource's key, a literal, or the parameter an open value
+ * comes from. Undefined for a value left open with no such identity.
+ */
+export function identityOf(item: Item): string | undefined {
+  if (item instanceof ResourceRef) return item.attr && !['GroupId', 'Id', 'AllocationId', 'SubnetId', 'VpcId', 'RouteTableId'].includes(item.attr) ? `${item.key}.${item.attr}` : item.key;
+  if (item instanceof Unknown) return item.id === undefined ? undefined : `parameter ${item.id}`;
+  return item;
+}
+
+/** How a report names an item. */
+export function describeItem(item: Item): string {
+  if (item instanceof ResourceRef) return item.stack.parent ? `${item.stack.name}/${item.id}` : item.id;
+  if (item instanceof Unknown) return item.id ? `parameter ${item.id.slice(item.id.lastIndexOf('.') + 1)}` : 'a value known only at deploy time';
+  return item;
 }
 
 /** True for `true` and `"true"` (CloudFormation accepts both). */

@@ -3,19 +3,16 @@
  * set because most of them need what guard cannot see: roles, values passed between nested stacks, and
  * the load balancer → group graph of the network model.
  */
-import { describePaths, exposureOf, formatRanges, type GroupExposure } from './exposure.js';
-import { groupBy, type Finding } from './finding.js';
+import { describePaths, exposureOf, formatRanges, fromInternet, type GroupExposure } from './exposure.js';
+import { groupBy, stackFinding, type Finding, type Rule } from './finding.js';
 import type { Stack, TemplateSet } from './load.js';
-import { covers, isInternetRule, resourcesOfType, type Network, type Role } from './network.js';
+import type { Fact, Located, NetworkModel as Network, Role } from './model.js';
+import { resourcesOfType } from './network.js';
+import { PRIVILEGE_RULES } from './privilege.js';
+import { covers } from './ranges.js';
 import { isTrue, refsIn, resolvedProperties, type ResourceRef } from './resolve.js';
 
-export interface Rule {
-  /** `DCOS.<AREA>.<n>`. */
-  readonly id: string;
-  /** What the rule requires, one line. */
-  readonly title: string;
-  readonly check: (set: TemplateSet, network: Network) => Finding[];
-}
+export type { Rule };
 
 /** SSH and the DC/OS control ports, which the internet must never reach. */
 export const CONTROL_PORTS: Readonly<Record<number, string>> = {
@@ -43,23 +40,32 @@ const SECRET_TEXT = [
 
 const hardenedRoles: readonly Role[] = ['master', 'private-agent', 'public-agent', 'admin'];
 
-function stackFinding(rule: Pick<Rule, 'id' | 'title'>, stack: Stack, resource: string, message: string): Finding {
-  return { rule: rule.id, title: rule.title, stack: stack.name, file: stack.file, resource, message };
-}
+export const finding = (rule: Pick<Rule, 'id' | 'title'>, ref: ResourceRef, message: string) => stackFinding(rule, ref.stack, ref.id, message);
 
-const finding = (rule: Pick<Rule, 'id' | 'title'>, ref: ResourceRef, message: string) => stackFinding(rule, ref.stack, ref.id, message);
+/** A finding on a resource of the network model. */
+const at = (rule: Pick<Rule, 'id' | 'title'>, where: Located, message: string): Finding => ({
+  rule: rule.id,
+  title: rule.title,
+  stack: where.stack,
+  file: where.file,
+  resource: where.resource,
+  message,
+});
+
+/** `yes` and `maybe` both count: what may hold is treated as holding. */
+const mayHold = (fact: Fact) => fact.holds !== 'no';
 
 const masterLoadBalancerInternal: Rule = {
   id: 'DCOS.ELB.1',
   title: 'The master load balancer is internal',
   check: (_set, network) =>
     network.loadBalancers
-      .filter((lb) => lb.internetFacing)
+      .filter((lb) => mayHold(lb.internetFacing))
       .flatMap((lb) => {
-        const masters = network.groups.filter((g) => g.role === 'master' && lb.listeners.some((l) => l.targets.some((t) => t.key === g.ref.key)));
+        const masters = network.groups.filter((g) => g.role === 'master' && lb.listeners.some((l) => l.targets.some((t) => t.group === g.key)));
         return masters.length === 0
           ? []
-          : [finding(masterLoadBalancerInternal, lb.ref, `is internet-facing and forwards to masters (${masters.map((m) => m.ref.id).join(', ')}); set Scheme: internal`)];
+          : [at(masterLoadBalancerInternal, lb, `${lb.internetFacing.holds === 'yes' ? 'is internet-facing' : `may be internet-facing (${lb.internetFacing.why})`} and forwards to masters (${masters.map((m) => m.resource).join(', ')}); set Scheme: internal`)];
       }),
 };
 
@@ -68,11 +74,11 @@ const knownTargets: Rule = {
   title: 'Every target of an internet-facing load balancer is a known compute group',
   check: (_set, network) =>
     network.loadBalancers
-      .filter((lb) => lb.internetFacing)
+      .filter((lb) => mayHold(lb.internetFacing))
       .flatMap((lb) =>
         lb.listeners.flatMap((l) =>
           l.unknownTargets.map((t) =>
-            finding(knownTargets, lb.ref, `listener ${l.port} forwards to ${t}, which is no instance or group of these templates; the internet reaches it unchecked`),
+            at(knownTargets, lb, `listener ${l.from === l.to ? l.from : `${l.from}-${l.to}`} forwards to ${t}, which is no instance or group of these templates; the internet reaches it unchecked`),
           ),
         ),
       ),
@@ -83,27 +89,42 @@ const noPublicIp: Rule = {
   title: 'No master, agent or admin instance has a public IP',
   check: (_set, network) =>
     network.groups
-      .filter((g) => hardenedRoles.includes(g.role) && g.publicIp)
-      .map((g) => finding(noPublicIp, g.ref, `${g.role} gets a public IP (${g.publicIp}); set AssociatePublicIpAddress: false and use private subnets`)),
+      .filter((g) => hardenedRoles.includes(g.role))
+      .flatMap((g) => {
+        const placement = g.placements.find((p) => p.publicIpv4.holds === 'yes') ?? g.placements.find((p) => p.publicIpv4.holds === 'maybe');
+        if (!placement) return [];
+        const verb = placement.publicIpv4.holds === 'yes' ? `gets a public IP (${placement.publicIpv4.why})` : `may get a public IP (${placement.publicIpv4.why})`;
+        return [at(noPublicIp, g, `${g.role} ${verb}; set AssociatePublicIpAddress: false and use private subnets`)];
+      }),
 };
+
+const sourceText = (rule: { readonly source: { readonly kind: string } & Record<string, unknown> }) =>
+  rule.source.kind === 'cidr' ? String(rule.source['cidr']) : rule.source.kind === 'prefix-list' ? `prefix list ${String(rule.source['name'])}` : String(rule.source['why']);
 
 const masterIngressFromGroups: Rule = {
   id: 'DCOS.EC2.2',
   title: 'Masters admit traffic only from security groups',
   check: (_set, network) => {
-    const masterGroups = new Map(network.groups.filter((g) => g.role === 'master').flatMap((g) => g.securityGroups.map((sg) => [sg.key, sg])));
-    return [...masterGroups.values()].flatMap((sg) => {
+    const keys = new Set(network.groups.filter((g) => g.role === 'master').flatMap((g) => g.placements.flatMap((p) => p.securityGroups)));
+    return [...keys].flatMap((key) => {
+      const group = network.securityGroups.get(key);
+      if (!group) return [];
       const byAddress = groupBy(
-        (network.ingress.get(sg.key) ?? []).filter((r) => r.cidr !== undefined || r.prefixList),
-        (r) => `${r.declaredIn.key} ${r.cidr ?? 'a prefix list'}`,
+        group.rules.filter((r) => r.source.kind !== 'group'),
+        (r) => `${r.declaredIn.key} ${sourceText(r)}`,
       );
-      return [...byAddress.values()].map((rules) =>
-        finding(
-          masterIngressFromGroups,
-          rules[0]!.declaredIn,
-          `master security group ${sg.id} admits ${rules[0]!.cidr ?? 'a prefix list'} on ${formatRanges(rules)}; admit security groups instead`,
+      const open = group.unknown
+        ? network.groups
+            .filter((g) => g.role === 'master' && g.placements.some((p) => p.securityGroups.includes(key)))
+            .slice(0, 1)
+            .map((g) => at(masterIngressFromGroups, g, `master security group ${group.name} may admit anything: ${group.unknown}`))
+        : [];
+      return [
+        ...open,
+        ...[...byAddress.values()].map((rules) =>
+          at(masterIngressFromGroups, rules[0]!.declaredIn, `master security group ${group.name} admits ${sourceText(rules[0]!)} on ${formatRanges(rules)}; admit security groups instead`),
         ),
-      );
+      ];
     });
   },
 };
@@ -114,13 +135,21 @@ const controlPortsClosed: Rule = {
   check: (_set, network) => {
     const named = (ports: number[]) => ports.map((p) => `${p} (${CONTROL_PORTS[p]})`).join(', ');
     const open = (range: Parameters<typeof covers>[0]) => Object.keys(CONTROL_PORTS).map(Number).filter((p) => covers(range, 'tcp', p));
-    const fromRules = [...network.ingress.values()].flat().filter(isInternetRule).flatMap((r) => {
+    const seen = new Set<string>();
+    const fromRules = [...network.securityGroups.values()].flatMap((g) => g.rules).flatMap((r) => {
+      const internet = fromInternet(r.source, ['ipv4', 'ipv6']);
       const ports = open(r);
-      return ports.length ? [finding(controlPortsClosed, r.declaredIn, `admits ${r.cidr} on tcp ${named(ports)}`)] : [];
+      const key = `${r.declaredIn.key} ${sourceText(r)} ${r.protocol} ${r.from}-${r.to}`;
+      if (!mayHold(internet) || ports.length === 0 || seen.has(key)) return [];
+      seen.add(key);
+      return [at(controlPortsClosed, r.declaredIn, `${internet.holds === 'yes' ? 'admits' : 'may admit'} ${sourceText(r)} on tcp ${named(ports)}${internet.holds === 'yes' ? '' : ` (${internet.why})`}`)];
     });
     const fromListeners = network.loadBalancers.flatMap((lb) =>
-      lb.internetFacing && lb.securityGroups.length === 0 && lb.kind === 'network'
-        ? lb.listeners.filter((l) => l.port in CONTROL_PORTS).map((l) => finding(controlPortsClosed, lb.ref, `internet-facing NLB listens on tcp ${named([l.port])} for everyone`))
+      mayHold(lb.internetFacing) && lb.securityGroups.length === 0 && lb.kind === 'network'
+        ? lb.listeners.flatMap((l) => {
+            const ports = open({ protocol: 'tcp', from: l.from, to: l.to });
+            return ports.length ? [at(controlPortsClosed, lb, `internet-facing NLB without security groups listens on tcp ${named(ports)} for everyone`)] : [];
+          })
         : [],
     );
     return [...fromRules, ...fromListeners];
@@ -150,7 +179,7 @@ const exposureAsExpected: Rule = {
     exposureOf(network).flatMap((e) => {
       const expected = expectedExposure(e);
       const stack = set.stacks.find((s) => s.name === e.stack)!;
-      return expected === undefined ? [] : [stackFinding(exposureAsExpected, stack, e.resource, `${e.role} is reachable on ${describePaths(e.paths)}; expected: ${expected}`)];
+      return expected === undefined ? [] : [stackFinding(exposureAsExpected, stack, e.resource, `${e.role} ${e.reachable === 'yes' ? 'is reachable' : 'may be reachable'}: ${describePaths(e.paths)}; expected: ${expected}`)];
     }),
 };
 
@@ -268,6 +297,7 @@ export const DCOS_RULES: readonly Rule[] = [
   statefulRetained,
   flowLogsOn,
   bucketsTlsOnly,
+  ...PRIVILEGE_RULES,
 ];
 
 /** Runs every rule of ours over the set. */

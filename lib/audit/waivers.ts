@@ -14,6 +14,8 @@
 import { WAIVERS_KEY } from '../template.js';
 import type { ResourceLocation } from './exposure.js';
 import type { Finding } from './finding.js';
+import { readFileSync } from 'node:fs';
+import { controlTowerRules } from './guard.js';
 import type { TemplateSet } from './load.js';
 
 /** The resource Metadata key that holds waivers: `{ "<rule ID>": "<reason>" }`. */
@@ -52,6 +54,19 @@ export interface Waiver extends ResourceLocation {
 
 type Declared = Omit<Waiver, 'valid' | 'used'>;
 
+let guardNameCache: Map<string, string[]> | undefined;
+
+/** Guard rule names of the Control Tower rules, by rule ID (from each rule file's `rule <name>` lines). */
+function guardNames(): Map<string, string[]> {
+  if (guardNameCache) return guardNameCache;
+  guardNameCache = new Map();
+  for (const r of controlTowerRules()) {
+    const names = [...readFileSync(r.guardFile, 'utf8').matchAll(/^rule ([A-Za-z0-9_]+)/gm)].map((m) => m[1]!);
+    guardNameCache.set(r.id, [...(guardNameCache.get(r.id) ?? []), ...names]);
+  }
+  return guardNameCache;
+}
+
 function suppressedRules(metadata: Record<string, unknown>): { rule: string; reason: string }[] {
   const guard = metadata['guard'] as { SuppressedRules?: unknown } | undefined;
   const rules = Array.isArray(guard?.SuppressedRules) ? guard.SuppressedRules : [];
@@ -71,7 +86,11 @@ export function declaredWaivers(set: TemplateSet): Declared[] {
       const ours = Object.entries((metadata[WAIVERS_METADATA_KEY] ?? {}) as Record<string, unknown>).map(
         ([rule, reason]): Declared => ({ ...at, rule, reason: typeof reason === 'string' ? reason.trim() : '', source: WAIVERS_METADATA_KEY }),
       );
-      const guard = suppressedRules(metadata).map((w): Declared => ({ ...at, ...w, source: 'guard.SuppressedRules' }));
+      // A guard rule name that mirrors one of our waivers (stacks/waivers.ts writes both) is the same waiver.
+      const mirrored = ours.length ? new Set(ours.flatMap((w) => guardNames().get(w.rule) ?? [])) : new Set<string>();
+      const guard = suppressedRules(metadata)
+        .filter((w) => !(w.reason === '' && mirrored.has(w.rule)))
+        .map((w): Declared => ({ ...at, ...w, source: 'guard.SuppressedRules' }));
       return [...ours, ...guard];
     }),
   );

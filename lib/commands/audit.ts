@@ -1,6 +1,7 @@
 import { parseCommandArgs } from '../args.js';
 import { auditTemplateSet } from '../audit/audit.js';
 import { formatCompare, formatReport } from '../audit/report.js';
+import { UserError } from '../errors.js';
 
 const HELP = `Usage: npm run audit -- [PATH...] [--json] [--compare PATH]
 
@@ -17,6 +18,15 @@ Options:
   --compare PATH  put another template set beside this one: exposure per role, findings per rule
   -h, --help      this text`;
 
+/** Options of the live audit (lib/commands/audit-live.ts, loaded only when given: it needs the AWS SDK). */
+const LIVE_OPTIONS = {
+  'stack-name': { type: 'string' },
+  profile: { type: 'string' },
+  region: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     'audit',
@@ -25,13 +35,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       json: { type: 'boolean' },
       compare: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...LIVE_OPTIONS,
     },
     true,
   );
   if (values.help) {
-    console.log(HELP);
+    console.log(`${HELP}\n\n${(await import('./audit-live.js')).LIVE_HELP}`);
     return 0;
   }
+  const live = (Object.keys(LIVE_OPTIONS) as (keyof typeof LIVE_OPTIONS)[]).filter((o) => values[o] !== undefined);
+  if (live.length && (values['stack-name'] === undefined || positionals.length || values.compare !== undefined)) {
+    throw new UserError(`--${live.join(', --')}: for a live audit, give --stack-name NAME and no template PATH or --compare. Run 'npm run audit -- --help' for the options.`, 2);
+  }
+  if (live.length) return (await import('./audit-live.js')).runLiveAudit(values);
   const result = await auditTemplateSet(positionals.length ? positionals : ['out']);
   if (values.compare !== undefined) {
     const other = await auditTemplateSet([values.compare]);

@@ -1,7 +1,7 @@
 import { parseCommandArgs } from '../args.js';
-import { confirm } from '../deploy/confirm.js';
-import { deploy, type DeployResult } from '../deploy/deploy.js';
-import { AWS_HELP, AWS_OPTIONS, planPropsFrom, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
+import { confirm, requireConfirmation } from '../deploy/confirm.js';
+import { deploy, followDeploy, type DeployResult } from '../deploy/deploy.js';
+import { AWS_HELP, AWS_OPTIONS, planPropsFrom, requireStackName, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
 import { formatOutputs } from '../deploy/outputs.js';
 import { formatRootCause } from '../deploy/progress.js';
 
@@ -23,12 +23,19 @@ Deploy:
   --replace-failed              a stack whose first create failed (ROLLBACK_COMPLETE): delete it and
                                 create it again
   --no-termination-protection   for throwaway clusters (default: protection on the root stack)
+  --follow                      create nothing: follow the operation in progress on the stack (one an
+                                interrupted or cut-off deploy left to CloudFormation) to its end, then
+                                apply the stack policies and termination protection and print the outputs
 
 ${TEMPLATE_HELP}
 
 ${AWS_HELP}
 
-Exit codes: 0 deployed or no changes, 1 failed or refused, 2 bad usage.`;
+Ctrl-C (or SIGTERM) before the execution deletes what this run created (the change set; for a new
+stack, the empty stack) and restores a loosened stack policy; during the execution CloudFormation keeps
+going, and deploy prints the --follow command that finishes the job.
+
+Exit codes: 0 deployed or no changes, 1 failed or refused, 2 bad usage, 130 interrupted.`;
 
 export function report(result: DeployResult, print: (line: string) => void): number {
   switch (result.kind) {
@@ -41,7 +48,7 @@ export function report(result: DeployResult, print: (line: string) => void): num
       print(formatOutputs(result.stackName, result.outputs));
       return 0;
     case 'not-executed':
-      print(result.why === 'declined' ? `Not executed: change set ${result.changeSet} deleted.` : '');
+      print(result.why === 'declined' ? `Not executed. ${result.did ?? ''}` : '');
       return result.why === 'declined' ? 1 : 0;
     case 'failed':
       print(`\nDeploy of ${result.stackName} failed: ${result.status}. Root cause${result.rootCauses.length === 1 ? '' : 's'}:`);
@@ -91,6 +98,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'no-execute': { type: 'boolean' },
       'replace-failed': { type: 'boolean' },
       'no-termination-protection': { type: 'boolean' },
+      follow: { type: 'boolean' },
     },
   );
   if (values.help) {
@@ -98,14 +106,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const allowReplacement = (values['allow-replacement'] ?? []).flatMap((v) => v.split(',')).filter(Boolean);
-  const props = await planPropsFrom('deploy', values);
-  const result = await deploy({
+  const alternative = ', or --no-execute to leave the change set for review';
+  const execute = !values['no-execute'];
+  const stackName = requireStackName('deploy', values);
+  const props = await planPropsFrom('deploy', values.follow ? { ...values, 'skip-synth-check': true } : values);
+  if (execute && !values.follow) requireConfirmation(values.yes ?? false, alternative);
+  const deployProps = {
     ...props,
     replaceFailed: values['replace-failed'] ?? false,
     allowReplacement,
-    execute: !values['no-execute'],
+    execute,
     terminationProtection: !values['no-termination-protection'],
-    confirm: (question) => confirm(question, values.yes ?? false, ', or --no-execute to leave the change set for review'),
-  });
+    resumeCommand: resumeCommand(stackName, values),
+    confirm: (question: string) => confirm(question, values.yes ?? false, alternative),
+  };
+  const result = values.follow ? await followDeploy(deployProps) : await deploy(deployProps);
   return report(result, props.print);
+}
+
+/** The deploy command that follows this stack to its end: the same stack, folder and AWS options, with --follow. */
+export function resumeCommand(stackName: string, values: Readonly<Record<string, unknown>>): string {
+  const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const args = ['--stack-name', stackName];
+  for (const flag of ['out', 'profile', 'region', 'endpoint-url'] as const) {
+    const value = values[flag];
+    if (typeof value === 'string' && !(flag === 'out' && value === 'out')) args.push(`--${flag}`, quote(value));
+  }
+  if (values['no-termination-protection']) args.push('--no-termination-protection');
+  return `npm run deploy -- ${args.join(' ')} --follow`;
 }

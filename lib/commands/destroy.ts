@@ -1,5 +1,5 @@
 import { parseCommandArgs } from '../args.js';
-import { confirm } from '../deploy/confirm.js';
+import { confirm, requireConfirmation } from '../deploy/confirm.js';
 import { destroy } from '../deploy/destroy.js';
 import { AWS_HELP, AWS_OPTIONS, clientsFrom, requireStackName } from '../deploy/options.js';
 import { formatRootCause } from '../deploy/progress.js';
@@ -7,7 +7,10 @@ import { formatRootCause } from '../deploy/progress.js';
 const HELP = `Usage: npm run destroy -- --stack-name NAME [--force] [--yes] [options]
 
 Deletes the root stack and its nested stacks, following the events, then lists what was retained
-(resources with DeletionPolicy Retain: data that survives and still costs money).
+(resources with DeletionPolicy Retain or RetainExceptOnCreate: data that survives and still costs money).
+Instances the templates protect from termination (masters, the VPN gateway, the dcos-cli instance) get
+that protection turned off first, exactly those, each named. Ctrl-C once the delete has started leaves
+CloudFormation deleting; run destroy again to follow it.
 
 Destroy:
   --stack-name NAME   root stack (required)
@@ -23,6 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const stackName = requireStackName('destroy', values);
   const clients = await clientsFrom(values);
+  requireConfirmation(values.yes ?? false, '');
   const print = (line: string) => console.log(line);
   const result = await destroy({
     clients,

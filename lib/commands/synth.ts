@@ -1,6 +1,7 @@
 import { parseCommandArgs } from '../args.js';
 import { ValidationError } from '../errors.js';
-import { compile, knownClusters, loadCluster, writeOutput, type Compiled } from '../synth.js';
+import { knownClusters, loadCluster } from '../definitions.js';
+import { compile, writeOutput, type Compiled } from '../synth.js';
 
 const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR]
 
@@ -10,12 +11,14 @@ root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.js
 Before anything is written, the definition is validated and the templates are checked (parameters passed
 and declared, outputs read and present, CloudFormation limits); all problems are reported together.
 Then the hardening audit (the same as 'npm run audit') runs over the compiled templates: any finding
-fails the synth. Synth does not run cfn-lint: 'npm run lint' does. The templates are written to a fresh folder that replaces DIR only when every check and the
-audit passed, so a failed synth leaves DIR exactly as it was.
+fails the synth. Synth does not run cfn-lint: 'npm run lint' does. The templates are written to a fresh
+folder that replaces DIR only when every check and the audit passed, so a failed or interrupted synth
+leaves DIR exactly as it was.
 
 Options:
   --cluster NAME  cluster definition to compile (default: default; known: ${knownClusters().join(', ')})
-  --out DIR       output folder (default: out)
+  --out DIR       output folder (default: out). Replaced whole, so it must be new, empty, or written by
+                  synth (marked with .dcos-cfn-synth, holding nothing else); never the project or its sources
   --no-audit      skip the audit (quicker iterations on a definition; 'npm run audit' checks later)
   -h, --help      this text`;
 

@@ -1,18 +1,37 @@
-/** The question before a change: asked on a terminal, answered by `--yes` in CI, refused otherwise. */
-import { createInterface } from 'node:readline/promises';
+/**
+ * The question before a change: asked on a terminal, answered by `--yes` in CI, refused otherwise. Commands
+ * check for a terminal before they create anything (`requireConfirmation`), so a run that could never be
+ * confirmed leaves nothing behind. Ctrl-C at the prompt is an interrupt like any other (the command's
+ * handlers undo what it created); end of input is a "no".
+ */
+import { createInterface } from 'node:readline';
 import { UserError } from '../errors.js';
+import { InterruptedError, interruptSignal, whenInterrupted } from '../interrupt.js';
+
+/** Throws unless `--yes` was given or someone at a terminal can answer. */
+export function requireConfirmation(yes: boolean, alternative: string): void {
+  if (yes || process.stdin.isTTY) return;
+  throw new UserError(`Not a terminal, so no one can confirm: pass --yes to go ahead without asking${alternative}. Nothing was created.`);
+}
 
 /** Returns true to go on. Without a terminal and without `--yes` it refuses with the flags to use. */
 export async function confirm(question: string, yes: boolean, alternative: string): Promise<boolean> {
   if (yes) return true;
-  if (!process.stdin.isTTY) {
-    throw new UserError(`Not a terminal, so no one can confirm: pass --yes to go ahead without asking${alternative}.`);
-  }
+  requireConfirmation(yes, alternative);
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // In raw mode the terminal's Ctrl-C reaches readline, not the process: pass it on as the signal it is.
+  rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
+  let unhook = () => {};
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const answer = await new Promise<string | undefined>((resolve) => {
+      unhook = whenInterrupted(() => resolve(undefined));
+      rl.once('close', () => resolve(''));
+      rl.question(`${question} [y/N] `, resolve);
+    });
+    if (answer === undefined) throw new InterruptedError(interruptSignal() ?? 'SIGINT');
     return /^y(es)?$/i.test(answer.trim());
   } finally {
+    unhook();
     rl.close();
   }
 }

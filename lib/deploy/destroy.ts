@@ -10,12 +10,14 @@ import {
   UpdateTerminationProtectionCommand,
   type CloudFormationClient,
 } from '@aws-sdk/client-cloudformation';
+import { ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { UserError } from '../errors.js';
+import { onInterrupt } from '../interrupt.js';
 import { parseTemplate } from '../yaml.js';
 import { awsErrorMessage, awsErrorName, type AwsClients } from './aws.js';
 import { followStack, isFailure, rootCauses, type RootCause } from './progress.js';
 import { describeStack } from './stack-state.js';
-import type { Template } from './templates.js';
+import type { Template, TemplateResource } from './templates.js';
 
 export interface DestroyProps {
   readonly clients: AwsClients;
@@ -42,13 +44,28 @@ export type DestroyResult =
   | { readonly kind: 'destroyed'; readonly stackName: string; readonly retained: readonly RetainedResource[] }
   | { readonly kind: 'failed'; readonly stackName: string; readonly status: string; readonly rootCauses: readonly RootCause[] };
 
-/** Resources with DeletionPolicy Retain in the stack and its nested stacks, with their physical IDs. */
-export async function retainedResources(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
+/**
+ * Deletion policies that keep the resource when its stack is deleted. RetainExceptOnCreate deletes it only
+ * when the stack's first create rolls back; a stack that destroy deletes was created, so it keeps it too.
+ * (CloudFormation User Guide, "DeletionPolicy attribute".)
+ */
+const RETAINING = new Set(['Retain', 'RetainExceptOnCreate']);
+
+/**
+ * The resources of the stack and its nested stacks that still exist and whose template declaration
+ * `keep` accepts, with their physical IDs.
+ */
+async function declaredResources(
+  cfn: CloudFormationClient,
+  stack: string,
+  path: string,
+  keep: (declared: TemplateResource | undefined) => boolean,
+): Promise<RetainedResource[]> {
   let body: string | undefined;
   try {
     body = (await cfn.send(new GetTemplateCommand({ StackName: stack, TemplateStage: 'Original' }))).TemplateBody;
   } catch (err) {
-    // A nested stack already gone (a failed update can leave one behind in the list) retains nothing.
+    // A nested stack already gone (a failed update can leave one behind in the list) holds nothing.
     if (awsErrorName(err) === 'ValidationError' && /does not exist/.test(awsErrorMessage(err))) return [];
     throw err;
   }
@@ -60,14 +77,27 @@ export async function retainedResources(cfn: CloudFormationClient, stack: string
     for (const r of page.StackResourceSummaries ?? []) {
       const id = r.LogicalResourceId ?? '?';
       if (r.ResourceType === 'AWS::CloudFormation::Stack' && r.PhysicalResourceId) {
-        found.push(...(await retainedResources(cfn, r.PhysicalResourceId, `${path}/${id}`)));
-      } else if (template.Resources?.[id]?.DeletionPolicy === 'Retain' && r.PhysicalResourceId && !/DELETE_COMPLETE/.test(r.ResourceStatus ?? '')) {
+        found.push(...(await declaredResources(cfn, r.PhysicalResourceId, `${path}/${id}`, keep)));
+      } else if (keep(template.Resources?.[id]) && r.PhysicalResourceId && !/DELETE_COMPLETE/.test(r.ResourceStatus ?? '')) {
         found.push({ stack: path, logicalId: id, resourceType: r.ResourceType ?? '?', physicalId: r.PhysicalResourceId });
       }
     }
     token = page.NextToken;
   } while (token);
   return found;
+}
+
+/** Resources kept by their DeletionPolicy (Retain, RetainExceptOnCreate) in the stack and its nested stacks, with their physical IDs. */
+export function retainedResources(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
+  return declaredResources(cfn, stack, path, (declared) => RETAINING.has(String(declared?.DeletionPolicy)));
+}
+
+/**
+ * Instances the templates give termination protection (`DisableApiTermination: true`): CloudFormation
+ * cannot delete them until it is turned off.
+ */
+export function protectedInstances(cfn: CloudFormationClient, stack: string, path: string): Promise<RetainedResource[]> {
+  return declaredResources(cfn, stack, path, (d) => d?.Type === 'AWS::EC2::Instance' && String(d.Properties?.['DisableApiTermination']) === 'true');
 }
 
 export async function destroy({ clients, stackName, force = false, confirm, print, eventPollMs }: DestroyProps): Promise<DestroyResult> {
@@ -77,6 +107,20 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
   const stack = await describeStack(cfn, stackName);
   if (!stack) return { kind: 'absent', stackName };
   const stackId = stack.StackId ?? stackName;
+  const again = `run 'npm run destroy -- --stack-name ${stackName}' again to follow it to the end and list what was retained.`;
+  const follow = async (since: Date, retained: RetainedResource[]): Promise<DestroyResult> => {
+    const stopReporting = onInterrupt(() => print(`  CloudFormation keeps deleting stack ${stackName}; nothing was cancelled. To follow it, ${again}`));
+    const followed = await followStack({ cfn, stack: stackId, since, print, resumeHint: `Once that is fixed, ${again}`, ...(eventPollMs ? { pollMs: eventPollMs } : {}) });
+    stopReporting();
+    if (followed.status !== 'DELETE_COMPLETE' || isFailure(followed.status)) {
+      return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events) };
+    }
+    return { kind: 'destroyed', stackName, retained };
+  };
+  if (stack.StackStatus === 'DELETE_IN_PROGRESS') {
+    print(`Stack ${stackName} is already being deleted (an earlier destroy, or someone else); following it.`);
+    return follow(stack.LastUpdatedTime ?? new Date(), await retainedResources(cfn, stackId, stackName).catch(() => []));
+  }
   if (stack.StackStatus?.endsWith('_IN_PROGRESS') && stack.StackStatus !== 'REVIEW_IN_PROGRESS') {
     throw new UserError(`Stack ${stackName} is ${stack.StackStatus}: another operation is running. Wait for it to finish, then run destroy again.`);
   }
@@ -86,20 +130,28 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
 
   // 2. What will stay behind, then confirm.
   const retained = await retainedResources(cfn, stackId, stackName);
+  const guarded = await protectedInstances(cfn, stackId, stackName);
   print(`Deleting stack ${stackName} (${stack.StackStatus}) and its nested stacks.`);
-  if (retained.length) print(`${retained.length} resource(s) have DeletionPolicy Retain and will be kept (their data survives; they still cost money).`);
+  if (guarded.length) print(`${guarded.length} instance(s) have termination protection (${guarded.map((g) => `${g.stack}/${g.logicalId}`).join(', ')}); it is turned off for exactly these before deleting.`);
+  if (retained.length) print(`${retained.length} resource(s) have a DeletionPolicy that keeps them (Retain, RetainExceptOnCreate) and will be kept (their data survives; they still cost money).`);
   if (!(await confirm(`Delete stack ${stackName}?`))) return { kind: 'declined', stackName };
 
-  // 3. Protection off (forced), delete, follow.
+  // 3. Protection off (forced; an interrupt before the delete turns it back on), delete, follow.
+  let restoreProtection = () => {};
   if (stack.EnableTerminationProtection) {
+    restoreProtection = onInterrupt(async () => {
+      await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: true }));
+      print(`  Termination protection turned back on on ${stackName}; the stack was not deleted.`);
+    });
     await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: false }));
     print(`Termination protection turned off on ${stackName} (--force).`);
   }
+  for (const instance of guarded) {
+    await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instance.physicalId, DisableApiTermination: { Value: false } }));
+    print(`Instance termination protection (DisableApiTermination) turned off on ${instance.stack}/${instance.logicalId} (${instance.physicalId}).`);
+  }
   const since = new Date();
   await cfn.send(new DeleteStackCommand({ StackName: stackId }));
-  const followed = await followStack({ cfn, stack: stackId, since, print, ...(eventPollMs ? { pollMs: eventPollMs } : {}) });
-  if (followed.status !== 'DELETE_COMPLETE' || isFailure(followed.status)) {
-    return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events) };
-  }
-  return { kind: 'destroyed', stackName, retained };
+  restoreProtection();
+  return follow(since, retained);
 }

@@ -5,8 +5,10 @@
  */
 import type { ResourceChange } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
+import { nearest } from '../suggest.js';
 import { flattenTree, type StackChanges } from './change-set.js';
-import { STATEFUL_TYPES } from './stateful.js';
+import { STATEFUL_TYPES, statefulResources } from './stateful.js';
+import type { TemplateSet } from './templates.js';
 
 export interface DataRisk {
   /** Stack path, `Root/Network`. */
@@ -74,8 +76,46 @@ export function checkDataGate(risks: readonly DataRisk[], allow: readonly string
     throw new UserError(
       `Refusing to execute change set ${changeSetName}: it would remove or replace stateful resources (data may be lost):\n` +
         `${lines.join('\n')}\n` +
-        `If that is intended, run again with --allow-replacement ${names}. The change set was deleted; nothing was changed.`,
+        `If that is intended, run again with --allow-replacement ${names}.`,
     );
   }
   return risks.filter((r) => allowed(r, allow));
+}
+
+/**
+ * Refuses `--allow-replacement` names that match no resource: a typo must not pass silently (and leave the
+ * resource it meant protected, or worse, look like permission was given). A name is known when it is a
+ * logical ID in the local templates or in the change set (a removed resource is only there), bare or as
+ * `Nested/LogicalId`. The refusal lists the nearest real IDs, stateful ones first.
+ */
+export function checkAllowedNames(allow: readonly string[], templates: TemplateSet, tree: StackChanges): void {
+  const known = new Set<string>();
+  const stateful = new Set<string>();
+  const add = (nested: string, id: string, isStateful: boolean) => {
+    for (const name of nested ? [id, `${nested}/${id}`] : [id]) {
+      known.add(name);
+      if (isStateful) stateful.add(name);
+    }
+  };
+  const rootStateful = statefulResources(templates.root.template);
+  for (const id of Object.keys(templates.root.template.Resources ?? {})) add('', id, rootStateful.has(id));
+  for (const [nested, t] of Object.entries(templates.nested)) {
+    const found = statefulResources(t.template);
+    for (const id of Object.keys(t.template.Resources ?? {})) add(nested, id, found.has(id));
+  }
+  for (const stack of flattenTree(tree)) {
+    const nested = stack.path.split('/').slice(1).join('/');
+    for (const change of stack.changes) if (change.LogicalResourceId) add(nested, change.LogicalResourceId, STATEFUL_TYPES[change.ResourceType ?? ''] !== undefined);
+  }
+  const unknown = allow.filter((name) => !known.has(name));
+  if (unknown.length === 0) return;
+  const lines = unknown.map((name) => {
+    const near = [...nearest(name, stateful), ...nearest(name, known)].filter((n, i, all) => all.indexOf(n) === i).slice(0, 3);
+    return `  - ${name}: no such resource${near.length ? `; did you mean ${near.join(', ')}?` : ''}`;
+  });
+  throw new UserError(
+    `--allow-replacement names resources that are in neither the templates nor the change set:\n${lines.join('\n')}\n` +
+      `Use the logical ID as the refusal of the data gate prints it (ID, or Nested/ID).`,
+    2,
+  );
 }

@@ -1,13 +1,30 @@
 /**
- * The first half of deploy, shared with diff: check the stack's state, resolve parameters, skip when
- * nothing changed, upload, create the change set, read it whole and render the preview.
+ * The first half of deploy, shared with diff: check the stack's state (no other change set in flight),
+ * resolve parameters, skip when nothing changed, upload, create the change set, read it whole and render the
+ * preview. From the moment the change set is asked for until the caller executes it, leaves it or deletes it,
+ * an interrupt deletes it (and the empty stack a CREATE made); a failed change set is explained and deleted.
  */
 import { GetTemplateCommand, type Stack, type Tag } from '@aws-sdk/client-cloudformation';
 import { isDeepStrictEqual } from 'node:util';
+import { UserError } from '../errors.js';
+import { InterruptedError, onInterrupt } from '../interrupt.js';
 import { sha256, templateKey } from '../manifest.js';
 import { parseTemplate } from '../yaml.js';
 import { accountId, type AwsClients } from './aws.js';
-import { createChangeSet, readChangeSetTree, waitForChangeSet, type ChangeSetRef, type ChangeSetType, type StackChanges } from './change-set.js';
+import {
+  ChangeSetFailedError,
+  createChangeSet,
+  discardChangeSet,
+  inFlightChangeSets,
+  inFlightRefusal,
+  readChangeSetTree,
+  waitForChangeSet,
+  type ChangeSetPurpose,
+  type ChangeSetRef,
+  type ChangeSetType,
+  type StackChanges,
+} from './change-set.js';
+import { explainFailedChangeSet } from './change-set-failure.js';
 import { resolveParameters, sameParameters, sameTags, toTags } from './parameters.js';
 import { renderPreview, type Preview } from './preview.js';
 import { checkStackState } from './stack-state.js';
@@ -29,23 +46,34 @@ export interface PlanProps {
   readonly print: (line: string) => void;
   /** @default 2000 */
   readonly pollMs?: number;
+  /** How long CloudFormation may take to compute the change set. @default 15 minutes */
+  readonly changeSetTimeoutMs?: number;
+}
+
+/** A change set this run created, until it is executed, left for review or deleted. */
+export interface OwnedChangeSet {
+  readonly changeSet: ChangeSetRef;
+  /** True when this run also created the (empty, REVIEW_IN_PROGRESS) stack for it. */
+  readonly createdStack: boolean;
+  /** Deletes it (and the stack this run created); returns the sentence saying so. */
+  discard(): Promise<string>;
+  /** It is executed or left on purpose: an interrupt no longer deletes it. */
+  release(): void;
 }
 
 export type Plan =
   | { readonly kind: 'no-op'; readonly stack: Stack; readonly why: string }
-  | {
+  | ({
       readonly kind: 'empty';
       readonly type: ChangeSetType;
-      readonly changeSet: ChangeSetRef;
-    }
-  | {
+    } & OwnedChangeSet)
+  | ({
       readonly kind: 'changes';
       readonly type: ChangeSetType;
       readonly stack?: Stack;
-      readonly changeSet: ChangeSetRef;
       readonly tree: StackChanges;
       readonly preview: Preview;
-    };
+    } & OwnedChangeSet);
 
 /** CloudFormation's limit for a template passed inline. */
 const MAX_TEMPLATE_BODY = 51_200;
@@ -66,15 +94,16 @@ function sameTemplate(deployed: string | undefined, local: string): boolean {
   }
 }
 
-export async function plan(props: PlanProps): Promise<Plan> {
+export async function plan(props: PlanProps, purpose: ChangeSetPurpose = 'deploy'): Promise<Plan> {
   const { clients, templates, stackName, print } = props;
   const { cfn, s3, region } = clients;
 
   // 1. The stack's state: CREATE or UPDATE, waiting out an operation in progress.
   const state = await checkStackState({ cfn, stackName, print, ...(props.replaceFailed ? { replaceFailed: true } : {}), ...(props.pollMs ? { pollMs: props.pollMs } : {}) });
+  const existing = state.stack ?? state.reviewStack;
 
   // 2. Where the templates go, and so the TemplateBaseUrl parameter.
-  const bucket = props.bucket ?? defaultBucketName(accountOf(state.stack) ?? (await accountId(clients)), region);
+  const bucket = props.bucket ?? defaultBucketName(accountOf(existing) ?? (await accountId(clients)), region);
   const templateBaseUrl = bucketUrl(bucket, region, props.endpointUrl);
 
   // 3. Parameters (previous values kept on an update) and tags.
@@ -89,7 +118,12 @@ export async function plan(props: PlanProps): Promise<Plan> {
     }
   }
 
-  // 5. Upload the nested templates under content-hash keys.
+  // 5. No change set in flight (another deploy at its prompt, one being computed or executed), then upload the
+  //    nested templates under content-hash keys.
+  if (existing) {
+    const busy = await inFlightChangeSets(cfn, existing.StackId ?? stackName);
+    if (busy.length) throw inFlightRefusal(stackName, busy);
+  }
   const tlsOnly = !props.endpointUrl?.startsWith('http:');
   await ensureBucket({ s3, bucket, region, create: props.bucket === undefined, tlsOnly, log: print });
   // A root template over CloudFormation's 51,200-byte TemplateBody limit goes by URL too.
@@ -99,17 +133,48 @@ export async function plan(props: PlanProps): Promise<Plan> {
   const upload = await uploadTemplates({ s3, bucket, objects });
   print(`Templates in s3://${bucket}: ${upload.uploaded.length} uploaded, ${upload.skipped.length} already there.`);
 
-  // 6. The change set, read whole, nested stacks included.
-  const changeSet = await createChangeSet(cfn, {
+  // 6. The change set, owned by this run from the request on: an interrupt deletes it.
+  const createdStack = state.type === 'CREATE' && !state.reviewStack;
+  const creating = createChangeSet(cfn, {
     stackName,
     type: state.type,
     ...(rootKey ? { templateUrl: `${templateBaseUrl}/${rootKey}` } : { templateBody: templates.root.body }),
     parameters,
     capabilities: requiredCapabilities(templates),
     ...(tags ? { tags } : {}),
+    purpose,
   });
-  const ready = await waitForChangeSet(cfn, changeSet, props.pollMs ? { pollMs: props.pollMs } : {});
-  if (ready.kind === 'empty') return { kind: 'empty', type: state.type, changeSet };
-  const tree = await readChangeSetTree(cfn, changeSet.id, stackName, stackName, ready.first);
-  return { kind: 'changes', type: state.type, ...(state.stack ? { stack: state.stack } : {}), changeSet, tree, preview: renderPreview(tree) };
+  const release = onInterrupt(async () => {
+    const ref = await creating.catch(() => undefined);
+    print(ref ? `  ${await discardChangeSet(cfn, ref, createdStack)}` : '  No change set was created.');
+  });
+  let changeSet: ChangeSetRef;
+  try {
+    changeSet = await creating;
+  } catch (err) {
+    if (!(err instanceof InterruptedError)) release();
+    throw err;
+  }
+  const owned: OwnedChangeSet = { changeSet, createdStack, discard: () => (release(), discardChangeSet(cfn, changeSet, createdStack)), release };
+
+  // 7. Read it whole, nested stacks included; explain and delete one that failed or that raced another run's.
+  try {
+    const rivals = await inFlightChangeSets(cfn, changeSet.stackId, changeSet.id);
+    if (rivals.length) throw inFlightRefusal(stackName, rivals);
+    const ready = await waitForChangeSet(cfn, changeSet, { ...(props.pollMs ? { pollMs: props.pollMs } : {}), ...(props.changeSetTimeoutMs ? { timeoutMs: props.changeSetTimeoutMs } : {}) });
+    if (ready.kind === 'empty') return { kind: 'empty', type: state.type, ...owned };
+    const tree = await readChangeSetTree(cfn, changeSet.id, stackName, stackName, ready.first);
+    return { kind: 'changes', type: state.type, ...(state.stack ? { stack: state.stack } : {}), tree, preview: renderPreview(tree), ...owned };
+  } catch (err) {
+    if (err instanceof InterruptedError) throw err;
+    if (err instanceof ChangeSetFailedError) {
+      const { causes, advice } = await explainFailedChangeSet(cfn, stackName, err.described, changeSet.id);
+      const did = await owned.discard();
+      throw new UserError(`Change set ${changeSet.name} failed: ${err.described.StatusReason ?? 'no reason given'}\n${causes.map((c) => `  - ${c}`).join('\n')}\n${did}\n${advice}`);
+    }
+    const did = await owned.discard().catch(() => `Could not delete change set ${changeSet.name}; delete it in the console.`);
+    if (err instanceof UserError) throw new UserError(`${err.message}\n${did}`, err.exitCode);
+    print(did);
+    throw err;
+  }
 }

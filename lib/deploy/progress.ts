@@ -3,10 +3,19 @@
  * per resource transition with the elapsed time, until the root stack settles. Also picks the
  * root-cause events of a failure: the first `*_FAILED` reasons, nested stacks included, without the
  * echoes ("Resource creation cancelled", "Embedded stack ... was not successfully created").
+ *
+ * Losing the event stream is not a failed operation: when the calls fail for a passing reason (throttling
+ * that outlasted the SDK's retries, a broken connection, a server error), the follow says so and re-reads the
+ * stack's status with backoff until it settles. When they fail for good (expired credentials, access denied)
+ * or the follow outlasts its bound, it throws a UserError saying that CloudFormation keeps going and how to
+ * resume (`resumeHint`).
  */
 import { DescribeStackEventsCommand, DescribeStacksCommand, type CloudFormationClient, type Stack, type StackEvent } from '@aws-sdk/client-cloudformation';
+import { UserError } from '../errors.js';
+import { InterruptedError, sleep } from '../interrupt.js';
+import { asAwsCallError, isTransient } from './aws.js';
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** A status that will not change by itself. */
 export function isSettled(status: string | undefined): boolean {
@@ -26,6 +35,12 @@ export interface FollowProps {
   readonly print: (line: string) => void;
   /** @default 5000 */
   readonly pollMs?: number;
+  /** How long to follow before giving up (CloudFormation keeps going). @default 4 hours */
+  readonly timeoutMs?: number;
+  /** Longest pause between status reads while the event stream is lost. @default 60000 */
+  readonly maxBackoffMs?: number;
+  /** What the user can run to pick the operation up again, for the messages that give up. */
+  readonly resumeHint?: string;
 }
 
 export interface FollowResult {
@@ -69,38 +84,82 @@ async function newEvents(cfn: CloudFormationClient, stackId: string, since: Date
   return fresh.reverse();
 }
 
+/** `90 s`, `12 min`, `4 h`. */
+export function duration(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 3_600_000)} h`;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
+
 /** Follows the root and its nested stacks until the root's status settles. */
-export async function followStack({ cfn, stack, since, print, pollMs = 5000 }: FollowProps): Promise<FollowResult> {
+export async function followStack({ cfn, stack, since, print, pollMs = 5000, timeoutMs = 4 * 3_600_000, maxBackoffMs = 60_000, resumeHint }: FollowProps): Promise<FollowResult> {
   const seen = new Set<string>();
   const all: StackEvent[] = [];
   const stacks = new Map<string, string>(); // stack ID -> path prefix ('' for the root)
+  const deadline = Date.now() + timeoutMs;
+  const resume = resumeHint ?? 'Run the command again to pick it up.';
   let rootId = stack;
+  let lastStatus = 'unknown';
+  let backoff = 0; // > 0 while the event stream is lost
+  const lost = (err: unknown, what: string) => {
+    if (backoff === 0) print(`  (${what} unavailable: ${firstLine(err)}; following the stack's status instead, with backoff)`);
+    backoff = Math.min(maxBackoffMs, backoff ? backoff * 2 : Math.min(pollMs, 1000));
+  };
+  const giveUp = (err: unknown): never => {
+    throw new UserError(
+      `Lost track of stack ${stack} (last seen ${lastStatus}): ${firstLine(err)}\n` +
+        `CloudFormation keeps going on its own; nothing was cancelled. ${resume}`,
+    );
+  };
   for (;;) {
     let current: Stack | undefined;
     try {
       current = (await cfn.send(new DescribeStacksCommand({ StackName: rootId }))).Stacks?.[0];
     } catch (err) {
-      if (/does not exist/.test((err as Error).message ?? '')) current = undefined;
+      if (err instanceof InterruptedError) throw err;
+      if (/does not exist/.test((err as Error).message ?? '') && !asAwsCallError(err)) current = undefined;
+      else if (isTransient(err)) {
+        lost(asAwsCallError(err), "the stack's status");
+        if (Date.now() > deadline) giveUp(asAwsCallError(err));
+        await sleep(backoff);
+        continue;
+      } else if (asAwsCallError(err)) giveUp(asAwsCallError(err));
       else throw err;
     }
+    lastStatus = current?.StackStatus ?? 'DELETE_COMPLETE';
     if (current?.StackId && !stacks.has(current.StackId)) {
       rootId = current.StackId;
       stacks.set(rootId, '');
     }
-    for (const [id] of [...stacks]) {
-      for (const event of await newEvents(cfn, id, since, seen)) {
-        all.push(event);
-        print(formatEvent(event, since, stacks));
-        const child = event.PhysicalResourceId;
-        if (event.ResourceType === 'AWS::CloudFormation::Stack' && child?.startsWith('arn:') && child !== id && !stacks.has(child)) {
-          const parent = stacks.get(id);
-          stacks.set(child, parent ? `${parent}/${event.LogicalResourceId}` : (event.LogicalResourceId ?? child));
+    try {
+      for (const [id] of [...stacks]) {
+        for (const event of await newEvents(cfn, id, since, seen)) {
+          all.push(event);
+          print(formatEvent(event, since, stacks));
+          const child = event.PhysicalResourceId;
+          if (event.ResourceType === 'AWS::CloudFormation::Stack' && child?.startsWith('arn:') && child !== id && !stacks.has(child)) {
+            const parent = stacks.get(id);
+            stacks.set(child, parent ? `${parent}/${event.LogicalResourceId}` : (event.LogicalResourceId ?? child));
+          }
         }
       }
+      if (backoff > 0) print('  (events available again)');
+      backoff = 0;
+    } catch (err) {
+      if (err instanceof InterruptedError) throw err;
+      if (isTransient(err)) lost(asAwsCallError(err), 'events');
+      else if (asAwsCallError(err)) giveUp(asAwsCallError(err));
+      else throw err;
     }
-    const status = current?.StackStatus ?? 'DELETE_COMPLETE';
-    if (isSettled(status)) return { stack: current, status, events: all };
-    await sleep(pollMs);
+    if (isSettled(lastStatus)) return { stack: current, status: lastStatus, events: all };
+    if (Date.now() > deadline) {
+      throw new UserError(`Stack ${stack} is still ${lastStatus} after ${duration(timeoutMs)} of following. CloudFormation keeps going on its own; nothing was cancelled. ${resume}`);
+    }
+    await sleep(backoff || pollMs);
   }
 }
 

@@ -43,6 +43,8 @@ export async function nestedStackIds(cfn: CloudFormationClient, rootStack: strin
 export interface PolicyTarget {
   /** Stack name or ID. */
   readonly stack: string;
+  /** How messages name it (`dcos-prod/Network`). @default stack */
+  readonly label?: string;
   readonly template: Template;
   /** Logical IDs to let through this time. */
   readonly allow?: readonly string[];

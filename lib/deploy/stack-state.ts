@@ -29,28 +29,40 @@ export interface StackStateProps {
   readonly replaceFailed?: boolean;
   /** @default 5000 */
   readonly pollMs?: number;
+  /** How long to wait for another operation to finish. @default 4 hours */
+  readonly waitTimeoutMs?: number;
 }
 
 export interface StackState {
   readonly type: ChangeSetType;
   /** The deployed stack for an UPDATE. */
   readonly stack?: Stack;
+  /** An empty stack in REVIEW_IN_PROGRESS that a CREATE reuses (this run did not create it). */
+  readonly reviewStack?: Stack;
 }
 
 const FAILED_CREATE = ['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'CREATE_FAILED'];
 
 /** Decides CREATE or UPDATE, waiting out an operation in progress; throws a UserError for a stuck stack. */
-export async function checkStackState({ cfn, stackName, print, replaceFailed = false, pollMs }: StackStateProps): Promise<StackState> {
+export async function checkStackState({ cfn, stackName, print, replaceFailed = false, pollMs, waitTimeoutMs }: StackStateProps): Promise<StackState> {
   let stack = await describeStack(cfn, stackName);
   if (stack && !isSettled(stack.StackStatus) && stack.StackStatus !== 'REVIEW_IN_PROGRESS') {
     print(`Stack ${stackName} is ${stack.StackStatus}: another operation is running. Waiting for it to finish (it is not touched).`);
-    const settled = await followStack({ cfn, stack: stack.StackId ?? stackName, since: new Date(), print, ...(pollMs ? { pollMs } : {}) });
+    const settled = await followStack({
+      cfn,
+      stack: stack.StackId ?? stackName,
+      since: new Date(),
+      print,
+      resumeHint: 'Run the command again once it has finished.',
+      ...(pollMs ? { pollMs } : {}),
+      ...(waitTimeoutMs ? { timeoutMs: waitTimeoutMs } : {}),
+    });
     stack = settled.stack?.StackStatus === 'DELETE_COMPLETE' ? undefined : settled.stack;
     print(`Stack ${stackName} is now ${stack?.StackStatus ?? 'deleted'}.`);
   }
   const status = stack?.StackStatus;
   if (stack === undefined) return { type: 'CREATE' };
-  if (status === 'REVIEW_IN_PROGRESS') return { type: 'CREATE' };
+  if (status === 'REVIEW_IN_PROGRESS') return { type: 'CREATE', reviewStack: stack };
   if (FAILED_CREATE.includes(status ?? '')) {
     if (!replaceFailed) {
       throw new UserError(

@@ -30,6 +30,7 @@ function roleOf(resource: TemplateResource): unknown {
 
 /** What a stateful resource holds ("a log group", "a master instance"), or undefined for a stateless one. */
 export function statefulKind(resource: TemplateResource): string | undefined {
+  if (resource === null || typeof resource !== 'object') return undefined;
   if (resource.Type === 'AWS::EC2::Instance') return STATEFUL_ROLES[String(roleOf(resource))];
   return STATEFUL_TYPES[resource.Type];
 }

@@ -3,10 +3,10 @@
  * Deploy never reads `stacks/`; it only compares modification times to tell the user that `out/` is
  * older than the sources.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { MANIFEST_FILE, readManifest, templateKey, type Manifest } from '../manifest.js';
+import { MANIFEST_FILE, parseManifest, readVerified, templateKey, type Manifest } from '../manifest.js';
 import { TemplateParseError } from '../yaml.js';
 import { cachedParse } from '../yaml-cache.js';
 
@@ -44,14 +44,10 @@ export interface TemplateSet {
   readonly nested: Readonly<Record<string, NestedTemplate>>;
 }
 
-function load(dir: string, file: string): LocalTemplate {
+/** Reads one template, checked against its manifest hash, and parses it. */
+function load(dir: string, file: string, sha: string, what: string): LocalTemplate {
   const path = join(dir, file);
-  let body: string;
-  try {
-    body = readFileSync(path, 'utf8');
-  } catch {
-    throw new UserError(`${path} not found. Run 'npm run synth' first.`);
-  }
+  const body = readVerified(dir, file, sha, what).toString('utf8');
   try {
     return { file, body, template: cachedParse(body, path) as Template };
   } catch (err) {
@@ -60,13 +56,13 @@ function load(dir: string, file: string): LocalTemplate {
   }
 }
 
-/** Reads `<dir>/manifest.json` and every template it names (hashes checked by readManifest). */
+/** Reads `<dir>/manifest.json` and every template it names, each checked against its hash as it is read. */
 export function loadTemplates(dir: string): TemplateSet {
-  const manifest = readManifest(dir);
-  const root = load(dir, manifest.root);
+  const manifest = parseManifest(dir);
+  const root = load(dir, manifest.root, manifest.rootSha256, 'the root template');
   const nested: Record<string, NestedTemplate> = {};
   for (const [id, entry] of Object.entries(manifest.stacks)) {
-    nested[id] = { ...load(dir, entry.file), key: templateKey(entry.file, entry.sha256) };
+    nested[id] = { ...load(dir, entry.file, entry.sha256, `stack ${id}`), key: templateKey(entry.file, entry.sha256) };
   }
   return { dir, manifest, root, nested };
 }
@@ -112,13 +108,25 @@ export type Capability = 'CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM' | 'CAPABILITY
 
 const IAM_NAME_PROPERTIES = ['RoleName', 'UserName', 'GroupName', 'ManagedPolicyName', 'InstanceProfileName'];
 
-/** The capabilities the templates need, from the resource types present in all of them. */
+/** True when a value holds an `Fn::Transform` (a macro) anywhere, keys included. */
+function hasTransform(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasTransform);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([k, v]) => k === 'Fn::Transform' || hasTransform(v));
+}
+
+/**
+ * The capabilities the templates need: CAPABILITY_AUTO_EXPAND for any macro (a top-level `Transform`, or an
+ * `Fn::Transform` anywhere: in a property, or directly under `Resources`), CAPABILITY_IAM for IAM resources and
+ * CAPABILITY_NAMED_IAM when one is named. Entries under `Resources` that are not resources are skipped.
+ */
 export function requiredCapabilities(set: TemplateSet): Capability[] {
   const capabilities = new Set<Capability>();
   for (const { template } of [set.root, ...Object.values(set.nested)]) {
-    if (template.Transform !== undefined) capabilities.add('CAPABILITY_AUTO_EXPAND');
+    if (template.Transform !== undefined || hasTransform(template)) capabilities.add('CAPABILITY_AUTO_EXPAND');
     for (const resource of Object.values(template.Resources ?? {})) {
-      if (!resource.Type.startsWith('AWS::IAM::')) continue;
+      const type = (resource as { Type?: unknown } | null)?.Type;
+      if (typeof type !== 'string' || !type.startsWith('AWS::IAM::')) continue;
       capabilities.add('CAPABILITY_IAM');
       if (IAM_NAME_PROPERTIES.some((p) => resource.Properties?.[p] !== undefined)) capabilities.add('CAPABILITY_NAMED_IAM');
     }

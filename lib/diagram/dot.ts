@@ -23,6 +23,7 @@ const COLORS: Record<string, { readonly fill: string; readonly border: string }>
 
 const EDGE_STYLES: Record<DiagramEdge['kind'], string> = {
   ingress: 'color="#D13212", fontcolor="#D13212", penwidth=2.2, fontsize=12, arrowsize=0.9',
+  possible: 'color="#D13212", fontcolor="#D13212", style=dashed, penwidth=1.8, fontsize=11, arrowsize=0.9',
   forward: 'color="#558B2F", fontcolor="#33691E", penwidth=1.3, fontsize=10',
   admin: 'color="#E65100", fontcolor="#BF360C", style=dashed, penwidth=1.1, fontsize=10',
   egress: 'color="#78909C", fontcolor="#546E7A", style=dotted, penwidth=1.3, fontsize=10, constraint=false',
@@ -98,6 +99,7 @@ function vpcLines(vpc: Vpc, nodes: readonly DiagramNode[], clusterIds: { next: n
 
 const LEGEND: readonly [DiagramEdge['kind'], string, string][] = [
   ['ingress', '#D13212', 'reachable from the internet, with ports (= npm run audit exposure)'],
+  ['possible', '#D13212', 'may be reachable: the templates do not rule it out'],
   ['forward', '#558B2F', 'load balancer listener to its targets'],
   ['admin', '#E65100', 'admin access from the VPN gateway'],
   ['egress', '#78909C', 'outbound only, through NAT'],
@@ -108,7 +110,7 @@ function legend(arch: Architecture): string {
   const kinds = new Set(arch.edges.map((e) => e.kind));
   const rows = LEGEND.filter(([kind]) => kinds.has(kind)).map(
     ([kind, color, text]) =>
-      `<TR><TD><FONT COLOR="${color}" POINT-SIZE="14"><B>${kind === 'ingress' ? '━━▶' : kind === 'forward' ? '──▶' : kind === 'admin' ? '- - ▶' : '· · ▶'}</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="10">${html(text)}</FONT></TD></TR>`,
+      `<TR><TD><FONT COLOR="${color}" POINT-SIZE="14"><B>${kind === 'ingress' ? '━━▶' : kind === 'possible' ? '╍╍▶' : kind === 'forward' ? '──▶' : kind === 'admin' ? '- - ▶' : '· · ▶'}</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="10">${html(text)}</FONT></TD></TR>`,
   );
   return `  legend [id="node:legend", class="legend", shape=plain, label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="1">${rows.join('')}</TABLE>>];\n  { rank=same; ${quote(INTERNET)}; legend; }`;
 }

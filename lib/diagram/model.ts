@@ -8,7 +8,8 @@
  */
 import type { TemplateSet } from '../audit/load.js';
 import { exposureOf, formatRanges, type GroupExposure } from '../audit/exposure.js';
-import { analyzeNetwork, resourcesOfType, type PortRange, type Role } from '../audit/network.js';
+import type { PortRange, Role } from '../audit/model.js';
+import { analyzeNetwork, refOf, resourcesOfType } from '../audit/network.js';
 import { refsIn, resolvedProperties, ResourceRef } from '../audit/resolve.js';
 
 /** The zone a subnet belongs to. */
@@ -71,7 +72,8 @@ export interface DiagramNode {
   readonly vpc?: string;
 }
 
-export type EdgeKind = 'ingress' | 'forward' | 'admin' | 'egress';
+/** `ingress`: a proved way in from the internet; `possible`: one the templates do not rule out. */
+export type EdgeKind = 'ingress' | 'possible' | 'forward' | 'admin' | 'egress';
 
 export interface DiagramEdge {
   readonly from: string;
@@ -247,15 +249,18 @@ export function describeArchitecture(set: TemplateSet, title: string): Architect
   };
 
   for (const group of network.groups) {
-    const subnets = dedupe(subnetsOfGroup(group.ref));
-    place(group.ref, 'compute', group.ref.id, groupDetails(group.ref, group.role, subnets.length), subnets, group.role);
+    const ref = refOf(set, group);
+    const subnets = dedupe(subnetsOfGroup(ref));
+    place(ref, 'compute', ref.id, groupDetails(ref, group.role, subnets.length), subnets, group.role);
   }
   for (const lb of network.loadBalancers) {
-    const subnets = [...refsIn(prop(lb.ref, 'Subnets')), ...list(prop(lb.ref, 'SubnetMappings')).flatMap((m) => refsIn((m as Record<string, unknown>)['SubnetId']))];
+    const ref = refOf(set, lb);
+    const subnets = [...refsIn(prop(ref, 'Subnets')), ...list(prop(ref, 'SubnetMappings')).flatMap((m) => refsIn((m as Record<string, unknown>)['SubnetId']))];
     const kind = { classic: 'classic load balancer', application: 'ALB', network: 'NLB', gateway: 'gateway LB' }[lb.kind];
-    const ports = lb.listeners.map((l) => l.port).sort((a, b) => a - b);
+    const ports = lb.listeners.map((l) => (l.from === l.to ? `${l.from}` : `${l.from}-${l.to}`)).sort((a, b) => parseInt(a) - parseInt(b));
     const spread = dedupe(subnets).length > 1 ? `, in ${dedupe(subnets).length} subnets` : '';
-    place(lb.ref, 'load-balancer', lb.ref.id, [`${lb.internetFacing ? 'internet-facing' : 'internal'} ${kind}${spread}`, `listeners ${ports.join(', ')}`], subnets, undefined, false);
+    const facing = { yes: 'internet-facing', maybe: 'maybe internet-facing', no: 'internal' }[lb.internetFacing.holds];
+    place(ref, 'load-balancer', ref.id, [`${facing} ${kind}${spread}`, `listeners ${ports.join(', ')}`], subnets, undefined, false);
   }
   for (const gateway of resourcesOfType(set, 'AWS::EC2::NatGateway')) {
     place(gateway, 'nat', gateway.id, ['NAT gateway: outbound only'], refsIn(prop(gateway, 'SubnetId')));
@@ -267,30 +272,29 @@ export function describeArchitecture(set: TemplateSet, title: string): Architect
     nodesOf.set(gateway.key, [gateway.key]);
   }
 
-  // Ingress: exactly the audit's exposure. A path through a load balancer is internet → LB (the
-  // listener's port) and LB → group; a direct path is internet → group.
+  // Ingress: exactly the audit's exposure, proved paths in one edge kind and possible ones in another. A
+  // path through a load balancer is internet → LB (the listener's port); a direct path, or one through a
+  // load balancer outside the templates, is internet → group.
   const ingress = new Map<string, PortRange[]>();
-  const forwards = new Map<string, PortRange[]>();
   const add = (map: Map<string, PortRange[]>, key: string, range: PortRange) => map.set(key, [...(map.get(key) ?? []), range]);
   for (const group of exposure) {
-    const key = `${group.stack}:${group.resource}`;
     for (const path of group.paths) {
-      if (path.via === 'direct') add(ingress, key, path);
-      else {
-        const lb = `${path.loadBalancer!.stack}:${path.loadBalancer!.resource}`;
-        add(ingress, lb, path);
-        add(forwards, `${lb}\n${key}`, path);
-      }
+      const to = path.loadBalancer ? `${path.loadBalancer.stack}:${path.loadBalancer.resource}` : `${group.stack}:${group.resource}`;
+      add(ingress, `${path.certainty}\n${to}`, path);
     }
   }
-  for (const [resource, ranges] of ingress) for (const to of nodesOf.get(resource) ?? [resource]) edges.push({ from: INTERNET, to, kind: 'ingress', label: formatRanges(ranges) });
+  for (const [key, ranges] of ingress) {
+    const [certainty, resource] = key.split('\n') as [string, string];
+    const kind = certainty === 'proved' ? 'ingress' : 'possible';
+    for (const to of nodesOf.get(resource) ?? [resource]) edges.push({ from: INTERNET, to, kind, label: `${kind === 'possible' ? 'may be: ' : ''}${formatRanges(ranges)}` });
+  }
 
   // Load balancers forward to their targets (internal ones too).
   for (const lb of network.loadBalancers) {
     const targets = new Map<string, PortRange[]>();
-    for (const l of lb.listeners) for (const t of l.targets) for (const p of l.protocols) targets.set(t.key, [...(targets.get(t.key) ?? []), { protocol: p, from: l.port, to: l.port }]);
+    for (const l of lb.listeners) for (const t of l.targets) for (const p of l.protocols) targets.set(t.group, [...(targets.get(t.group) ?? []), { protocol: p, from: l.from, to: l.to }]);
     for (const [target, ranges] of targets) {
-      for (const from of nodesOf.get(lb.ref.key) ?? []) for (const to of nodesOf.get(target) ?? []) edges.push({ from, to, kind: 'forward', label: formatRanges(ranges) });
+      for (const from of nodesOf.get(lb.key) ?? []) for (const to of nodesOf.get(target) ?? []) edges.push({ from, to, kind: 'forward', label: formatRanges(ranges) });
     }
   }
 
@@ -298,19 +302,20 @@ export function describeArchitecture(set: TemplateSet, title: string): Architect
   // Every such box gets a "from the VPN" line; edges go only to where an admin is meant to go (load
   // balancers and the admin instance), which keeps a 3-AZ picture readable.
   const vpnGroups = network.groups.filter((g) => g.role === 'vpn');
-  const vpnSgs = new Set(vpnGroups.flatMap((g) => g.securityGroups.map((s) => s.key)));
-  const admitted = (sgs: readonly ResourceRef[]) =>
-    sgs.flatMap((sg) => network.ingress.get(sg.key) ?? []).filter((r) => r.sourceGroup && vpnSgs.has(r.sourceGroup.key));
+  const groupsOf = (g: (typeof vpnGroups)[number]) => [...new Set(g.placements.flatMap((p) => p.securityGroups))];
+  const vpnSgs = new Set(vpnGroups.flatMap(groupsOf));
+  const admitted = (sgs: readonly string[]) =>
+    sgs.flatMap((sg) => network.securityGroups.get(sg)?.rules ?? []).filter((r) => r.source.kind === 'group' && vpnSgs.has(r.source.group));
   const reachable = [
-    ...network.groups.filter((g) => g.role !== 'vpn').map((g) => ({ key: g.ref.key, rules: admitted(g.securityGroups), drawn: g.role === 'admin' })),
-    ...network.loadBalancers.map((lb) => ({ key: lb.ref.key, rules: admitted(lb.securityGroups), drawn: true })),
+    ...network.groups.filter((g) => g.role !== 'vpn').map((g) => ({ key: g.key, rules: admitted(groupsOf(g)), drawn: g.role === 'admin' })),
+    ...network.loadBalancers.map((lb) => ({ key: lb.key, rules: admitted(lb.securityGroups), drawn: true })),
   ].filter((r) => r.rules.length > 0);
   for (const { key, rules, drawn } of reachable) {
     for (const nodeKey of nodesOf.get(key) ?? []) {
       const i = nodes.findIndex((n) => n.key === nodeKey);
       nodes[i] = { ...nodes[i]!, details: [...nodes[i]!.details, `from the VPN: ${formatRanges(rules)}`] };
       if (!drawn) continue;
-      for (const vpn of vpnGroups) edges.push({ from: nodesOf.get(vpn.ref.key)![0]!, to: nodeKey, kind: 'admin', label: formatRanges(rules) });
+      for (const vpn of vpnGroups) edges.push({ from: nodesOf.get(vpn.key)![0]!, to: nodeKey, kind: 'admin', label: formatRanges(rules) });
     }
   }
 

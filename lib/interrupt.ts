@@ -1,0 +1,120 @@
+/**
+ * Ctrl-C (SIGINT) and SIGTERM, for every command. The entry point installs one handler; a command registers
+ * what to do if the user stops it now (`onInterrupt`): delete the change set it created, say how to follow an
+ * execution it leaves running, remove a staging folder. On the first signal the handlers run, newest first,
+ * and the process exits 130. Meanwhile the interrupted work stops at its next AWS call or sleep
+ * (`InterruptedError`); only the handlers' own calls go through. A second signal exits at once.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { UserError } from './errors.js';
+
+/** Exit code of a process stopped by a signal the shell's way (128 + SIGINT). */
+export const INTERRUPTED_EXIT = 130;
+
+/** Thrown into interrupted work; the entry point prints nothing for it (the handlers speak). */
+export class InterruptedError extends UserError {
+  constructor(readonly signal: string) {
+    super(`Interrupted (${signal}).`, INTERRUPTED_EXIT);
+    this.name = 'InterruptedError';
+  }
+}
+
+type Handler = () => Promise<void> | void;
+
+const handlers: Handler[] = [];
+const wakers = new Set<() => void>();
+const cleaning = new AsyncLocalStorage<true>();
+let received: string | undefined;
+let finished: Promise<void> | undefined;
+
+/**
+ * Registers what to do if the user interrupts from now on. Returns the function that unregisters it (call it
+ * once the work it would undo is settled: executed, deleted, or deliberately left).
+ */
+export function onInterrupt(handler: Handler): () => void {
+  handlers.push(handler);
+  return () => {
+    const i = handlers.indexOf(handler);
+    if (i >= 0) handlers.splice(i, 1);
+  };
+}
+
+/** The signal received, if any. */
+export function interruptSignal(): string | undefined {
+  return received;
+}
+
+/** Settles when the handlers of a received signal are done (never, when no signal came). */
+export function interruptHandled(): Promise<void> {
+  return finished ?? new Promise(() => {});
+}
+
+/** True inside an interrupt handler, whose calls must go through. */
+export function inInterruptHandler(): boolean {
+  return cleaning.getStore() === true;
+}
+
+/** Throws InterruptedError once a signal came, except inside a handler. */
+export function throwIfInterrupted(): void {
+  if (received !== undefined && !inInterruptHandler()) throw new InterruptedError(received);
+}
+
+/** Waits `ms` milliseconds; an interrupt ends the wait with InterruptedError (except in a handler). */
+export function sleep(ms: number): Promise<void> {
+  throwIfInterrupted();
+  const handler = inInterruptHandler();
+  return new Promise((resolve, reject) => {
+    const wake = () => {
+      clearTimeout(timer);
+      wakers.delete(wake);
+      if (handler) resolve();
+      else reject(new InterruptedError(received ?? 'SIGINT'));
+    };
+    const timer = setTimeout(() => {
+      wakers.delete(wake);
+      resolve();
+    }, ms);
+    if (!handler) wakers.add(wake);
+  });
+}
+
+/** Calls `listener` when a signal comes (a prompt closes itself). Returns the function that removes it. */
+export function whenInterrupted(listener: () => void): () => void {
+  wakers.add(listener);
+  return () => wakers.delete(listener);
+}
+
+/** Runs every handler, newest first; a failing handler is reported in one line and the rest still run. */
+async function runHandlers(print: (line: string) => void): Promise<void> {
+  for (const handler of [...handlers].reverse()) {
+    try {
+      await cleaning.run(true, handler);
+    } catch (err) {
+      print(`  (could not finish this step: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+    }
+  }
+}
+
+/** The signal itself: for the entry point, and for tests that interrupt in-process. */
+export function interrupt(signal: string, print: (line: string) => void = (l) => console.error(l)): Promise<void> {
+  if (finished) return finished;
+  received = signal;
+  print(`\nInterrupted (${signal}).${handlers.length ? '' : ' Nothing was left to undo.'}`);
+  for (const wake of [...wakers]) wake();
+  finished = runHandlers(print);
+  return finished;
+}
+
+/** Installs the process's SIGINT and SIGTERM handling (entry point only). */
+export function installInterruptHandlers(): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.exitCode = INTERRUPTED_EXIT;
+    if (finished) {
+      console.error(`\n${signal} again: exiting now, without finishing the clean-up above.`);
+      process.exit(INTERRUPTED_EXIT);
+    }
+    void interrupt(signal).then(() => process.exit(INTERRUPTED_EXIT));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

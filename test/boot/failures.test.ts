@@ -1,0 +1,68 @@
+/**
+ * Boots that must fail: each signals FAILURE once, with a reason naming the cause, within its program's own
+ * bound, and never hangs. Where the bound is minutes (a volume that never appears, Mesos that never answers, apt's
+ * lock held), the program runs under libfaketime, 200 times faster than real time, so the real timeout is reached;
+ * nothing in the program changes. The programs are the same for every definition: the default one runs them.
+ */
+import assert from 'node:assert/strict';
+import defaultCluster from '../../stacks/clusters/default.js';
+import { bundleUrl } from './bundle.js';
+import { BootCluster } from './cluster.js';
+import type { Instance } from './sandbox.js';
+import { bootTest, BOOT_TIMEOUT_MS, holdAptLock } from './support.js';
+
+async function failure(instance: Instance): Promise<{ reason: string; log: string }> {
+  const { exitCode, log } = await instance.booted(BOOT_TIMEOUT_MS);
+  assert.notEqual(exitCode, 0, log);
+  const signals = instance.signals();
+  assert.deepEqual(signals.map((s) => s.status), ['FAILURE'], log);
+  return { reason: signals[0]!.reason, log };
+}
+
+describe('boot: failures signal FAILURE with their cause, in bounded time', function () {
+  this.timeout(BOOT_TIMEOUT_MS * 2);
+  let cluster: BootCluster;
+
+  before(async function () {
+    if (!bootTest.canRun(this)) return;
+    cluster = await BootCluster.start(defaultCluster);
+    cluster.parameters['KeyArn'] = 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000';
+    cluster.resources['ProfileBucket'] = 'dcos-boot-profiles-unreachable';
+  });
+  after(async () => cluster?.destroy());
+  afterEach(async () => {
+    for (const instance of cluster?.world.instances ?? []) await instance.stop();
+  });
+
+  it('a bundle URL that answers 404 fails at once, naming the URL and the status', async () => {
+    const { reason } = await failure(await cluster.bootAgent('PrivateAgent', { bundle: 'missing' }));
+    assert.equal(reason, `PrivateAgentGroup: could not fetch ${bundleUrl('missing')}/dcos_install.sh: HTTP 404`);
+  });
+
+  it("a bundle whose master list differs fails before anything is installed, naming both lists", async () => {
+    const master = await cluster.bootMaster(0, { bundle: 'other-masters' });
+    const { reason } = await failure(master);
+    assert.equal(reason, `Master1: the DC/OS bundle's master_list is ["10.0.99.10"], expected ["10.0.8.10"] (set master_discovery: static and this master_list in config.yaml)`);
+    assert.equal((await master.exec('test -e /opt/mesosphere || test -e /etc/mesosphere')).status, 1, 'nothing was installed');
+  });
+
+  it('Mesos that never answers its health check fails after the 20-minute bound, naming the endpoint', async () => {
+    const { reason } = await failure(await cluster.bootAgent('PublicAgent', { bundle: 'mesos-never-up', timeLapse: 200 }));
+    assert.equal(reason, `PublicAgentGroup: timed out after 1200 s waiting for DC/OS slave_public health on ${cluster.config.subnets.publicAgents[0]!.replace(/0\/\d+$/, '10')}:5051`);
+  });
+
+  it('a master whose state volume never appears fails naming the volume, and installs nothing on the root disk', async () => {
+    const requests = cluster.world.bundle!.requests.length;
+    const master = await cluster.bootMaster(0, { withoutVolume: true, timeLapse: 200 });
+    const { reason } = await failure(master);
+    assert.equal(reason, `Master1: timed out after 600 s waiting for state volume ${cluster.volumes.get('Master1State')!.volumeId} to be attached`);
+    assert.equal((await master.exec('test -e /var/lib/dcos || test -e /opt/mesosphere')).status, 1, 'nothing was written in its place');
+    assert.equal(cluster.world.bundle!.requests.length, requests, 'the bundle was never fetched');
+  });
+
+  it("apt's lock held by another process throughout: waits apt's 10 minutes, then fails naming the holder", async () => {
+    const { reason, log } = await failure(await cluster.bootGateway({ preBoot: holdAptLock(3600), timeLapse: 200 }));
+    assert.match(log, /Waiting for cache lock/);
+    assert.match(reason, /^VpnGateway: apt-get install failed: Could not get lock \/var\/lib\/dpkg\/lock-frontend\. It is held by process \d+ \(python3\)\.* \(waited 600 s\)$/);
+  });
+});

@@ -1,0 +1,375 @@
+/**
+ * Service-side failures moto cannot produce, with aws-sdk-client-mock answering like CloudFormation does:
+ * failed change sets (nested reasons, early validation events, no DescribeEvents permission), change sets in
+ * flight, replacements whose loosened stack policy must be restored by a later run or after a rollback, an
+ * operation that keeps running while the event stream is lost or the credentials expire, bounded waits, and
+ * the capability and retention rules.
+ */
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DeleteStackCommand,
+  DescribeChangeSetCommand,
+  DescribeEventsCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  GetStackPolicyCommand,
+  GetTemplateCommand,
+  ListChangeSetsCommand,
+  ListStackResourcesCommand,
+  SetStackPolicyCommand,
+  type Change,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { UserError } from '../lib/errors.js';
+import { translateAwsError, type AwsClients } from '../lib/deploy/aws.js';
+import { deploy, followDeploy, type DeployProps } from '../lib/deploy/deploy.js';
+import { retainedResources } from '../lib/deploy/destroy.js';
+import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
+import { loadTemplates, requiredCapabilities, type TemplateSet } from '../lib/deploy/templates.js';
+import { writeCluster } from './moto-fixtures.js';
+
+const ACCOUNT = '111122223333';
+const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod/1a2b3c4d-0000-4000-8000-000000000001`;
+const NETWORK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-Network-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000002`;
+const ROOT_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1/aaaaaaaa-0000-4000-8000-000000000001`;
+const NETWORK_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1-Network-XYZ/aaaaaaaa-0000-4000-8000-000000000002`;
+const BASE_URL = `https://dcos-cfn-templates-${ACCOUNT}-us-east-1.s3.us-east-1.amazonaws.com`;
+
+/** An SDK service error as the SDK builds it from an AWS answer. */
+function serviceError(name: string, message: string, status: number, extra: object = {}): Error {
+  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 8 }, ...extra });
+}
+
+function stackIn(status: string, extra: Partial<Stack> = {}): Stack {
+  return {
+    StackId: STACK_ID,
+    StackName: 'prod',
+    StackStatus: status as Stack['StackStatus'],
+    CreationTime: new Date('2026-01-01T00:00:00Z'),
+    LastUpdatedTime: new Date(Date.now() - 60_000),
+    EnableTerminationProtection: true,
+    Parameters: [
+      { ParameterKey: 'TemplateBaseUrl', ParameterValue: BASE_URL },
+      { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
+      { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
+    ],
+    Outputs: [],
+    ...extra,
+  };
+}
+
+const nestedChange: Change = {
+  Type: 'Resource',
+  ResourceChange: { Action: 'Modify', LogicalResourceId: 'Network', PhysicalResourceId: NETWORK_ID, ResourceType: 'AWS::CloudFormation::Stack', Replacement: 'False', ChangeSetId: NETWORK_CS },
+};
+const vpcReplacement: Change = {
+  Type: 'Resource',
+  ResourceChange: {
+    Action: 'Modify',
+    LogicalResourceId: 'Vpc',
+    PhysicalResourceId: 'vpc-0abc',
+    ResourceType: 'AWS::EC2::VPC',
+    Replacement: 'True',
+    Details: [{ Target: { Attribute: 'Properties', Name: 'CidrBlock', RequiresRecreation: 'Always' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
+  },
+};
+
+describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
+  let out: string;
+  let templates: TemplateSet;
+  let cfn: AwsStub<any, any, any>;
+  let clients: AwsClients;
+  let lines: string[];
+  let policies: Map<string, string>;
+
+  const fullPolicy = () => JSON.stringify(stackPolicyFor(templates.nested['Network']!.template));
+  const loosenedPolicy = () => JSON.stringify(stackPolicyFor(templates.nested['Network']!.template, ['Vpc']));
+  const deniedIn = (stack: string) => JSON.parse(policies.get(stack) ?? '{"Statement":[]}').Statement.find((s: { Effect: string }) => s.Effect === 'Deny')?.Resource;
+
+  before(() => {
+    process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+    out = writeCluster();
+    templates = loadTemplates(out);
+  });
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  beforeEach(() => {
+    clients = {
+      cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
+      s3: new S3Client({ region: 'us-east-1' }),
+      sts: new STSClient({ region: 'us-east-1' }),
+      ec2: new EC2Client({ region: 'us-east-1' }),
+      region: 'us-east-1',
+      calls: {},
+    };
+    cfn = mockClient(clients.cfn);
+    const s3 = mockClient(clients.s3);
+    mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
+    s3.on(HeadBucketCommand).resolves({});
+    s3.on(HeadObjectCommand).resolves({});
+    lines = [];
+    policies = new Map([
+      [STACK_ID, JSON.stringify(stackPolicyFor(templates.root.template))],
+      [NETWORK_ID, fullPolicy()],
+    ]);
+    cfn.on(GetStackPolicyCommand).callsFake((input: { StackName: string }) => ({ StackPolicyBody: policies.get(input.StackName) }));
+    cfn.on(SetStackPolicyCommand).callsFake((input: { StackName: string; StackPolicyBody: string }) => {
+      policies.set(input.StackName, input.StackPolicyBody);
+      return {};
+    });
+    cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'Resources: {}\n' });
+    cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+    cfn.on(DeleteStackCommand).resolves({});
+    cfn.on(ListChangeSetsCommand).resolves({ Summaries: [] });
+    cfn.on(ListStackResourcesCommand).resolves({
+      StackResourceSummaries: [{ LogicalResourceId: 'Network', PhysicalResourceId: NETWORK_ID, ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date() }],
+    });
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+  });
+
+  const props = (extra: Partial<DeployProps> = {}): DeployProps => ({
+    clients,
+    templates,
+    stackName: 'prod',
+    parameters: { ClusterName: 'prod' },
+    confirm: async () => true,
+    print: (line) => lines.push(line),
+    pollMs: 1,
+    eventPollMs: 1,
+    ...extra,
+  });
+
+  /** The root change set holds the nested one, which holds `nested`. */
+  function changeSets(nested: Change[]) {
+    cfn.on(DescribeChangeSetCommand).callsFake((input: { ChangeSetName: string }) =>
+      input.ChangeSetName === NETWORK_CS
+        ? { ChangeSetId: NETWORK_CS, StackId: NETWORK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: nested }
+        : { ChangeSetId: ROOT_CS, ChangeSetName: 'dcos-cfn-1', StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [nestedChange] },
+    );
+  }
+
+  describe('failed change sets are explained and deleted', () => {
+    function failingChangeSets(events: object[] | Error) {
+      cfn.on(DescribeChangeSetCommand).callsFake((input: { ChangeSetName: string }) =>
+        input.ChangeSetName === NETWORK_CS
+          ? {
+              ChangeSetId: NETWORK_CS,
+              ChangeSetName: 'dcos-cfn-1-Network-XYZ',
+              StackName: 'prod-Network-1ABCDEF',
+              Status: 'FAILED',
+              StatusReason: 'The following hook(s)/validation failed: [AWS::EarlyValidation::PropertyValidation]. To troubleshoot Early Validation errors, use the DescribeEvents API for detailed failure information.',
+            }
+          : { ChangeSetId: ROOT_CS, ChangeSetName: 'dcos-cfn-1', StackId: STACK_ID, StackName: 'prod', Status: 'FAILED', StatusReason: `Nested change set ${NETWORK_CS} was not successfully created: Currently in FAILED.` },
+      );
+      const describeEvents = cfn.on(DescribeEventsCommand);
+      if (events instanceof Error) describeEvents.rejects(events);
+      else describeEvents.callsFake((input: { ChangeSetName: string }) => ({ OperationEvents: input.ChangeSetName === NETWORK_CS ? events : [] }));
+    }
+
+    it('an update: the nested validation error with its template path, then the change set deleted (not the stack)', async () => {
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      failingChangeSets([
+        {
+          EventId: 'e1',
+          OperationType: 'CREATE_CHANGESET',
+          EventType: 'VALIDATION_ERROR',
+          LogicalResourceId: 'PrivateSubnet',
+          ResourceType: 'AWS::EC2::Subnet',
+          ValidationFailureMode: 'FAIL',
+          ValidationName: 'PROPERTY_VALIDATION',
+          ValidationStatus: 'FAILED',
+          ValidationStatusReason: '#/CidrBlock: failed validation constraint for keyword [pattern]',
+          ValidationPath: '/Resources/PrivateSubnet/Properties/CidrBlock',
+        },
+      ]);
+      await assert.rejects(deploy(props()), (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(
+          err.message,
+          `Change set dcos-cfn-1 failed: Nested change set ${NETWORK_CS} was not successfully created: Currently in FAILED.\n`.replace('dcos-cfn-1', err.message.split(' ')[2]!) +
+            '  - prod/Network/PrivateSubnet (AWS::EC2::Subnet): PROPERTY_VALIDATION: #/CidrBlock: failed validation constraint for keyword [pattern] [at /Resources/PrivateSubnet/Properties/CidrBlock]\n' +
+            `Deleted change set ${err.message.split(' ')[2]}; the stack was not changed.\n` +
+            "Fix the causes above (a template problem: change the definition, 'npm run synth', 'npm run lint'), then deploy again.",
+        );
+        return true;
+      });
+      assert.deepEqual(cfn.commandCalls(DescribeEventsCommand).map((c) => [c.args[0].input.ChangeSetName, c.args[0].input.Filters]), [
+        [ROOT_CS, { FailedEvents: true }],
+        [NETWORK_CS, { FailedEvents: true }],
+      ]);
+      assert.equal(cfn.commandCalls(DeleteChangeSetCommand).length, 1);
+      assert.equal(cfn.commandCalls(DeleteStackCommand).length, 0);
+      assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 0);
+    });
+
+    it('a create: the empty stack is deleted too; without DescribeEvents permission the nested reason still shows, with a note', async () => {
+      cfn.on(DescribeStacksCommand).rejects(serviceError('ValidationError', 'Stack with id prod does not exist', 400));
+      failingChangeSets(serviceError('AccessDenied', 'User: arn:aws:iam::111122223333:user/ops is not authorized to perform: cloudformation:DescribeEvents', 403));
+      await assert.rejects(deploy(props()), (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.match(err.message, /\n {2}- prod\/Network: The following hook\(s\)\/validation failed: \[AWS::EarlyValidation::PropertyValidation\]/);
+        assert.match(err.message, /\n {2}- \(CloudFormation's validation events \(DescribeEvents; the identity may lack cloudformation:DescribeEvents\) could not be read: User: .* is not authorized/);
+        assert.match(err.message, /\nDeleted change set \S+ and the empty stack \(REVIEW_IN_PROGRESS\) it created; nothing else was changed\./);
+        return true;
+      });
+      assert.deepEqual(cfn.commandCalls(DeleteStackCommand).map((c) => c.args[0].input.StackName), [STACK_ID]);
+    });
+
+    it('a change set still computing after the bound is deleted, with what was waited for', async () => {
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(DescribeChangeSetCommand).resolves({ ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_IN_PROGRESS' });
+      await assert.rejects(deploy(props({ changeSetTimeoutMs: 30 })), /CloudFormation did not finish computing change set \S+ in 0 s \(still CREATE_IN_PROGRESS\)[\s\S]*\nDeleted change set \S+; the stack was not changed\./);
+      assert.equal(cfn.commandCalls(DeleteChangeSetCommand).length, 1);
+    });
+
+    it('an answer without a status is an error, not an endless wait', async () => {
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(DescribeChangeSetCommand).resolves({});
+      await assert.rejects(deploy(props()), /DescribeChangeSet answered without a status for change set \S+: not an AWS API answer/);
+    });
+  });
+
+  describe('change sets in flight', () => {
+    it('one being computed by someone else refuses the deploy before anything is created', async () => {
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'Resources: {}\n' });
+      cfn.on(ListChangeSetsCommand).resolves({
+        Summaries: [{ ChangeSetName: 'console-edit', ChangeSetId: 'arn:cs/console-edit', StackName: 'prod', Status: 'CREATE_IN_PROGRESS', ExecutionStatus: 'UNAVAILABLE', CreationTime: new Date('2026-02-01T10:00:00Z') }],
+      });
+      await assert.rejects(deploy(props()), /Stack prod has change sets in flight[\s\S]*- console-edit \(created 2026-02-01T10:00:00\.000Z\), being computed \(CREATE_IN_PROGRESS\)/);
+      assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
+    });
+
+    it('one left for review (--no-execute) does not block a deploy', async () => {
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(ListChangeSetsCommand).resolves({
+        Summaries: [{ ChangeSetName: 'dcos-cfn-0', StackName: 'prod', Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Description: 'dcos-cfn deploy --no-execute: left for review' }],
+      });
+      changeSets([]);
+      assert.equal((await deploy(props({ execute: false }))).kind, 'not-executed');
+      assert.match(cfn.commandCalls(CreateChangeSetCommand)[0]!.args[0].input.Description!, /^dcos-cfn deploy --no-execute: left for review$/);
+    });
+  });
+
+  describe('a policy loosened for --allow-replacement is restored', () => {
+    it('by the next run, even one with no changes', async () => {
+      policies.set(NETWORK_ID, loosenedPolicy()); // an earlier run was stopped after loosening it
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(GetTemplateCommand).resolves({ TemplateBody: templates.root.body });
+      const result = await deploy(props({ parameters: {} }));
+      assert.equal(result.kind, 'no-op');
+      assert.deepEqual(deniedIn(NETWORK_ID), ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']);
+      assert.deepEqual(lines, ['Stack policy restored on prod/Network.']);
+      assert.equal(cfn.commandCalls(SetStackPolicyCommand).length, 1, 'only the stack whose policy differs is written');
+    });
+
+    it('after an update that rolled back', async () => {
+      cfn.on(DescribeStacksCommand)
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] })
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_ROLLBACK_IN_PROGRESS')] })
+        .resolves({ Stacks: [stackIn('UPDATE_ROLLBACK_COMPLETE')] });
+      changeSets([vpcReplacement]);
+      cfn.on(ExecuteChangeSetCommand).resolves({});
+      const result = await deploy(props({ allowReplacement: ['Vpc'] }));
+      assert.equal(result.kind, 'failed');
+      assert.deepEqual(
+        cfn.commandCalls(SetStackPolicyCommand).map((c) => JSON.parse(c.args[0].input.StackPolicyBody!).Statement[1].Resource),
+        [['LogicalResourceId/PrivateSubnet'], ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']],
+      );
+      assert.deepEqual(deniedIn(NETWORK_ID), ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']);
+    });
+  });
+
+  describe('CloudFormation keeps going while deploy loses track', () => {
+    const executing = () => {
+      changeSets([]);
+      cfn.on(ExecuteChangeSetCommand).resolves({});
+    };
+
+    it('events throttled while the update runs: the status is followed with backoff until it completes', async () => {
+      cfn.on(DescribeStacksCommand)
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] })
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(DescribeStackEventsCommand).rejects(serviceError('Throttling', 'Rate exceeded', 400, { $retryable: { throttling: true } }));
+      executing();
+      const result = await deploy(props());
+      assert.equal(result.kind, 'deployed');
+      assert.equal(lines.filter((l) => /events unavailable: AWS kept throttling/.test(l)).length, 1, lines.join('\n'));
+      assert.ok(cfn.commandCalls(DescribeStacksCommand).length >= 4);
+    });
+
+    it('credentials that expire mid-update: the stack is still in progress, and the message says how to resume', async () => {
+      cfn.on(DescribeStacksCommand)
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] })
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+        .rejects(serviceError('ExpiredToken', 'The security token included in the request is expired', 403));
+      executing();
+      await assert.rejects(
+        deploy(props({ resumeCommand: 'npm run deploy -- --stack-name prod --follow' })),
+        /^UserError: Lost track of stack \S+ \(last seen UPDATE_IN_PROGRESS\): The AWS credentials have expired \(a call was refused\)\..*\nCloudFormation keeps going on its own; nothing was cancelled\. Once that is fixed, run 'npm run deploy -- --stack-name prod --follow' to follow it to the end and apply the stack policies and termination protection\.$/,
+      );
+      assert.equal(cfn.commandCalls(SetStackPolicyCommand).length, 0);
+    });
+
+    it('an operation that outlasts the follow bound is left to CloudFormation, with the resume command', async () => {
+      cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] }).resolves({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] });
+      executing();
+      await assert.rejects(deploy(props({ followTimeoutMs: 20 })), /Stack \S+ is still UPDATE_IN_PROGRESS after 0 s of following\. CloudFormation keeps going on its own; nothing was cancelled\. Once that is fixed, run 'npm run deploy -- --stack-name prod --follow'/);
+    });
+
+    it('--follow picks up an update in progress from its start, then protects and reports', async () => {
+      policies.set(NETWORK_ID, loosenedPolicy());
+      cfn.on(DescribeStacksCommand)
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-1' }] })] });
+      const result = await followDeploy(props());
+      assert.equal(result.kind, 'deployed');
+      assert.match(lines[0]!, /^Following stack prod \(UPDATE_IN_PROGRESS\), from the start of its current operation:$/);
+      assert.ok(lines.includes('Stack policy restored on prod/Network.'), lines.join('\n'));
+      assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
+    });
+  });
+
+  describe('rules', () => {
+    it('asks for CAPABILITY_AUTO_EXPAND for a macro anywhere, and does not crash on one under Resources', () => {
+      const nested = (template: Record<string, unknown>): TemplateSet => ({ ...templates, nested: { ...templates.nested, Macro: { file: 'm.yaml', body: '', key: 'm', template } } });
+      assert.deepEqual(requiredCapabilities(nested({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: { 'Fn::Transform': { Name: 'AWS::Include', Parameters: { Location: 's3://b/k' } } } } } })), ['CAPABILITY_AUTO_EXPAND']);
+      assert.deepEqual(requiredCapabilities(nested({ Resources: { 'Fn::Transform': { Name: 'AWS::Include', Parameters: { Location: 's3://b/k' } }, Role: { Type: 'AWS::IAM::Role' } } })), ['CAPABILITY_AUTO_EXPAND', 'CAPABILITY_IAM']);
+      assert.deepEqual(requiredCapabilities(nested({ Transform: 'AWS::Serverless-2016-10-31', Resources: {} })), ['CAPABILITY_AUTO_EXPAND']);
+    });
+
+    it('lists RetainExceptOnCreate resources as retained', async () => {
+      cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n    DeletionPolicy: RetainExceptOnCreate\n  Topic:\n    Type: AWS::SNS::Topic\n' });
+      cfn.on(ListStackResourcesCommand).resolves({
+        StackResourceSummaries: [
+          { LogicalResourceId: 'Logs', PhysicalResourceId: '/dcos/prod', ResourceType: 'AWS::Logs::LogGroup', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() },
+          { LogicalResourceId: 'Topic', PhysicalResourceId: 'arn:sns', ResourceType: 'AWS::SNS::Topic', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() },
+        ],
+      });
+      assert.deepEqual(await retainedResources(clients.cfn, STACK_ID, 'prod'), [{ stack: 'prod', logicalId: 'Logs', resourceType: 'AWS::Logs::LogGroup', physicalId: '/dcos/prod' }]);
+    });
+
+    it('malformed answers and broken connections are one line naming the call', () => {
+      const where = { region: 'eu-west-1' };
+      const garbage = Object.assign(new Error('@aws-sdk XML parse error: unexpected content.\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'), { $metadata: { httpStatusCode: 500, attempts: 8 } });
+      assert.equal((translateAwsError(garbage, 'DescribeStacks', where) as Error).message, 'AWS answered DescribeStacks with HTTP 500 with a body that is not an AWS API answer, 8 attempts. It is a server-side problem: run the command again in a minute.');
+      const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      assert.match((translateAwsError(reset, 'DescribeStackEvents', where) as Error).message, /^The connection to AWS in eu-west-1 broke during DescribeStackEvents \(ECONNRESET: socket hang up\)\. Check the network and run again\.$/);
+      const html = Object.assign(new Error('an HTML page (HTTP 200)'), { name: 'HtmlAnswer', $metadata: { httpStatusCode: 200 } });
+      assert.match((translateAwsError(html, 'DescribeStacks', where) as Error).message, /^The endpoint answered DescribeStacks with an HTML page \(HTTP 200\), not an AWS API answer\. Check the network/);
+    });
+  });
+});

@@ -1,0 +1,241 @@
+/**
+ * The emulator launcher (test/moto-server.py) against the real synthesized clusters: after a CloudFormation
+ * create, EC2 describes each instance where its template put it. Plain moto 5.2 ignores an instance's
+ * `NetworkInterfaces` and puts every such instance in the default VPC with a public IP (gaps 11-13), lists
+ * no subnet route-table association (gap 15), launches auto scaling instances into the VPC's default group
+ * (gap 16), and registers no target group `Targets` (gap 17).
+ */
+import { DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeTargetGroupAttributesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../lib/deploy/aws.js';
+import { measureDeploy } from '../lib/deploy/measure.js';
+import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
+import { compile, writeOutput } from '../lib/synth.js';
+import defaultCluster from '../stacks/clusters/default.js';
+import haCluster from '../stacks/clusters/ha.js';
+import type { ClusterConfig } from '../stacks/config.js';
+import { SecurityGroupIds, StackIds, SubnetIds } from '../stacks/names.js';
+import { startMotoOrSkip, stopMoto, type Moto } from './moto.js';
+
+const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+
+/** The first network interface an instance template declares (NetworkInterfaces[0]), as synth writes it. */
+interface InterfaceSpec {
+  readonly DeviceIndex: string;
+  readonly SubnetId?: { readonly 'Fn::Select': [number, { readonly Ref: string }] };
+  readonly PrivateIpAddress?: string;
+  readonly NetworkInterfaceId?: { readonly 'Fn::GetAtt': [string, string] };
+}
+
+/** A cluster deployed to moto, read back: physical IDs and the Network stack's outputs. */
+interface Deployed {
+  readonly templates: TemplateSet;
+  /** Physical IDs by nested stack (`Network`, `MasterZone`, ...) and logical ID. */
+  readonly physical: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly network: Readonly<Record<string, string>>;
+}
+
+describe('moto launcher: a CloudFormation instance keeps its network interfaces', function () {
+  let moto: Moto | undefined;
+  let ec2: EC2Client | undefined;
+  let autoscaling: AutoScalingClient | undefined;
+  let elbv2: ElasticLoadBalancingV2Client | undefined;
+  const dirs: string[] = [];
+
+  before(async function () {
+    moto = await startMotoOrSkip(this);
+    ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
+    autoscaling = new AutoScalingClient({ endpoint: moto.endpoint, region: 'us-east-1' });
+    elbv2 = new ElasticLoadBalancingV2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
+  });
+  after(async () => {
+    ec2?.destroy();
+    autoscaling?.destroy();
+    elbv2?.destroy();
+    await stopMoto(moto);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Synthesizes a definition, deploys it as stack `name`, and lists what was created. */
+  async function deployCluster(config: ClusterConfig, name: string): Promise<Deployed> {
+    const dir = mkdtempSync(join(tmpdir(), 'dcos-placement-'));
+    dirs.push(dir);
+    await writeOutput(compile(config), dir);
+    const templates = loadTemplates(dir);
+    const lines: string[] = [];
+    const aws = { endpointUrl: moto!.endpoint, region: 'us-east-1' };
+    const { result } = await measureDeploy(aws, {
+      templates,
+      stackName: name,
+      parameters: PARAMETERS,
+      endpointUrl: moto!.endpoint,
+      confirm: async () => true,
+      print: (line) => lines.push(line),
+      pollMs: 20,
+      eventPollMs: 20,
+    });
+    assert.equal(result.kind, 'deployed', lines.join('\n'));
+    const { cfn } = await connect(aws);
+    const physical: Record<string, Record<string, string>> = {};
+    const arns: Record<string, string> = {};
+    for (const nested of (await cfn.send(new ListStackResourcesCommand({ StackName: name }))).StackResourceSummaries ?? []) {
+      arns[nested.LogicalResourceId!] = nested.PhysicalResourceId!;
+      const summaries = (await cfn.send(new ListStackResourcesCommand({ StackName: nested.PhysicalResourceId }))).StackResourceSummaries ?? [];
+      physical[nested.LogicalResourceId!] = Object.fromEntries(summaries.map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
+    }
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: arns[StackIds.Network] }))).Stacks![0]!;
+    cfn.destroy();
+    return { templates, physical, network: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!])) };
+  }
+
+  async function describeInstance(instanceId: string): Promise<Instance> {
+    const reservations = (await ec2!.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations ?? [];
+    const instance = reservations[0]?.Instances?.[0];
+    assert.ok(instance, `DescribeInstances knows ${instanceId}`);
+    return instance;
+  }
+
+  async function availabilityZone(subnetId: string): Promise<string | undefined> {
+    return (await ec2!.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets?.[0]?.AvailabilityZone;
+  }
+
+  /** The interface the template gives an instance of a nested stack. */
+  function interfaceSpec({ templates }: Deployed, stack: string, logicalId: string): InterfaceSpec {
+    const props = templates.nested[stack]?.template.Resources?.[logicalId]?.Properties as { NetworkInterfaces?: InterfaceSpec[] } | undefined;
+    const spec = props?.NetworkInterfaces?.[0];
+    assert.ok(spec, `${stack}/${logicalId} declares a network interface`);
+    return spec;
+  }
+
+  /** The subnet a `!Select [i, !Ref ListParameter]` picks from the Network output of the same name. */
+  function selectedSubnet({ network }: Deployed, spec: InterfaceSpec): string {
+    const [index, { Ref: list }] = spec.SubnetId!['Fn::Select'];
+    const subnet = network[list]?.split(',')[index];
+    assert.ok(subnet, `Network output ${list} has entry ${index}`);
+    return subnet;
+  }
+
+  for (const [label, config] of [['default', defaultCluster], ['ha', haCluster]] as const) {
+    describe(`the '${label}' cluster`, () => {
+      let cluster: Deployed;
+      before(async function () {
+        if (!moto) this.skip();
+        cluster = await deployCluster(config, `dcos-placement-${label}`);
+      });
+
+      it('puts each master in its own master subnet, with its fixed address, the master group and no public IP', async () => {
+        const masterZone = cluster.templates.nested[StackIds.MasterZone]!.template.Resources ?? {};
+        const masters = Object.keys(masterZone).filter((id) => /^Master\d+$/.test(id) && masterZone[id]!.Type === 'AWS::EC2::Instance');
+        assert.equal(masters.length, config.masters.count, masters.join(', '));
+        const masterSubnets = cluster.network[SubnetIds.list('Master')]!.split(',');
+        const masterGroup = cluster.network[SecurityGroupIds.output('Master')];
+        const seen = new Set<string>();
+        for (const id of masters) {
+          const spec = interfaceSpec(cluster, StackIds.MasterZone, id);
+          const instance = await describeInstance(cluster.physical[StackIds.MasterZone]![id]!);
+          assert.equal(instance.SubnetId, selectedSubnet(cluster, spec), `${id} subnet`);
+          assert.ok(masterSubnets.includes(instance.SubnetId!), `${id} in a master subnet`);
+          seen.add(instance.SubnetId!);
+          assert.equal(instance.VpcId, cluster.network['VpcId'], `${id} VPC`);
+          assert.equal(instance.Placement?.AvailabilityZone, await availabilityZone(instance.SubnetId!), `${id} AZ`);
+          assert.match(spec.PrivateIpAddress ?? '', /^10\./);
+          assert.equal(instance.PrivateIpAddress, spec.PrivateIpAddress, `${id} fixed address`);
+          assert.equal(instance.PublicIpAddress, undefined, `${id} has no public IP`);
+          assert.deepEqual(instance.SecurityGroups?.map((g) => g.GroupId), [masterGroup], `${id} groups`);
+          const [eni, ...more] = instance.NetworkInterfaces ?? [];
+          assert.equal(more.length, 0, `${id} has one interface`);
+          assert.equal(eni?.SubnetId, instance.SubnetId);
+          assert.equal(eni?.PrivateIpAddress, spec.PrivateIpAddress);
+          assert.equal(eni?.Association?.PublicIp, undefined, `${id} interface has no public IP`);
+          assert.deepEqual(eni?.Groups?.map((g) => g.GroupId), [masterGroup]);
+        }
+        assert.equal(seen.size, Math.min(masters.length, masterSubnets.length), 'masters spread over the master subnets');
+      });
+
+      it('associates each subnet with the route table its template names: only the public zone routes to the internet gateway', async () => {
+        const tables = (await ec2!.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [cluster.network['VpcId']!] }] }))).RouteTables ?? [];
+        const network = cluster.physical[StackIds.Network]!;
+        const tableOf = (subnet: string) => tables.find((t) => t.Associations?.some((a) => a.SubnetId === subnet));
+        for (const zone of ['Public', 'Master', 'PrivateAgent', 'PublicAgent'] as const) {
+          for (const subnet of cluster.network[SubnetIds.list(zone)]!.split(',')) {
+            const table = tableOf(subnet);
+            assert.ok(table, `${zone} subnet ${subnet} has an explicit route table association`);
+            const association = table.Associations!.find((a) => a.SubnetId === subnet)!;
+            const logicalId = Object.keys(network).find((id) => network[id] === association.RouteTableAssociationId);
+            assert.match(logicalId ?? '', /RouteTableAssociation$/, 'Ref of the association resource is its rtbassoc- ID');
+            const toInternet = table.Routes?.some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.GatewayId?.startsWith('igw-'));
+            assert.equal(toInternet, zone === 'Public', `${zone} subnet routes to the internet gateway`);
+          }
+        }
+      });
+
+      it("launches the agents with their launch template's security group and no public IP", async () => {
+        const agents = cluster.physical[StackIds.Agents]!;
+        const groups = (await autoscaling!.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [agents['PrivateAgentGroup']!, agents['PublicAgentGroup']!] }))).AutoScalingGroups ?? [];
+        assert.equal(groups.length, 2);
+        for (const group of groups) {
+          const role = group.AutoScalingGroupName === agents['PublicAgentGroup'] ? 'PublicAgent' : 'PrivateAgent';
+          assert.ok(group.Instances?.length, `${role} group has instances`);
+          for (const { InstanceId } of group.Instances ?? []) {
+            const instance = await describeInstance(InstanceId!);
+            assert.ok(group.VPCZoneIdentifier?.split(',').includes(instance.SubnetId!), `${InstanceId} in one of the group's subnets`);
+            assert.equal(instance.PublicIpAddress, undefined, `${InstanceId} has no public IP`);
+            assert.deepEqual(instance.NetworkInterfaces?.map((n) => n.Groups?.map((g) => g.GroupId)), [[cluster.network[SecurityGroupIds.output(role)]]]);
+            assert.deepEqual(instance.SecurityGroups?.map((g) => g.GroupId), [cluster.network[SecurityGroupIds.output(role)]]);
+          }
+        }
+      });
+
+      it('registers the masters with the internal target groups, client IP preservation as the templates set it', async () => {
+        const masterZone = cluster.physical[StackIds.MasterZone]!;
+        const agents = cluster.physical[StackIds.Agents]!;
+        const targets = Object.keys(masterZone).filter((id) => /^MasterTargets\d+$/.test(id));
+        assert.ok(targets.length >= 6, targets.join(', '));
+        for (const id of targets) {
+          const health = (await elbv2!.send(new DescribeTargetHealthCommand({ TargetGroupArn: masterZone[id] }))).TargetHealthDescriptions ?? [];
+          const masters = Object.keys(masterZone).filter((m) => /^Master\d+$/.test(m)).map((m) => masterZone[m]);
+          assert.deepEqual(health.map((h) => h.Target?.Id).sort(), masters.sort(), `${id} targets`);
+          assert.deepEqual(health.map((h) => h.Target?.Port), health.map(() => Number(id.replace('MasterTargets', ''))));
+        }
+        const attribute = async (arn: string) =>
+          ((await elbv2!.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes ?? []).find((a) => a.Key === 'preserve_client_ip.enabled')?.Value;
+        assert.equal(await attribute(masterZone['MasterTargets80']!), 'false');
+        assert.equal(await attribute(agents['PublicTargets80']!), 'true');
+      });
+
+      it('puts the dcos-cli instance in a master subnet with the admin group and no public IP', async () => {
+        const spec = interfaceSpec(cluster, StackIds.MasterZone, 'AdminInstance');
+        const instance = await describeInstance(cluster.physical[StackIds.MasterZone]!['AdminInstance']!);
+        assert.equal(instance.SubnetId, selectedSubnet(cluster, spec));
+        assert.equal(instance.VpcId, cluster.network['VpcId']);
+        assert.equal(instance.PublicIpAddress, undefined);
+        assert.deepEqual(instance.SecurityGroups?.map((g) => g.GroupId), [cluster.network[SecurityGroupIds.output('Admin')]]);
+      });
+
+      it('attaches the VPN gateway to its own interface: public subnet, VPN group, the Elastic IP as its only public address', async () => {
+        const vpn = cluster.physical[StackIds.Vpn]!;
+        const spec = interfaceSpec(cluster, StackIds.Vpn, 'VpnGateway');
+        assert.equal(spec.NetworkInterfaceId?.['Fn::GetAtt'][0], 'VpnInterface');
+        const instance = await describeInstance(vpn['VpnGateway']!);
+        const [eni, ...more] = instance.NetworkInterfaces ?? [];
+        assert.equal(more.length, 0);
+        assert.equal(eni?.NetworkInterfaceId, vpn['VpnInterface'], 'the template interface, not a new one');
+        assert.equal(eni?.Attachment?.DeviceIndex, 0);
+        assert.equal(instance.SubnetId, cluster.network[SubnetIds.list('Public')]!.split(',')[0]);
+        assert.equal(instance.VpcId, cluster.network['VpcId']);
+        assert.equal(instance.Placement?.AvailabilityZone, await availabilityZone(instance.SubnetId!));
+        assert.deepEqual(instance.SecurityGroups?.map((g) => g.GroupId), [cluster.network[SecurityGroupIds.output('Vpn')]]);
+        const addresses = (await ec2!.send(new DescribeAddressesCommand({}))).Addresses ?? [];
+        const address = addresses.find((a) => a.NetworkInterfaceId === vpn['VpnInterface']);
+        assert.ok(address?.PublicIp, `an Elastic IP on the VPN interface: ${JSON.stringify(addresses)}`);
+        assert.equal(instance.PublicIpAddress, address.PublicIp);
+      });
+    });
+  }
+});

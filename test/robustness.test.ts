@@ -1,0 +1,240 @@
+/**
+ * The robustness corpus, offline part: the real CLI as a subprocess over bad output folders, bad definitions,
+ * a tampered out/, bad flags and interrupted synths. Each case asserts the exit code, a message pattern, that
+ * no stack trace was printed, and the project and out/ as they must be afterwards. (The AWS part, against
+ * moto_server through a fault-injecting proxy, is test/robustness-aws.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '../lib/manifest.js';
+import { PROJECT_ROOT } from '../lib/project.js';
+import { definitionCode, withDefinition } from './helpers/definition.js';
+import { emulatorEnv, expectRun, runCli, startCli } from './helpers/cli.js';
+import { writeCluster } from './moto-fixtures.js';
+
+const tmp = (prefix = 'dcos-robust-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** A fingerprint of the project's sources: a refused synth must leave it exactly as it was. */
+function projectFingerprint(): string {
+  const files = ['package.json', 'README.md', 'stacks/config.ts', 'stacks/validate.ts', 'stacks/clusters/default.ts', 'lib/synth.ts', 'lib/cli.ts'];
+  return files.map((f) => `${f}:${sha256(readFileSync(join(PROJECT_ROOT, f)))}`).join('\n') + `\n${readdirSync(PROJECT_ROOT).sort().join(',')}\n${readdirSync(join(PROJECT_ROOT, 'stacks')).sort().join(',')}`;
+}
+
+/** An output folder written by a previous synth, holding a recognisable root.yaml. */
+function previousOutput(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, '.dcos-cfn-synth'), 'marker');
+  writeFileSync(join(dir, 'root.yaml'), 'previous output');
+  return dir;
+}
+
+describe('robustness: synth never deletes what it did not write', () => {
+  let before: string;
+  beforeEach(() => (before = projectFingerprint()));
+  afterEach(() => assert.equal(projectFingerprint(), before, 'the project changed'));
+
+  const refusals: [string, string[], number, RegExp][] = [
+    ['the project folder', ['--out', '.'], 2, /--out \. is the project folder: synth replaces its output folder whole, and would delete the project/],
+    ['a folder that contains the project', ['--out', '..'], 2, /--out \.\. is a folder that contains the project/],
+    ['the file system root', ['--out', '/'], 2, /--out \/ is a folder that contains the project/],
+    ['the definitions folder', ['--out', 'stacks'], 2, /--out stacks exists and was not written by synth \(it has no \.dcos-cfn-synth marker\)/],
+    ['a folder inside the sources', ['--out', 'stacks/clusters/out'], 2, /--out stacks\/clusters\/out is inside the project's stacks\/, which synth did not write/],
+    ['the compiled code', ['--out', 'dist'], 2, /--out dist exists and was not written by synth/],
+    ['a file', ['--out', 'README.md'], 2, /--out README\.md is a file, not a folder: synth writes a folder there and will not replace it/],
+  ];
+  for (const [what, args, status, message] of refusals) {
+    it(`refuses ${what} (${args.join(' ')})`, async () => {
+      expectRun(await runCli(['synth', '--no-audit', ...args]), status, message);
+      assert.ok(statSync(join(PROJECT_ROOT, 'README.md')).isFile());
+    });
+  }
+
+  it('refuses a folder it did not write, leaving its files', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    expectRun(await runCli(['synth', '--no-audit', '--out', dir]), 2, /exists and was not written by synth.*Pass a new or empty folder/);
+    assert.deepEqual(readdirSync(dir), ['notes.txt']);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('refuses an output folder that holds a file synth did not write, naming it', async () => {
+    const dir = previousOutput(join(tmp(), 'out'));
+    writeFileSync(join(dir, 'params.json'), '[]');
+    expectRun(await runCli(['synth', '--no-audit', '--out', dir]), 2, /holds 'params\.json', which synth did not write and would delete: move it out/);
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'params.json', 'root.yaml']);
+    rmSync(join(dir, '..'), { recursive: true });
+  });
+
+  it('refuses a symbolic link', async () => {
+    const dir = tmp();
+    execFileSync('ln', ['-s', PROJECT_ROOT, join(dir, 'link')]);
+    expectRun(await runCli(['synth', '--no-audit', '--out', join(dir, 'link')]), 2, /is the project folder|is a symbolic link/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('refuses a path through a file', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'file'), 'x');
+    expectRun(await runCli(['synth', '--no-audit', '--out', join(dir, 'file', 'out')]), 2, /--out .*\/file\/out: a part of the path \(.*\/file\) is a file, not a folder/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('reports a read-only output folder in one line and leaves it as it was', async function () {
+    const dir = tmp();
+    const out = previousOutput(join(dir, 'ro'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]).status === 0;
+    if (!mounted) {
+      rmSync(dir, { recursive: true });
+      this.skip(); // needs root (mount); CI runs as root
+    }
+    try {
+      expectRun(await runCli(['synth', '--no-audit', '--out', join(dir, 'sub', 'out')]), 1, /Cannot write the output folder .*the file system is read-only \(EROFS/);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      spawnSync('umount', [dir]);
+      rmSync(dir, { recursive: true });
+    }
+    assert.ok(!existsSync(out));
+  });
+
+  it('replaces a folder it wrote, and an empty one', async () => {
+    const parent = tmp();
+    const out = previousOutput(join(parent, 'out'));
+    expectRun(await runCli(['synth', '--no-audit', '--out', out]), 0, /Synthesized cluster 'dcos'/);
+    assert.notEqual(readFileSync(join(out, 'root.yaml'), 'utf8'), 'previous output');
+    assert.deepEqual(readdirSync(parent), ['out'], 'no staging folder left');
+    const empty = join(parent, 'empty');
+    mkdirSync(empty);
+    expectRun(await runCli(['synth', '--no-audit', '--out', empty]), 0, /Synthesized/);
+    rmSync(parent, { recursive: true });
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`an interrupted synth (${signal} during the audit) leaves out/ as it was and no staging folder`, async () => {
+      const parent = tmp();
+      const out = previousOutput(join(parent, 'out'));
+      // The audit's cache off: cfn-guard then takes seconds, a window the signal cannot miss.
+      const run = startCli(['synth', '--out', out], { timeoutMs: 90_000, env: { ...process.env, DCOS_CFN_CACHE: 'off' } });
+      const staging = `.out.synth-${run.child.pid}`;
+      for (let i = 0; i < 600 && !existsSync(join(parent, staging, 'manifest.json')); i++) await new Promise((r) => setTimeout(r, 25));
+      run.child.kill(signal);
+      const result = await run.done;
+      expectRun(result, 130, new RegExp(`Interrupted \\(${signal}\\)\\.\\n  Removed the unfinished output; .*out/ is as it was\\.`));
+      assert.deepEqual(readdirSync(parent), ['out']);
+      assert.equal(readFileSync(join(out, 'root.yaml'), 'utf8'), 'previous output');
+      rmSync(parent, { recursive: true });
+    });
+  }
+
+  it('sweeps the staging folder a killed synth left, and keeps what is not its own', async () => {
+    const parent = tmp();
+    const out = previousOutput(join(parent, 'out'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    previousOutput(join(parent, `.out.synth-${dead}`));
+    mkdirSync(join(parent, '.out.synth-1')); // pid 1 runs; not ours to remove
+    mkdirSync(join(parent, `.out.old-${dead}x`)); // not the pattern
+    expectRun(await runCli(['synth', '--no-audit', '--out', out]), 0, /Synthesized/);
+    assert.deepEqual(readdirSync(parent).sort(), ['.out.old-' + dead + 'x', '.out.synth-1', 'out']);
+    rmSync(parent, { recursive: true });
+  });
+});
+
+describe('robustness: definitions are checked at run time', () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      'a typo passed through a variable',
+      "import { defineCluster } from '../config.js';\nconst extra = { privateAgent: { count: 50 } };\nexport default defineCluster({ name: 'typo-test', ...extra });\n",
+      /stacks\/clusters\/typo-test\.ts does not export a valid cluster definition:\n\s+- privateAgent: unknown key \(did you mean privateAgents\?\); it would be ignored, leaving the default in place/,
+    ],
+    [
+      'a nested typo',
+      definitionCode("{ name: 'typo-test', masters: { count: 3, instanceTyp: 'm6i.large' } }"),
+      /- masters\.instanceTyp: unknown key \(did you mean instanceType\?\)/,
+    ],
+    ['a count that is NaN', definitionCode("{ name: 'typo-test', masters: { count: NaN } }"), /- masters\.count: got NaN, expected a finite number/],
+    ['a count that is Infinity', definitionCode("{ name: 'typo-test', privateAgents: { count: Infinity } }"), /- privateAgents\.count: got Infinity, expected a finite number/],
+    ['a number given as a string', definitionCode("{ name: 'typo-test', vpn: { port: '443' } }"), /- vpn\.port: got a string \("443"\), expected a number/],
+    ['a definition that throws', "throw new Error('boom: the table is missing');\n", /stacks\/clusters\/typo-test\.ts failed to load: Error: boom: the table is missing\. Fix the definition/],
+    ['a definition that skips defineCluster', definitionCode("{ name: 'typo-test' }", { define: false }), /the default export lacks description, availabilityZones, .*: a definition must 'export default defineCluster\(\{\.\.\.\}\)'/],
+    ['a default export that is not an object', definitionCode("'typo-test'", { define: false }), /the default export: got a string \("typo-test"\), expected a cluster definition/],
+    ['no default export', "export const cluster = 1;\n", /the default export: got nothing, expected a cluster definition/],
+  ];
+  for (const [what, code, message] of cases) {
+    it(`reports ${what} with its file, and writes nothing`, async () => {
+      const out = join(tmp(), 'out');
+      const run = await withDefinition('typo-test', code, () => runCli(['synth', '--cluster', 'typo-test', '--out', out]));
+      expectRun(run, 1, message);
+      assert.ok(!existsSync(out));
+      rmSync(join(out, '..'), { recursive: true });
+    });
+  }
+
+  it('neither lists nor loads a compiled definition whose source is gone', async () => {
+    const run = await withDefinition('stale-test', definitionCode("{ name: 'stale-test' }"), async () => ({
+      synth: await runCli(['synth', '--cluster', 'stale-test', '--out', join(tmp(), 'out')]),
+      help: await runCli(['synth', '--help']),
+    }), { source: false });
+    expectRun(run.synth, 1, /Unknown cluster 'stale-test'\. Known clusters: default, ha\./);
+    assert.doesNotMatch(run.help.stdout, /stale-test/);
+  });
+
+  it('suggests the nearest definition for a typo', async () => {
+    expectRun(await runCli(['synth', '--cluster', 'defualt', '--out', join(tmp(), 'out')]), 1, /Unknown cluster 'defualt'\. Known clusters: default, ha\. Did you mean default\?/);
+  });
+});
+
+describe('robustness: deploy and package ship only what synth checked', () => {
+  let out: string;
+  beforeEach(() => (out = writeCluster()));
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  const manifest = () => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  const deploy = () => runCli(['deploy', '--stack-name', 'robust', '--out', out, '--skip-synth-check', '--endpoint-url', 'http://127.0.0.1:9', '--yes']);
+  const pack = () => runCli(['package', '--out', out, '--skip-synth-check', '--bucket', 'robust-bucket', '--endpoint-url', 'http://127.0.0.1:9']);
+
+  const tamperings: [string, () => void, RegExp][] = [
+    ['a hand-edited root template', () => writeFileSync(join(out, 'root.yaml'), readFileSync(join(out, 'root.yaml'), 'utf8') + '# edited\n'), /root\.yaml changed after synth \(its hash differs from manifest\.json\): refusing to use a template that was not checked/],
+    ['a hand-edited nested template', () => writeFileSync(join(out, 'logs.yaml'), readFileSync(join(out, 'logs.yaml'), 'utf8').replace('30', '31')), /logs\.yaml changed after synth/],
+    ['a manifest that is null', () => writeFileSync(join(out, 'manifest.json'), 'null'), /manifest\.json holds null, not a synth manifest/],
+    ['a manifest that is an array', () => writeFileSync(join(out, 'manifest.json'), '[]'), /manifest\.json holds an array, not a synth manifest/],
+    ['a manifest that is not JSON', () => writeFileSync(join(out, 'manifest.json'), '{"root": '), /manifest\.json is not valid JSON/],
+    ['a manifest from before the root was hashed', () => writeFileSync(join(out, 'manifest.json'), JSON.stringify({ ...manifest(), rootSha256: undefined })), /- rootSha256: got undefined, expected the root template's hex SHA-256/],
+    ['a manifest that points outside the folder', () => writeFileSync(join(out, 'manifest.json'), JSON.stringify({ ...manifest(), stacks: { Network: { file: '../../etc/passwd', sha256: 'x' } } })), /- stacks\.Network\.file: got "\.\.\/\.\.\/etc\/passwd", expected a template file name in the folder/],
+    ['a missing template', () => rmSync(join(out, 'network.yaml')), /names network\.yaml for stack Network, but the file is missing/],
+  ];
+  for (const [what, tamper, message] of tamperings) {
+    it(`refuses ${what}, in deploy and in package, before any AWS call`, async () => {
+      tamper();
+      expectRun(await deploy(), 1, message);
+      expectRun(await pack(), 1, message);
+    });
+  }
+});
+
+describe('robustness: flags', () => {
+  it('refuses an --endpoint-url that is not a URL', async () => {
+    const out = writeCluster();
+    expectRun(await runCli(['deploy', '--stack-name', 'x', '--out', out, '--skip-synth-check', '--endpoint-url', 'notaurl', '--yes'], { env: emulatorEnv() }), 2, /--endpoint-url notaurl: expected an http:\/\/ or https:\/\/ URL/);
+    rmSync(out, { recursive: true });
+  });
+
+  it('prints the audit as JSON that parses, through the README\'s npm command', function () {
+    this.timeout(120_000);
+    const parent = tmp();
+    const out = join(parent, 'out');
+    expectRunSync(spawnSync(process.execPath, ['dist/lib/cli.js', 'synth', '--no-audit', '--out', out], { cwd: PROJECT_ROOT, encoding: 'utf8' }), 0);
+    const run = spawnSync('npm', ['run', '-s', 'audit', '--', '--json', out], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const parsed = JSON.parse(run.stdout) as { findings: unknown[]; exposure: unknown[] };
+    assert.deepEqual(parsed.findings, []);
+    assert.ok(parsed.exposure.length > 0);
+    rmSync(parent, { recursive: true });
+  });
+});
+
+function expectRunSync(run: { status: number | null; stderr: string }, status: number): void {
+  assert.equal(run.status, status, run.stderr);
+}
