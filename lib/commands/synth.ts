@@ -10,8 +10,9 @@ root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.js
 Before anything is written, the definition is validated and the templates are checked (parameters passed
 and declared, outputs read and present, CloudFormation limits); all problems are reported together.
 Then the hardening audit (the same as 'npm run audit') runs over the compiled templates: any finding
-fails the synth. Synth does not run cfn-lint: 'npm run lint' does. The templates are written to a fresh folder that replaces DIR only when every check and the
-audit passed, so a failed synth leaves DIR exactly as it was.
+fails the synth. Synth does not run cfn-lint: 'npm run lint' does. The templates are written to a fresh
+folder that replaces DIR only when every check and the audit passed, so a failed synth leaves DIR
+exactly as it was.
 
 Options:
   --cluster NAME  cluster definition to compile (default: default; known: ${knownClusters().join(', ')})
