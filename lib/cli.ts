@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The single entry point: `node dist/lib/cli.js <command> [options]`.
+ * The single entry point, started by `bin/dcos-cfn.mjs` (which transpiles what changed first):
+ * `npm run <command> -- [options]`, or `node bin/dcos-cfn.mjs <command> [options]`.
  * Each command lives in `lib/commands/<name>.ts` and is loaded on demand, so `synth` does not pay
  * for the AWS SDK. Every failure ends here as one clear message and an exit code, never a stack trace:
  * a UserError prints its message; an AWS error no caller handled prints the call, the service's message and
@@ -30,7 +31,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `Usage: npm run <command> -- [options]   (or: node dist/lib/cli.js <command> [options])\n\nCommands:\n${lines.join('\n')}\n\nEach command takes --help.`;
+  return `Usage: npm run <command> -- [options]   (or: node bin/dcos-cfn.mjs <command> [options])\n\nCommands:\n${lines.join('\n')}\n\nEach command takes --help.`;
 }
 
 /** The message and exit code for a failure that reached the entry point. */

@@ -2,42 +2,38 @@
  * Cluster definitions at run time: which exist, and loading one. A definition is listed and loaded only
  * when its source `stacks/clusters/NAME.ts` exists (a stale compiled copy of a deleted file is neither).
  * Loading is `importDefinition` alone, so the way a definition becomes a module can change without touching
- * the checks around it: a definition that throws is reported with its file and the error's message, and the
- * loaded value's shape is checked (`checkDefinitionShape`) before anything uses it.
+ * the checks around it: a definition edited since it was last built is type-checked alone and emitted first
+ * (`buildDefinition`), its type errors blocking it and only it; a definition that throws is reported with its
+ * file and the error's message, and the loaded value's shape is checked (`checkDefinitionShape`) before
+ * anything uses it.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildDefinition, definitionNames } from './build.js';
 import { UserError, ValidationError } from './errors.js';
-import { DEFINITIONS_DIR } from './project.js';
 import { nearest } from './suggest.js';
 import type { ClusterConfig } from '../stacks/config.js';
 import { checkDefinitionShape } from '../stacks/validate.js';
-
-/** The compiled definitions beside this module's compiled stacks/ (dist/stacks/clusters/). */
-const COMPILED_DIR = new URL('../stacks/clusters/', import.meta.url);
 
 /** The source file of a definition, as messages name it. */
 export function definitionFile(name: string): string {
   return `stacks/clusters/${name}.ts`;
 }
 
-/** Names of the cluster definitions whose source exists under `stacks/clusters/` and that can be loaded. */
+/** Names of the cluster definitions: their sources under `stacks/clusters/` (built when loaded). */
 export function knownClusters(): string[] {
-  let compiled: string[];
-  try {
-    compiled = readdirSync(COMPILED_DIR).filter((f) => f.endsWith('.js'));
-  } catch {
-    compiled = [];
-  }
-  return compiled
-    .map((f) => f.slice(0, -3))
-    .filter((name) => existsSync(join(DEFINITIONS_DIR, `${name}.ts`)))
-    .sort();
+  return definitionNames();
 }
 
-/** The module of a definition: the one place that knows how a definition file becomes code. */
+/**
+ * The module of a definition: the one place that knows how a definition file becomes code. Throws a
+ * ValidationError with its type errors (`file:line:column message`) when it does not compile.
+ */
 async function importDefinition(name: string): Promise<unknown> {
-  return ((await import(new URL(`${name}.js`, COMPILED_DIR).href)) as { default?: unknown }).default;
+  const built = await buildDefinition(name);
+  if ('problems' in built) {
+    throw new ValidationError(`${definitionFile(name)} does not compile; fix it and run the command again (other clusters are not affected):`, built.problems);
+  }
+  return ((await import(pathToFileURL(built.file).href)) as { default?: unknown }).default;
 }
 
 /** Loads `stacks/clusters/<name>.ts` and checks the shape of its default export. */
@@ -53,6 +49,7 @@ export async function loadCluster(name: string): Promise<ClusterConfig> {
   try {
     value = await importDefinition(name);
   } catch (err) {
+    if (err instanceof UserError) throw err;
     const e = err instanceof Error ? err : new Error(String(err));
     throw new UserError(`${definitionFile(name)} failed to load: ${e.name}: ${e.message.split('\n')[0]}. Fix the definition and run synth again.`);
   }

@@ -10,7 +10,7 @@ import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.j
 import { PROJECT_ROOT } from './project.js';
 import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
-import { toYaml } from './yaml.js';
+import { cachedYaml } from './yaml-cache.js';
 import { childStacks, rootStack } from '../stacks/cluster.js';
 import type { ClusterConfig } from '../stacks/config.js';
 import { ROOT_FILE, STACK_FILES, type StackId } from '../stacks/names.js';
@@ -39,7 +39,7 @@ export const LIMITS = { resources: 500, parameters: 200, outputs: 200, bytes: 1_
 const WARN_AT = 0.8;
 
 function compiled(id: CompiledTemplate['id'], file: string, template: StackTemplate): CompiledTemplate {
-  const yaml = toYaml(template);
+  const yaml = cachedYaml(JSON.stringify(template));
   return { id, file, template, yaml, sha256: sha256(yaml) };
 }
 

@@ -1,13 +1,18 @@
 /**
- * CloudFormation YAML: written in short form (`!Ref`, `!GetAtt a.b`, `!Sub`, ...), YAML 1.1 so that
- * `on`, `no` and `2010-09-09` stay strings, fixed key order at the top, same bytes on every run.
- * `parseTemplate` reads it back (and JSON, and foreign YAML templates) to the long-form object.
+ * CloudFormation YAML, written and read with the `yaml` library: short-form tags (`!Ref`, `!GetAtt a.b`,
+ * `!Sub`, ...), YAML 1.1 so that `on`, `no` and `2010-09-09` stay strings, fixed key order at the top, same
+ * bytes on every run. `parseTemplate` reads it back (and JSON, and foreign YAML templates) to the long-form
+ * object. The strings the library would write in a way PyYAML (cfn-lint) or YAML 1.1 reads differently are
+ * written double-quoted with escapes instead (see `stringScalar`).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { CollectionTag, ScalarTag, YAMLMap, YAMLSeq } from 'yaml';
+import { fileURLToPath } from 'node:url';
+import type { CollectionTag, Node, ScalarTag, YAMLMap, YAMLSeq } from 'yaml';
 
-/** The `yaml` library, loaded only when a template is read (synth writes without it). */
-const loadYaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+/** The `yaml` library, loaded on first use (commands that neither write nor read YAML never load it). */
+let yamlModule: typeof import('yaml') | undefined;
+const loadYaml = () => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 
 /** Intrinsics that have a short form, by long name. `Ref` and `Condition` have no `Fn::` prefix. */
 const SHORT_FORMS = [
@@ -28,10 +33,10 @@ const RESOURCE_ORDER = [
 ];
 
 function ordered(obj: Record<string, unknown>, order: readonly string[]): [string, unknown][] {
+  const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
+  if (order.length === 0) return entries;
   const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
-  return Object.entries(obj)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => rank(a) - rank(b));
+  return entries.sort(([a], [b]) => rank(a) - rank(b));
 }
 
 /** The single intrinsic key of `{ "Fn::X": ... }` / `{ Ref: ... }`, if `value` is one. */
@@ -40,33 +45,6 @@ function intrinsicName(value: unknown): string | undefined {
   const keys = Object.keys(value);
   if (keys.length !== 1) return undefined;
   return (SHORT_FORMS as readonly string[]).includes(keys[0]!) ? keys[0] : undefined;
-}
-
-type Context = 'template' | 'resources' | 'resource' | 'plain';
-
-/** Plain scalars YAML 1.1 would read as something other than a string: booleans, nulls, numbers, dates, '='. */
-const YAML11_NON_STRING = /^(?:[yYnN]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~|=|<<|[-+]?\.?[0-9].*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
-/** Characters that may not start a plain scalar, or sequences that end one early. */
-const NEEDS_QUOTES = /^[-?:,[\]{}#&*!|>'"%@`\s]|: |\s#|:$|\s$/;
-/** Characters a literal block cannot hold: control characters other than tab and newline. */
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029\ufeff]/;
-
-function scalar(value: unknown): string {
-  if (typeof value !== 'string') return value === null ? 'null' : String(value);
-  if (UNPRINTABLE.test(value) || value.includes('\n')) return JSON.stringify(value);
-  if (value === '' || YAML11_NON_STRING.test(value) || NEEDS_QUOTES.test(value)) return `'${value.replaceAll("'", "''")}'`;
-  return value;
-}
-
-/** A multi-line string as a literal block (`|`, `|-`, `|+`), or undefined when it must be quoted instead. */
-function literalBlock(value: string, indent: string): string | undefined {
-  if (!value.includes('\n') || UNPRINTABLE.test(value) || /[ \t]\n|[ \t]$/.test(value)) return undefined;
-  const body = value.replace(/\n+$/, '');
-  const trailing = value.length - body.length;
-  const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';
-  const indicator = /^[ \n]/.test(value) ? '2' : '';
-  const lines = (trailing > 1 ? value.slice(0, -1) : body).split('\n');
-  return `|${indicator}${chomp}\n${lines.map((l) => (l === '' ? '' : `${indent}${l}`)).join('\n')}`;
 }
 
 /** `{ Fn::X: arg }` to its short form, or undefined when the long form must stay (see below). */
@@ -83,55 +61,131 @@ function shortForm(value: unknown): { tag: string; arg: unknown } | undefined {
   return { tag: shortTag(name), arg };
 }
 
-const isCollection = (v: unknown): v is object => v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0);
+/**
+ * Plain scalars YAML 1.1 would read as something other than a string: booleans, nulls, numbers (anything
+ * starting like one), dates, times, infinities, the merge key `<<` and the value key `=` (the `yaml` library
+ * quotes the others itself, but writes `<<` and `=` plain, which PyYAML then cannot construct).
+ */
+const YAML11_NON_STRING = /^(?:[yYnN]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~|=|<<|[-+]?\.?[0-9].*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+/**
+ * Characters that must be escaped: C0 controls other than tab and newline (CR included), DEL, C1 controls
+ * (U+0085 NEL is a line break in YAML 1.1), the line and paragraph separators U+2028/U+2029 (line breaks in
+ * YAML 1.1), the byte-order mark and the non-characters U+FFFE/U+FFFF, and lone surrogates.
+ */
+const NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]/;
+/**
+ * Multi-line strings a literal block (`|`) cannot carry as PyYAML reads it: a first content line that starts
+ * with a tab (PyYAML takes it for indentation and fails), or a line of only blanks (PyYAML drops the blanks).
+ */
+const NOT_BLOCK_SAFE = /^\n*\t|(?:^|\n)[ \t]+(?:\n|$)/;
+
+const ESCAPES: Record<string, string> = { '\u0085': '\\N', '\u2028': '\\L', '\u2029': '\\P' };
+
+/** A double-quoted YAML scalar on one line: JSON's escapes (all valid YAML), plus the characters JSON leaves raw. */
+function doubleQuoted(value: string): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return ESCAPES[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
 
 /**
- * The text that follows `key:` or `- ` for `value`, written at nesting `indent`: either ` scalar` on the same line,
- * or a newline and a block one level deeper. `dash` marks a sequence item, where a mapping starts on the dash line.
+ * The string tag we write with: the library's own, except for strings it would write so that YAML 1.1 or
+ * PyYAML reads them back differently. Those are written double-quoted with escapes, or single-quoted.
  */
-function node(value: unknown, indent: string, context: Context, dash = false): string {
+function stringScalar(libraryString: ScalarTag): ScalarTag {
+  return {
+    ...libraryString,
+    stringify(item, ctx, onComment, onChompKeep) {
+      const value = String((item as { value: unknown }).value);
+      if (NEEDS_ESCAPE.test(value) || (value.includes('\n') && NOT_BLOCK_SAFE.test(value))) return doubleQuoted(value);
+      if (YAML11_NON_STRING.test(value)) return `'${value.replaceAll("'", "''")}'`;
+      return libraryString.stringify!(item, ctx, onComment, onChompKeep);
+    },
+  };
+}
+
+/**
+ * A number tag that writes exponents with a dot (`1.0e+21`): YAML 1.1 reads `1e+21` as a string, since its
+ * float pattern requires one.
+ */
+function yaml11Number(libraryNumber: ScalarTag): ScalarTag {
+  return {
+    ...libraryNumber,
+    stringify(item, ctx, onComment, onChompKeep) {
+      const text = libraryNumber.stringify!(item, ctx, onComment, onChompKeep);
+      return text.replace(/^([-+]?[0-9]+)(?=[eE])/, '$1.0');
+    },
+  };
+}
+
+type Context = 'template' | 'resources' | 'resource' | 'plain';
+
+/** The document node for `value`, short-form tags put on intrinsics, mapping keys in their fixed order. */
+function toNode(value: unknown, context: Context): Node {
+  const { Scalar, YAMLMap, YAMLSeq, Pair } = loadYaml();
   const short = context === 'plain' ? shortForm(value) : undefined;
-  const tag = short ? ` ${short.tag}` : '';
-  const v = short ? short.arg : value;
-  const inner = `${indent}  `;
-  if (!isCollection(v)) {
-    if (typeof v === 'string' && v.includes('\n')) {
-      const block = literalBlock(v, inner);
-      if (block) return `${tag} ${block}`;
-    }
-    if (Array.isArray(v)) return `${tag} []`;
-    if (v !== null && typeof v === 'object') return `${tag} {}`;
-    return `${tag} ${scalar(v)}`;
+  if (short) {
+    const node = toNode(short.arg, 'plain');
+    node.tag = short.tag;
+    return node;
   }
-  const lines = Array.isArray(v) ? sequence(v, inner) : mapping(v as Record<string, unknown>, inner, context);
-  // A sequence item that is an untagged collection starts on the dash line (`- key: v`, `- - a`).
-  if (dash && !short) return ` ${lines.slice(inner.length)}`;
-  return `${tag}\n${lines}`;
-}
-
-function sequence(items: readonly unknown[], indent: string): string {
-  return items.map((item) => `${indent}-${node(item, indent, 'plain', true)}`).join('\n');
-}
-
-function mapping(obj: Record<string, unknown>, indent: string, context: Context): string {
-  const entries = context === 'template' ? ordered(obj, TOP_LEVEL_ORDER) : context === 'resource' ? ordered(obj, RESOURCE_ORDER) : ordered(obj, []);
-  return entries
-    .map(([key, v]) => {
+  if (Array.isArray(value)) {
+    const seq = new YAMLSeq();
+    seq.items = value.map((v) => toNode(v, 'plain'));
+    return seq;
+  }
+  if (value !== null && typeof value === 'object') {
+    const map = new YAMLMap();
+    const order = context === 'template' ? TOP_LEVEL_ORDER : context === 'resource' ? RESOURCE_ORDER : [];
+    for (const [key, v] of ordered(value as Record<string, unknown>, order)) {
       const child: Context = context === 'template' && key === 'Resources' ? 'resources' : context === 'resources' ? 'resource' : 'plain';
-      return `${indent}${scalar(key)}:${node(v, indent, child)}`;
-    })
-    .join('\n');
+      map.items.push(new Pair(new Scalar(key), toNode(v, child)));
+    }
+    return map;
+  }
+  return new Scalar(value);
+}
+
+let fingerprint: string | undefined;
+
+/**
+ * What `toYaml`'s output and `parseTemplate`'s result depend on besides their input: this module's code and
+ * the `yaml` library's version (read from its package.json, without loading the library). The content cache
+ * of YAML keys on it.
+ */
+export function yamlFingerprint(): string {
+  if (fingerprint === undefined) {
+    const require = createRequire(import.meta.url);
+    const library = JSON.parse(readFileSync(require.resolve('yaml/package.json'), 'utf8')) as { version: string };
+    fingerprint = `${readFileSync(fileURLToPath(import.meta.url), 'utf8')}\nyaml ${library.version}`;
+  }
+  return fingerprint;
 }
 
 /**
  * Serializes a template to CloudFormation YAML. The object must be plain data (cloudform-types intrinsics
  * are normalised first through their `toJSON`), so the output depends only on the template's content.
- * A small emitter of our own: synth stays fast (no YAML library to load), and the tests parse every template
- * back with the \`yaml\` library (and cfn-lint with PyYAML) to prove it writes what it means.
+ * Every template synth writes is parsed back by the tests, with this module and with cfn-lint's own loader.
  */
 export function toYaml(template: object): string {
+  const { Document } = loadYaml();
   const plain = JSON.parse(JSON.stringify(template)) as Record<string, unknown>;
-  return `${mapping(plain, '', 'template')}\n`;
+  const doc = new Document(null, {
+    version: '1.1',
+    // Our string tag in place of the library's; no merge tag, which would write the string '<<' as a merge key.
+    customTags: (tags) =>
+      tags
+        .filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:merge')
+        .map((t) => {
+          if (typeof t !== 'object' || 'collection' in t) return t;
+          if (t.tag === 'tag:yaml.org,2002:str') return stringScalar(t);
+          if (t.tag === 'tag:yaml.org,2002:int' || t.tag === 'tag:yaml.org,2002:float') return yaml11Number(t);
+          return t;
+        }),
+  });
+  doc.contents = toNode(plain, 'template') as typeof doc.contents;
+  return doc.toString({ directives: false, lineWidth: 0, blockQuote: 'literal', indentSeq: true, singleQuote: true });
 }
 
 function tagFor(longName: string): (ScalarTag | CollectionTag)[] {

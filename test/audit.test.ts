@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTemplateSet, WAIVABLE_RULES, type AuditResult } from '../lib/audit/audit.js';
 import { analyzeExposure, describePaths } from '../lib/audit/exposure.js';
-import { loadTemplateSet } from '../lib/audit/load.js';
+import { planGroups, splitRules } from '../lib/audit/guard.js';
+import { loadTemplateSet, templateSetOf } from '../lib/audit/load.js';
 import { analyzeNetwork } from '../lib/audit/network.js';
 import { formatCompare } from '../lib/audit/report.js';
 import { runDcosRules } from '../lib/audit/rules.js';
@@ -198,6 +199,32 @@ describe('audit: bad input', () => {
   });
 });
 
+describe('audit: cfn-guard work split', () => {
+  it('puts every rule in exactly one group, at most one group per slot, costliest rules spread first', () => {
+    const runs = [5, 100, 3, 90, 8, 7, 1, 60].map((cost, i) => ({ id: i, cost }));
+    const groups = splitRules(runs, 3);
+    assert.equal(groups.length, 3);
+    assert.deepEqual(groups.flat().map((r) => r.id).sort(), runs.map((r) => r.id).sort());
+    const costs = groups.map((g) => g.reduce((n, r) => n + r.cost, 0));
+    assert.ok(Math.max(...costs) <= 100 + 8, `balanced: ${costs.join(', ')}`);
+    assert.deepEqual(splitRules(runs.slice(0, 2), 8).length, 2, 'no empty group');
+  });
+
+  it('keeps the pattern-heavy instance-type rules in one process and splits the others over the other cores', () => {
+    const runs = [
+      { id: 'ec2-15', cost: 300, patterns: 101 },
+      { id: 'asg-10', cost: 100, patterns: 101 },
+      { id: 'iam-1', cost: 30, patterns: 0 },
+      { id: 's3-1', cost: 8, patterns: 0 },
+      { id: 'kms-3', cost: 12, patterns: 4 },
+    ];
+    assert.deepEqual(planGroups(runs, 2).map((g) => g.map((r) => r.id).sort()), [['asg-10', 'ec2-15'], ['iam-1', 'kms-3', 's3-1']]);
+    assert.deepEqual(planGroups(runs, 3).map((g) => g.map((r) => r.id).sort()), [['asg-10', 'ec2-15'], ['iam-1'], ['kms-3', 's3-1']]);
+    assert.deepEqual(planGroups(runs.slice(2), 2).length, 2, 'no heavy rule: every core for the others');
+    assert.deepEqual(planGroups(runs, 1).flat().length, runs.length);
+  });
+});
+
 describe('audit: with cfn-guard (Control Tower rules) and waivers', () => {
   let mesosphere: AuditResult;
   let clean: AuditResult;
@@ -262,10 +289,21 @@ describe('audit: with cfn-guard (Control Tower rules) and waivers', () => {
 for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as const) {
   describe(`audit: our synthesized output ('${name}')`, () => {
     let ours: AuditResult;
+    let compiled: ReturnType<typeof compile>;
+    let dir: string;
     before(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-out-'));
-      await writeOutput(compile(config), dir);
+      dir = mkdtempSync(join(tmpdir(), 'dcos-audit-out-'));
+      compiled = compile(config);
+      await writeOutput(compiled, dir);
       ours = await auditTemplateSet(dir);
+    });
+
+    it('audits the compiled objects in memory (as synth does) exactly as the YAML files written from them', async () => {
+      const inMemory = templateSetOf(dir, compiled.root, compiled.children);
+      const fromFiles = loadTemplateSet([dir]);
+      assert.deepEqual(inMemory.stacks.map((s) => [s.name, s.file, s.template]), fromFiles.stacks.map((s) => [s.name, s.file, s.template]));
+      const result = await auditTemplateSet(inMemory);
+      assert.deepEqual({ ...result, label: dir }, { ...ours, label: dir });
     });
 
     it('keeps masters, agents and admin unreachable; public agents on 80/443 via their load balancer; the VPN on one port', () => {

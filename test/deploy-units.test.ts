@@ -3,9 +3,10 @@ import { CreateBucketCommand, HeadBucketCommand, PutBucketEncryptionCommand, Put
 import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
-import { translateAwsError } from '../lib/deploy/aws.js';
+import { NODE_VERSION_NOTICE_SWITCH, quietNodeVersionNotice, translateAwsError } from '../lib/deploy/aws.js';
 import { resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
 import { renderPreview, securityNote } from '../lib/deploy/preview.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
@@ -70,6 +71,34 @@ describe('deploy: AWS errors become messages with the fix', () => {
       assert.doesNotMatch(messageOf(translateAwsError(err, 'DescribeStacks', where)), /wJalrXUtnFEMI/);
     } finally {
       delete process.env['AWS_SECRET_ACCESS_KEY'];
+    }
+  });
+});
+
+describe("deploy: the AWS SDK's Node-version notice", () => {
+  it('is turned off on Node 20 only, and never against the user\'s own setting', () => {
+    const on20: NodeJS.ProcessEnv = {};
+    quietNodeVersionNotice(on20, '20.19.0');
+    assert.equal(on20[NODE_VERSION_NOTICE_SWITCH], 'true');
+    const chosen: NodeJS.ProcessEnv = { [NODE_VERSION_NOTICE_SWITCH]: 'false' };
+    quietNodeVersionNotice(chosen, '20.19.0');
+    assert.equal(chosen[NODE_VERSION_NOTICE_SWITCH], 'false');
+    for (const version of ['22.12.0', '24.22.3']) {
+      const env: NodeJS.ProcessEnv = {};
+      quietNodeVersionNotice(env, version);
+      assert.deepEqual(env, {}, version);
+    }
+  });
+
+  it('is only turned off while every installed AWS SDK package still declares Node 20 in its engines', () => {
+    // When an SDK update needs Node 22, drop Node 20 (package.json engines, README) and quietNodeVersionNotice.
+    for (const scope of ['@aws-sdk', '@smithy']) {
+      for (const name of readdirSync(join('node_modules', scope))) {
+        const engines = (JSON.parse(readFileSync(join('node_modules', scope, name, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node;
+        if (engines === undefined) continue;
+        const floor = /^>=\s*(\d+)(\.\d+)*$/.exec(engines.trim());
+        assert.ok(floor && Number(floor[1]) <= 20, `${scope}/${name} requires node ${engines}`);
+      }
     }
   });
 });

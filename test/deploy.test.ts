@@ -150,7 +150,8 @@ describe('deploy against moto_server (end to end)', function () {
     const run = spawnSync(process.execPath, [CLI, 'deploy', '--stack-name', STACK, '--out', out, '--skip-synth-check', '--endpoint-url', moto!.endpoint, '--yes'], { env, encoding: 'utf8' });
     rmSync(empty, { recursive: true, force: true });
     assert.equal(run.status, 1);
-    assert.match(run.stderr, /^error: No AWS credentials found\. Configure credentials with one of: AWS_ACCESS_KEY_ID/m);
+    assert.match(run.stderr, /^error: No AWS credentials found\. Configure credentials with one of: AWS_ACCESS_KEY_ID/);
     assert.doesNotMatch(run.stderr, /\bat .*\.js:\d+/);
+    assert.doesNotMatch(run.stderr, /NodeVersionSupportWarning/, 'no SDK notice on a supported Node');
   });
 });

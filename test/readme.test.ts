@@ -37,7 +37,7 @@ describe('README', () => {
         if (!run) continue;
         const [, script, args = ''] = run;
         assert.ok(SCRIPTS[script!], `npm run ${script} is no script`);
-        const command = / node dist\/lib\/cli\.js (\w+)/.exec(SCRIPTS[script!]!)?.[1];
+        const command = /^node bin\/dcos-cfn\.mjs (\w+)/.exec(SCRIPTS[script!]!)?.[1];
         if (!command) continue;
         // Options are parsed before --help is honoured, so an unknown option fails here.
         const result = spawnSync(process.execPath, [CLI, command, ...args.split(/\s+/).filter(Boolean), '--help'], { encoding: 'utf8' });

@@ -36,8 +36,12 @@ export interface AuditResult {
  */
 export async function auditTemplateSet(input: string | readonly string[] | TemplateSet): Promise<AuditResult> {
   const set = typeof input === 'string' ? loadTemplateSet([input]) : 'stacks' in input ? input : loadTemplateSet(input);
+  // The cfn-guard processes start first and run while our own analysis does.
+  const controlTower = runControlTower(set.stacks);
+  controlTower.catch(() => {}); // awaited below; if our analysis throws first, its error is the one reported
   const network = analyzeNetwork(set);
-  const found = [...(await runControlTower(set.stacks)), ...runDcosRules(set, network)];
+  const ours = runDcosRules(set, network);
+  const found = [...(await controlTower), ...ours];
   const { findings, waivers } = applyWaivers(found, declaredWaivers(set));
   return { label: set.label, exposure: exposureOf(network), findings: sortFindings(findings), waivers };
 }

@@ -2,13 +2,15 @@
  * Loads a template set for the audit: one or more root templates and, below each, its nested stacks.
  * A nested stack's template is found through `manifest.json` where the folder has one, otherwise by the
  * file name at the end of its TemplateURL, looked up beside the parent (a `-<sha256>` suffix, as synth
- * writes in URLs, is dropped when the plain name exists instead).
+ * writes in URLs, is dropped when the plain name exists instead). Synth audits its templates in memory
+ * instead (`templateSetOf`), without writing or parsing YAML.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { MANIFEST_FILE, readManifest, type Manifest } from '../manifest.js';
-import { parseTemplate, TemplateParseError } from '../yaml.js';
+import { TemplateParseError } from '../yaml.js';
+import { cachedParse } from '../yaml-cache.js';
 
 export const NESTED_STACK_TYPE = 'AWS::CloudFormation::Stack';
 
@@ -64,7 +66,7 @@ export function readTemplate(file: string): Template {
   }
   let template: Record<string, unknown>;
   try {
-    template = parseTemplate(text, file);
+    template = cachedParse(text, file);
   } catch (err) {
     if (err instanceof TemplateParseError) throw new UserError(`${err.message}. Fix the template and run the audit again.`);
     throw err;
@@ -182,4 +184,27 @@ export function loadTemplateSet(paths: readonly string[]): TemplateSet {
     return loadStack(file, found.length > 1 ? file.replace(TEMPLATE_FILE, '') : name, undefined, manifest, new Set(), prefix);
   });
   return { label: paths.join(' '), roots, stacks: roots.flatMap(descendants) };
+}
+
+/** A template synth compiled, still in memory: its file name, and its nested stack's logical ID in the root. */
+export interface TemplateInMemory {
+  readonly id?: string;
+  readonly file: string;
+  readonly template: object;
+}
+
+/**
+ * The template set of a root and its nested stacks held in memory, as `loadTemplateSet` would load it from
+ * the folder `dir` they are written to (same names and paths), so synth audits the objects it compiled.
+ * Each template is taken in its long JSON form (intrinsic objects through their `toJSON`), the form its
+ * YAML reads back to.
+ */
+export function templateSetOf(dir: string, root: TemplateInMemory, children: readonly TemplateInMemory[]): TemplateSet {
+  const plain = (t: TemplateInMemory) => JSON.parse(JSON.stringify(t.template)) as Template;
+  const rootStack: Stack = { name: basename(root.file).replace(TEMPLATE_FILE, ''), file: join(dir, root.file), template: plain(root), children: new Map() };
+  for (const child of children) {
+    if (child.id === undefined) throw new Error(`templateSetOf: nested template ${child.file} has no logical ID`);
+    rootStack.children.set(child.id, { name: child.id, file: join(dir, child.file), template: plain(child), parent: { stack: rootStack, logicalId: child.id }, children: new Map() });
+  }
+  return { label: dir, roots: [rootStack], stacks: descendants(rootStack) };
 }

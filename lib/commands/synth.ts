@@ -10,9 +10,10 @@ root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.js
 
 Before anything is written, the definition is validated and the templates are checked (parameters passed
 and declared, outputs read and present, CloudFormation limits); all problems are reported together.
-Then the hardening audit (the same as 'npm run audit') runs over the new templates: any finding fails
-the synth. The templates are written to a fresh folder that replaces DIR only when every check and the
-audit passed, so a failed or interrupted synth leaves DIR exactly as it was.
+Then the hardening audit (the same as 'npm run audit') runs over the compiled templates: any finding
+fails the synth. Synth does not run cfn-lint: 'npm run lint' does. The templates are written to a fresh
+folder that replaces DIR only when every check and the audit passed, so a failed or interrupted synth
+leaves DIR exactly as it was.
 
 Options:
   --cluster NAME  cluster definition to compile (default: default; known: ${knownClusters().join(', ')})
@@ -39,18 +40,21 @@ function table(result: Compiled, outDir: string): string {
   return [`Synthesized cluster '${result.cluster}' into ${outDir}/`, line(header), ...rows.map(line)].join('\n');
 }
 
-/** The hardening audit over freshly written templates; throws with every finding, so nothing is swapped in. */
-async function audit(dir: string): Promise<string> {
-  const { auditTemplateSet } = await import('../audit/audit.js');
-  const result = await auditTemplateSet(dir);
-  if (result.findings.length > 0) {
+/**
+ * The hardening audit over the compiled templates, in memory (their YAML reads back to the same objects),
+ * before anything is swapped into `outDir`; throws with every finding.
+ */
+async function audit(result: Compiled, outDir: string): Promise<string> {
+  const [{ auditTemplateSet }, { templateSetOf }] = await Promise.all([import('../audit/audit.js'), import('../audit/load.js')]);
+  const audited = await auditTemplateSet(templateSetOf(outDir, result.root, result.children));
+  if (audited.findings.length > 0) {
     throw new ValidationError(
-      `The audit found ${result.findings.length} problem(s) in the synthesized templates; nothing was written:`,
-      result.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}: ${f.message}`),
+      `The audit found ${audited.findings.length} problem(s) in the synthesized templates; nothing was written:`,
+      audited.findings.map((f) => `${f.rule} ${f.stack}/${f.resource}: ${f.message}`),
     );
   }
-  const exposed = result.exposure.filter((e) => e.paths.length > 0).length;
-  return `Audit: ${result.exposure.length} compute groups, ${exposed} reachable from the internet as designed, 0 findings, ${result.waivers.length} waivers ('npm run audit' lists them).`;
+  const exposed = audited.exposure.filter((e) => e.paths.length > 0).length;
+  return `Audit: ${audited.exposure.length} compute groups, ${exposed} reachable from the internet as designed, 0 findings, ${audited.waivers.length} waivers ('npm run audit' lists them).`;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -67,8 +71,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const config = await loadCluster(values.cluster!);
   const result = compile(config);
   let audited = '';
-  await writeOutput(result, values.out!, values['no-audit'] ? undefined : async (dir) => {
-    audited = await audit(dir);
+  await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
+    audited = await audit(result, values.out!.replace(/\/+$/, ''));
   });
   console.log(table(result, values.out!.replace(/\/+$/, '')));
   if (audited) console.log(audited);

@@ -7,7 +7,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { MANIFEST_FILE, parseManifest, readVerified, templateKey, type Manifest } from '../manifest.js';
-import { parseTemplate, TemplateParseError } from '../yaml.js';
+import { TemplateParseError } from '../yaml.js';
+import { cachedParse } from '../yaml-cache.js';
 
 export type Template = Record<string, unknown> & {
   readonly Parameters?: Record<string, { readonly Type?: string; readonly Default?: unknown; readonly NoEcho?: unknown; readonly Description?: string }>;
@@ -48,7 +49,7 @@ function load(dir: string, file: string, sha: string, what: string): LocalTempla
   const path = join(dir, file);
   const body = readVerified(dir, file, sha, what).toString('utf8');
   try {
-    return { file, body, template: parseTemplate(body, path) as Template };
+    return { file, body, template: cachedParse(body, path) as Template };
   } catch (err) {
     if (err instanceof TemplateParseError) throw new UserError(`${err.message}. Run 'npm run synth' to write it again.`);
     throw err;
