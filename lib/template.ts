@@ -93,8 +93,14 @@ export function resource<T extends ResourceType>(Type: T, Properties: ResourcePr
   return { Type, ...attributes, Properties };
 }
 
-/** `DeletionPolicy` and `UpdateReplacePolicy` `Retain`: for everything that holds data. */
-export const RETAIN = { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' } as const satisfies ResourceAttributes;
+/**
+ * For everything that holds data: kept when its stack is deleted and when an update replaces it, but deleted when
+ * the create that made it fails and rolls back (a failed first create keeps nothing: no VPC, key, log group,
+ * volume or bucket per attempt). `RetainExceptOnCreate` exists for `DeletionPolicy` only; `UpdateReplacePolicy`
+ * takes `Delete`, `Retain` or `Snapshot` (CloudFormation User Guide, "DeletionPolicy attribute" and
+ * "UpdateReplacePolicy attribute"), so a replacement keeps the old resource with `Retain`.
+ */
+export const RETAIN = { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' } as const satisfies ResourceAttributes;
 
 /** The tag key that names a compute resource's DC/OS role; the audit and the diagram read it. */
 export const ROLE_TAG = 'dcos:role';

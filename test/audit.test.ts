@@ -142,9 +142,10 @@ describe('audit: our rules', () => {
     ]);
   });
 
-  it('DCOS.CFN.3: a stateful resource not retained on replacement', () => {
-    assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')), [
-      'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set both to Retain',
+  it('DCOS.CFN.3: a stateful resource not retained on replacement (RetainExceptOnCreate is for DeletionPolicy only)', () => {
+    assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')).filter((f) => f.startsWith('DCOS.CFN.3')), [
+      'DCOS.CFN.3 Bucket: AWS::S3::Bucket has DeletionPolicy RetainExceptOnCreate and UpdateReplacePolicy RetainExceptOnCreate; set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
+      'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
     ]);
   });
 

@@ -150,7 +150,7 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
       }
     });
 
-    it('retains everything that holds data, on delete and on replacement', () => {
+    it('retains everything that holds data on delete and on replacement, but not after a failed first create', () => {
       const stateful = ['AWS::EC2::Volume', 'AWS::S3::Bucket', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'AWS::EC2::VPC', 'AWS::EC2::Subnet'];
       const found = allResources(stacks).filter((r) => stateful.includes(r.resource.Type));
       // One state volume per master, and the VPN gateway's (its CA), each attached to its instance.
@@ -160,7 +160,7 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
         assert.deepEqual(instance.Properties.Volumes.map((v: Json) => v.VolumeId.Ref), [`${id === 'VpnGateway' ? 'Vpn' : id}State`], id);
       }
       for (const { id, resource } of found) {
-        assert.equal(resource.DeletionPolicy, 'Retain', id);
+        assert.equal(resource.DeletionPolicy, 'RetainExceptOnCreate', id);
         assert.equal(resource.UpdateReplacePolicy, 'Retain', id);
       }
     });
