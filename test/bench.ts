@@ -113,7 +113,7 @@ async function benchDeploy(): Promise<void> {
     const props = {
       templates: loadTemplates(out),
       stackName: 'bench',
-      parameters: { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' },
+      parameters: { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' },
       endpointUrl: moto.endpoint,
       confirm: async () => true,
       print: () => {},

@@ -16,9 +16,10 @@ import { compile, writeOutput } from '../lib/synth.js';
 import { defineCluster } from '../stacks/config.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import { motoAvailable, motoEnv, startMoto, stopMoto, type Moto } from './moto.js';
+import { uploadStandInBundle } from './boot/bundle.js';
 
 const STACK = 'dcos-e2e';
-const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
 
 describe('the synthesized cluster on moto_server (end to end)', function () {
   let moto: Moto | undefined;
@@ -38,14 +39,15 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  /** Synthesizes a definition (with its audit, as `npm run synth` does) into a fresh folder. */
+  /** Synthesizes a definition (with its audit, as `npm run synth` does) into a fresh folder, and uploads its bundle. */
   async function synth(config = defaultCluster): Promise<string> {
-    const dir = mkdtempSync(join(tmpdir(), 'dcos-e2e-'));
-    dirs.push(dir);
+    const dir = join(mkdtempSync(join(tmpdir(), 'dcos-e2e-')), 'out');
+    dirs.push(join(dir, '..'));
     const { auditTemplateSet } = await import('../lib/audit/audit.js');
     await writeOutput(compile(config), dir, async (staging) => {
       assert.deepEqual((await auditTemplateSet(staging)).findings, []);
     });
+    await uploadStandInBundle(dir, config, moto!.endpoint);
     return dir;
   }
 
@@ -72,8 +74,10 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     assert.match(outputs['VpnClientProfile'] ?? '', /^aws s3 cp s3:\/\/\S+\/clients\/admin\.ovpn dcos-admin\.ovpn --region us-east-1$/);
     assert.equal(outputs['MasterAddresses'], '10.0.8.10');
     const clients = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
-    const nested = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries!;
+    const resources = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries!;
+    const nested = resources.filter((r) => r.ResourceType === 'AWS::CloudFormation::Stack');
     assert.deepEqual(nested.map((r) => r.LogicalResourceId).sort(), ['Agents', 'MasterZone', 'Network', 'Vpn']);
+    assert.deepEqual(resources.filter((r) => r.ResourceType === 'AWS::SSM::Parameter').map((r) => [r.LogicalResourceId, r.PhysicalResourceId]), [['BundleUrl', `/dcos-cfn/${STACK}/bundle-url`]]);
   });
 
   it('redeploys unchanged output with reads only: the stack, its template and each stack policy', async () => {

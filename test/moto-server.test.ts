@@ -18,8 +18,9 @@ import haCluster from '../stacks/clusters/ha.js';
 import type { ClusterConfig } from '../stacks/config.js';
 import { SecurityGroupIds, StackIds, SubnetIds } from '../stacks/names.js';
 import { startMotoOrSkip, stopMoto, type Moto } from './moto.js';
+import { uploadStandInBundle } from './boot/bundle.js';
 
-const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
 
 /** The first network interface an instance template declares (NetworkInterfaces[0]), as synth writes it. */
 interface InterfaceSpec {
@@ -54,9 +55,10 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
 
   /** Synthesizes a definition, deploys it as stack `name`, and lists what was created. */
   async function deployCluster(config: ClusterConfig, name: string): Promise<Deployed> {
-    const dir = mkdtempSync(join(tmpdir(), 'dcos-placement-'));
-    dirs.push(dir);
+    const dir = join(mkdtempSync(join(tmpdir(), 'dcos-placement-')), 'out');
+    dirs.push(join(dir, '..'));
     await writeOutput(compile(config), dir);
+    await uploadStandInBundle(dir, config, moto!.endpoint);
     const templates = loadTemplates(dir);
     const lines: string[] = [];
     const aws = { endpointUrl: moto!.endpoint, region: 'us-east-1' };
@@ -75,6 +77,7 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
     const physical: Record<string, Record<string, string>> = {};
     const arns: Record<string, string> = {};
     for (const nested of (await cfn.send(new ListStackResourcesCommand({ StackName: name }))).StackResourceSummaries ?? []) {
+      if (nested.ResourceType !== 'AWS::CloudFormation::Stack') continue;
       arns[nested.LogicalResourceId!] = nested.PhysicalResourceId!;
       const summaries = (await cfn.send(new ListStackResourcesCommand({ StackName: nested.PhysicalResourceId }))).StackResourceSummaries ?? [];
       physical[nested.LogicalResourceId!] = Object.fromEntries(summaries.map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
