@@ -57,8 +57,25 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    too; only Retain keeps one), nested stacks end DELETE_COMPLETE and the stack ROLLBACK_COMPLETE.
 19. DeleteStack deleted resources whose DeletionPolicy is RetainExceptOnCreate: they are kept, like Retain, except
    when a failed create rolls back (18).
+20. Deleting a stack left many of its resources in place, silently: moto has no CloudFormation delete for EBS
+   volumes, route tables, routes, subnet associations, VPC endpoints, gateway attachments, internet and NAT
+   gateways, Elastic IPs, flow logs, security group rules, listeners and target groups, and no model at all for
+   AWS::S3::BucketPolicy (never set, so a bucket that does not exist never failed a create). Each is deleted as
+   CloudFormation deletes it (a volume still attached to a terminated instance is detached first; an auto scaling
+   group whose target groups went first is deleted all the same), and a bucket policy is set on, and removed
+   from, its bucket.
+21. An instance an auto scaling group launched from a launch template got moto's default 8 GiB root volume beside
+   the template's root volume, and a network interface that ignored the template's (its groups and
+   DeleteOnTermination), so terminating it left both behind: it is launched with the template's block device
+   mappings and interface, as EC2 launches it.
+
+For tests, not a gap: with DCOS_CFN_MOTO_FAIL_CREATE=LogicalId in its environment, the launcher fails the creation
+of every resource with that logical ID, the way AWS fails one it cannot make (a quota, capacity, a bad image): the
+way to show what a failed create leaves behind.
 """
 import ipaddress
+import json
+import os
 import re
 import sys
 
@@ -423,8 +440,6 @@ class SubnetCidrReservationModel(CloudFormationModel):
         )
         return cls(backend, reservation)
 
-    def delete(self, account_id, region_name):
-        self.backend.delete_subnet_cidr_reservation(self.reservation.id)
 
 
 _get_available_subnet_ip = ec2_subnets.Subnet.get_available_subnet_ip
@@ -525,8 +540,13 @@ parsing.ResourceMap.delete = delete_resources
 _parse_and_create_resource = parsing.parse_and_create_resource
 
 
+FAIL_CREATE = os.environ.get("DCOS_CFN_MOTO_FAIL_CREATE")
+
+
 def parse_and_create_resource_noting_failure(logical_id, resource_json, resources_map, account_id, region_name):
     try:
+        if logical_id == FAIL_CREATE:
+            raise ValidationError(message=f"{logical_id} could not be created (DCOS_CFN_MOTO_FAIL_CREATE)")
         return _parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
     except Exception as error:
         if not hasattr(error, "dcos_cfn_failed"):
@@ -596,6 +616,161 @@ def roll_back_create(backend, change_set, before, error):
 
 
 models.CloudFormationBackend.execute_change_set = execute_change_set_rolling_back
+
+
+from moto.elbv2 import models as elbv2_backend_models
+from moto.s3 import models as s3_models
+
+
+def ec2_of(account_id, region_name):
+    return ec2_backends[account_id][region_name]
+
+
+def delete_volume(volume, backend):
+    if volume.attachment is not None and volume.attachment.instance.state in ("terminated", "shutting-down"):
+        volume.attachment = None
+    backend.delete_volume(volume.id)
+
+
+def delete_security_group_rule(rule, backend):
+    """Revokes the rule as moto's create authorized it (same arguments)."""
+    properties = rule.properties
+    source = {k: v for k, v in (("GroupId", properties.get("SourceSecurityGroupId")), ("GroupName", properties.get("SourceSecurityGroupName"))) if v}
+    cidr = properties.get("CidrIp")
+    backend.revoke_security_group_ingress(
+        group_name_or_id=rule.security_group.id,
+        ip_protocol=properties.get("IpProtocol"),
+        from_port=properties.get("FromPort"),
+        to_port=properties.get("ToPort"),
+        ip_ranges=[{"CidrIp": cidr, "Description": properties.get("Description")}] if cidr else [],
+        source_groups=[source] if source else [],
+    )
+
+
+def delete_nat_gateway(gateway, backend):
+    """A deleted NAT gateway's interface goes with it (its Elastic IP is the stack's own resource)."""
+    backend.delete_nat_gateway(gateway.id)
+    if gateway._eni.id in backend.enis:
+        gateway._eni.delete()
+
+
+def delete_auto_scaling_group(group, backend):
+    """Deletes the group even when its target groups went first (moto's deletion deregisters from each)."""
+    from moto.autoscaling.models import autoscaling_backends
+
+    target_groups = elbv2_backend_models.elbv2_backends[backend.account_id][backend.region_name].target_groups
+    group.target_group_arns = [arn for arn in group.target_group_arns if arn in target_groups]
+    autoscaling_backends[backend.account_id][backend.region_name].delete_auto_scaling_group(group.name)
+
+
+# How CloudFormation deletes the types moto cannot delete from a stack: (resource, EC2 backend) -> None.
+CFN_DELETERS = {
+    "AWS::EC2::Volume": delete_volume,
+    "AWS::AutoScaling::AutoScalingGroup": delete_auto_scaling_group,
+    "AWS::EC2::SubnetCidrReservation": lambda r, b: b.delete_subnet_cidr_reservation(r.reservation.id),
+    "AWS::EC2::RouteTable": lambda r, b: b.delete_route_table(r.id),
+    "AWS::EC2::Route": lambda r, b: b.delete_route(r.route_table.id, r.destination_cidr_block),
+    "AWS::EC2::SubnetRouteTableAssociation": lambda r, b: b.subnet_associations.pop(f"{r.route_table_id}:{r.subnet_id}", None),
+    "AWS::EC2::VPCEndpoint": lambda r, b: b.delete_vpc_endpoints([r.id]),
+    "AWS::EC2::VPCGatewayAttachment": lambda r, b: b.detach_internet_gateway(r.gateway_id, r.vpc_id),
+    "AWS::EC2::InternetGateway": lambda r, b: b.delete_internet_gateway(r.id),
+    "AWS::EC2::NatGateway": delete_nat_gateway,
+    "AWS::EC2::NetworkInterface": lambda r, b: r.delete(),
+    "AWS::EC2::EIP": lambda r, b: b.release_address(allocation_id=r.allocation_id),
+    "AWS::EC2::FlowLog": lambda r, b: b.delete_flow_logs([r.id]),
+    "AWS::EC2::SecurityGroupIngress": delete_security_group_rule,
+    "AWS::ElasticLoadBalancingV2::Listener": lambda r, b: elbv2_backend_models.elbv2_backends[b.account_id][b.region_name].delete_listener(r.arn),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": lambda r, b: elbv2_backend_models.elbv2_backends[b.account_id][b.region_name].delete_target_group(r.arn),
+}
+
+_delete_resource = parsing.ResourceMap._delete_resource
+
+
+def delete_resource(self, parsed_resource, resource_json):
+    deleter = CFN_DELETERS.get(resource_json.get("Type"))
+    if deleter is None:
+        return _delete_resource(self, parsed_resource, resource_json)
+    try:
+        deleter(parsed_resource, ec2_of(self._account_id, self._region_name))
+    except Exception as error:  # already gone (a listener goes with its load balancer): deleted, as CloudFormation sees it
+        if not re.search(r"NotFound|Invalid\w*Id|does not exist", f"{type(error).__name__} {getattr(error, 'error_type', '')} {error}"):
+            raise
+
+
+parsing.ResourceMap._delete_resource = delete_resource
+
+
+class BucketPolicyModel(CloudFormationModel):
+    """AWS::S3::BucketPolicy: the policy of a bucket (of this stack or not); Ref is the bucket name."""
+
+    __module__ = "moto.s3.models"
+
+    def __init__(self, backend, bucket):
+        self.backend = backend
+        self.bucket = bucket
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @property
+    def physical_resource_id(self):
+        return self.bucket
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_models.s3_backends[account_id][models.get_partition(region_name)]
+        document = properties["PolicyDocument"]
+        backend.put_bucket_policy(properties["Bucket"], (document if isinstance(document, str) else json.dumps(document)).encode())
+        return cls(backend, properties["Bucket"])
+
+    def delete(self, account_id, region_name):
+        if self.bucket in self.backend.buckets:  # a policy goes with its bucket
+            self.backend.delete_bucket_policy(self.bucket)
+
+
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
+parsing.get_name_type_map.cache_clear()
+
+
+_run_instances = ec2_instances.InstanceBackend.run_instances
+
+
+def run_instances_as_the_template_says(self, image_id, count, user_data, security_group_names, **kwargs):
+    template = kwargs.get("launch_template")
+    if template and "block_device_mappings" not in kwargs and not kwargs.get("nics"):
+        data = self._get_template_from_args(template).data
+        if data.get("BlockDeviceMappings"):
+            kwargs["block_device_mappings"] = data["BlockDeviceMappings"]
+        interface = next((n for n in data.get("NetworkInterfaces") or [] if int(n.get("DeviceIndex", 0)) == 0), None)
+        if interface is not None and kwargs.get("subnet_id"):
+            kwargs["nics"] = [
+                {
+                    "DeviceIndex": 0,
+                    "SubnetId": kwargs.pop("subnet_id"),
+                    "Groups": list(interface.get("Groups") or []),
+                    "AssociatePublicIpAddress": cfn_true(interface.get("AssociatePublicIpAddress", False)),
+                    "DeleteOnTermination": cfn_true(interface.get("DeleteOnTermination", True)),
+                }
+            ]
+    reservation = _run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+    if kwargs.get("nics"):
+        for instance in reservation.instances:
+            instance.security_groups = list(instance.nics[0].group_set)
+    return reservation
+
+
+ec2_instances.InstanceBackend.run_instances = run_instances_as_the_template_says
 
 if __name__ == "__main__":
     from moto.server import main

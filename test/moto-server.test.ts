@@ -1,10 +1,11 @@
 /**
  * The emulator launcher (test/moto-server.py) against the real synthesized clusters: after a CloudFormation
  * create, EC2 describes each instance where its template put it. Plain moto 5.2 ignores an instance's
- * `NetworkInterfaces` and puts every such instance in the default VPC with a public IP (gaps 11-13).
+ * `NetworkInterfaces` and puts every such instance in the default VPC with a public IP (gaps 11-13). Then gaps 16
+ * and 17 on small templates; 18-21 (rollback, deletion) are read back in test/deploy-cluster.test.ts.
  */
-import { DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { CloudFormationClient, CreateChangeSetCommand, CreateStackCommand, DeleteStackCommand, DescribeChangeSetCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, GetSubnetCidrReservationsCommand, type Instance } from '@aws-sdk/client-ec2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -180,4 +181,72 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
       });
     });
   }
+});
+
+describe('moto launcher: CloudFormation behaviour plain moto lacks', function () {
+  let moto: Moto | undefined;
+  let cfn: CloudFormationClient;
+  let ec2: EC2Client;
+
+  before(async function () {
+    moto = await startMotoOrSkip(this);
+    cfn = new CloudFormationClient({ endpoint: moto.endpoint, region: 'us-east-1' });
+    ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
+  });
+  after(async () => {
+    cfn?.destroy();
+    ec2?.destroy();
+    await stopMoto(moto);
+  });
+
+  const stackResources = async (stack: string) =>
+    Object.fromEntries(((await cfn.send(new ListStackResourcesCommand({ StackName: stack }))).StackResourceSummaries ?? []).map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
+
+  it('keeps addresses EC2 assigns out of an explicit subnet CIDR reservation, and lets an instance take one there on purpose (gap 16)', async () => {
+    const instance = (extra: object) => ({ Type: 'AWS::EC2::Instance', Properties: { ImageId: 'ami-12345678', NetworkInterfaces: [{ DeviceIndex: '0', SubnetId: { Ref: 'Subnet' }, ...extra }] } });
+    const template = {
+      Resources: {
+        Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.9.0.0/16' } },
+        Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.9.8.0/24' } },
+        // Where EC2 (and moto) would assign first: .4 to .11.
+        Reserved: { Type: 'AWS::EC2::SubnetCidrReservation', Properties: { SubnetId: { Ref: 'Subnet' }, Cidr: '10.9.8.0/28', ReservationType: 'explicit' } },
+        Fixed: { ...instance({ PrivateIpAddress: '10.9.8.10' }), DependsOn: 'Reserved' },
+        Assigned: { ...instance({}), DependsOn: 'Reserved' },
+      },
+    };
+    await cfn.send(new CreateStackCommand({ StackName: 'launcher-reservation', TemplateBody: JSON.stringify(template) }));
+    const ids = await stackResources('launcher-reservation');
+    const reservations = (await ec2.send(new GetSubnetCidrReservationsCommand({ SubnetId: ids['Subnet'] }))).SubnetIpv4CidrReservations ?? [];
+    assert.deepEqual(reservations.map((r) => [r.SubnetCidrReservationId, r.Cidr, r.ReservationType]), [[ids['Reserved'], '10.9.8.0/28', 'explicit']]);
+    const address = async (id: string) => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!.PrivateIpAddress!;
+    assert.equal(await address(ids['Fixed']!), '10.9.8.10');
+    const assigned = Number((await address(ids['Assigned']!)).split('.')[3]);
+    assert.ok(assigned >= 16, `EC2 assigned .${assigned}, outside the reserved .0-.15`);
+    await cfn.send(new DeleteStackCommand({ StackName: 'launcher-reservation' }));
+    await assert.rejects(ec2.send(new DescribeSubnetsCommand({ SubnetIds: [ids['Subnet']!] })), /does not exist/, 'the stack, its reservation and its subnet are deleted');
+  });
+
+  it('shows a resource that refers to a parameter whose value changes as a Modify in the change set (gap 17)', async () => {
+    const template = {
+      Parameters: { Image: { Type: 'String' }, Size: { Type: 'String', Default: 't3.small' } },
+      Resources: {
+        Template: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { ImageId: { Ref: 'Image' } } } },
+        Other: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { InstanceType: { Ref: 'Size' } } } },
+      },
+    };
+    const body = JSON.stringify(template);
+    await cfn.send(new CreateStackCommand({ StackName: 'launcher-parameters', TemplateBody: body, Parameters: [{ ParameterKey: 'Image', ParameterValue: 'ami-1' }] }));
+    const { Id } = await cfn.send(
+      new CreateChangeSetCommand({
+        StackName: 'launcher-parameters',
+        ChangeSetName: 'new-image',
+        ChangeSetType: 'UPDATE',
+        TemplateBody: body,
+        // Size was left at its default; passed now with that same value, it changes nothing.
+        Parameters: [{ ParameterKey: 'Image', ParameterValue: 'ami-2' }, { ParameterKey: 'Size', ParameterValue: 't3.small' }],
+      }),
+    );
+    const described = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: Id }));
+    assert.deepEqual((described.Changes ?? []).map((c) => `${c.ResourceChange?.Action} ${c.ResourceChange?.LogicalResourceId}`), ['Modify Template']);
+  });
 });

@@ -22,7 +22,7 @@ export function hostIn(subnet: string, offset: number): string {
 
 /** Calls one action of moto's JSON APIs (SSM, KMS) over HTTP; moto checks no signature. */
 export async function motoCall(endpoint: string, target: string, body: object): Promise<Record<string, any>> {
-  const service = target.startsWith('AmazonSSM') ? 'ssm' : 'kms';
+  const service = target.startsWith('AmazonSSM') ? 'ssm' : target.startsWith('Logs_') ? 'logs' : 'kms';
   const res = await fetch(endpoint, {
     method: 'POST',
     headers: {
