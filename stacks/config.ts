@@ -187,7 +187,8 @@ export function masterAz(config: ClusterConfig, i: number): number {
  * gateway endpoint (Amazon S3 User Guide, "Virtual hosting of buckets"; Amazon VPC, "Gateway endpoints for Amazon S3").
  */
 export function bundleUrl(config: ClusterConfig): string {
-  return `https://${config.bundle.bucket}.s3.${config.region}.amazonaws.com/${config.bundle.prefix}`;
+  const domain = partitionOf(config.region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://${config.bundle.bucket}.s3.${config.region}.${domain}/${config.bundle.prefix}`;
 }
 
 /** The AWS partition of a Region: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws` elsewhere. */

@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { parseManifest, readGenconf, readManifest } from '../lib/manifest.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import { parseTemplate } from '../lib/yaml.js';
-import { VPC_RESOLVER } from '../stacks/genconf.js';
+import { genconfFiles, VPC_RESOLVER } from '../stacks/genconf.js';
 import { DEFINITIONS, resourcesOfType, type Json } from './helpers/template.js';
 
 const shellcheckAvailable = spawnSync('shellcheck', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -90,6 +90,15 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
     });
   });
 }
+
+describe('genconf in the README', () => {
+  it("shows the default cluster's config.yaml exactly as synth writes it", () => {
+    const shown = /```yaml\n# out\/genconf\/config\.yaml of the default cluster[^\n]*\n([\s\S]*?)```/.exec(readFileSync('README.md', 'utf8'));
+    assert.ok(shown, 'README shows out/genconf/config.yaml');
+    const written = genconfFiles(DEFINITIONS['default']!).find((f) => f.name === 'config.yaml')!.content;
+    assert.equal(shown[1], written.replace(/^(#[^\n]*\n)+/, ''));
+  });
+});
 
 describe('genconf programs', () => {
   it('pass shellcheck without a warning', function () {
