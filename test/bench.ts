@@ -109,6 +109,9 @@ async function benchDeploy(): Promise<void> {
   await writeOutput(compile(defaultCluster), out);
   const moto = await startMoto();
   try {
+    // What a user does before the first deploy: the DC/OS bundle in its bucket (npm run bundle).
+    const { uploadStandInBundle } = await import('./boot/bundle.js');
+    await uploadStandInBundle(out, defaultCluster, moto.endpoint);
     const aws = { endpointUrl: moto.endpoint, region: 'us-east-1' };
     const props = {
       templates: loadTemplates(out),
