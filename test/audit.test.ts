@@ -174,6 +174,15 @@ describe('audit: least privilege and termination protection', () => {
   });
 });
 
+describe('audit: several output folders at once', () => {
+  it('reads each stack of each folder from its own file: the default and ha clusters together have no finding', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'dcos-audit-both-'));
+    for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as const) await writeOutput(compile(config), join(parent, name));
+    const set = loadTemplateSet([join(parent, 'default'), join(parent, 'ha')]);
+    assert.deepEqual(runDcosRules(set, analyzeNetwork(set)).map((f) => `${f.rule} ${f.resource}`), []);
+  });
+});
+
 describe('audit: bad input', () => {
   const fails = (path: string, pattern: RegExp) =>
     assert.throws(() => loadTemplateSet([path]), (err: unknown) => err instanceof UserError && pattern.test(err.message));
