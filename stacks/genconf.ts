@@ -12,7 +12,6 @@
  * DC/OS documentation's configuration reference.
  */
 import { readFileSync } from 'node:fs';
-import { stringify } from 'yaml';
 import { bundleUrl, masterAddresses, type ClusterConfig } from './config.js';
 import { GENCONF_FOLDER } from '../lib/manifest.js';
 
@@ -36,7 +35,7 @@ const IP_DETECT = script('ip-detect');
 const FAULT_DOMAIN_DETECT = script('fault-domain-detect');
 
 /** The keys of `config.yaml`, in the order they are written. */
-export function dcosConfig(config: ClusterConfig): Record<string, unknown> {
+export function dcosConfig(config: ClusterConfig): Record<string, string | readonly string[]> {
   return {
     cluster_name: config.name,
     // dcos_install.sh fetches bootstrap/<id>.bootstrap.tar.xz, package lists and packages from here with plain curl.
@@ -52,6 +51,22 @@ export function dcosConfig(config: ClusterConfig): Record<string, unknown> {
   };
 }
 
+/** A scalar YAML reads back as this very string: plain when unambiguous, else double-quoted (JSON is valid YAML). */
+function scalar(value: string): string {
+  const plain = /^[A-Za-z0-9][A-Za-z0-9._/:-]*$/.test(value) && !/^(true|false|yes|no|on|off|y|n|null|[-+.\d][\d._:eE+-]*)$/i.test(value);
+  return plain ? value : JSON.stringify(value);
+}
+
+/**
+ * config.yaml's text: keys in order, strings and lists of strings (all config.yaml holds here). Written by hand, not
+ * by a YAML library, so that synth does not load one for a dozen lines; test/genconf.test.ts parses it back.
+ */
+function toYaml(values: Record<string, string | readonly string[]>): string {
+  return Object.entries(values)
+    .map(([key, value]) => (typeof value === 'string' ? `${key}: ${scalar(value)}\n` : `${key}:\n${value.map((v) => `  - ${scalar(v)}\n`).join('')}`))
+    .join('');
+}
+
 /** Every file of `genconf/`: config.yaml, ip-detect and, for a definition over more than one AZ, fault-domain-detect. */
 export function genconfFiles(config: ClusterConfig): GenconfFile[] {
   const header = [
@@ -60,7 +75,7 @@ export function genconfFiles(config: ClusterConfig): GenconfFile[] {
     `# dcos_generate_config.sh in a copy of this folder, then upload its genconf/serve with 'npm run bundle' (README).`,
   ].join('\n');
   return [
-    { name: 'config.yaml', content: `${header}\n${stringify(dcosConfig(config))}`, executable: false },
+    { name: 'config.yaml', content: `${header}\n${toYaml(dcosConfig(config))}`, executable: false },
     { name: 'ip-detect', content: IP_DETECT, executable: true },
     ...(config.availabilityZones > 1 ? [{ name: 'fault-domain-detect', content: FAULT_DOMAIN_DETECT, executable: true } as const] : []),
   ];

@@ -12,7 +12,8 @@ import { parse } from 'yaml';
 import { parseManifest, readGenconf, readManifest } from '../lib/manifest.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import { parseTemplate } from '../lib/yaml.js';
-import { genconfFiles, VPC_RESOLVER } from '../stacks/genconf.js';
+import { defineCluster } from '../stacks/config.js';
+import { dcosConfig, genconfFiles, VPC_RESOLVER } from '../stacks/genconf.js';
 import { DEFINITIONS, resourcesOfType, type Json } from './helpers/template.js';
 
 const shellcheckAvailable = spawnSync('shellcheck', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -90,6 +91,16 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
     });
   });
 }
+
+describe('genconf config.yaml', () => {
+  it('reads back as the values written, a name YAML 1.1 would read as a boolean included', () => {
+    for (const name of ['yes', 'off', 'null', 'dcos-2']) {
+      const config = defineCluster({ name, bundle: { prefix: 'dcos/2.2.1' } });
+      assert.deepEqual(parse(genconfFiles(config)[0]!.content), { ...dcosConfig(config) }, name);
+      assert.equal((parse(genconfFiles(config)[0]!.content, { version: '1.1' }) as Json)['cluster_name'], name);
+    }
+  });
+});
 
 describe('genconf in the README', () => {
   it("shows the default cluster's config.yaml exactly as synth writes it", () => {
