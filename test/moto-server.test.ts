@@ -16,7 +16,7 @@ import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
-import type { ClusterConfig } from '../stacks/config.js';
+import { masterReservation, type ClusterConfig } from '../stacks/config.js';
 import { SecurityGroupIds, StackIds, SubnetIds } from '../stacks/names.js';
 import { startMotoOrSkip, stopMoto, type Moto } from './moto.js';
 import { uploadStandInBundle } from './boot/bundle.js';
@@ -152,10 +152,16 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
         assert.equal(seen.size, Math.min(masters.length, masterSubnets.length), 'masters spread over the master subnets');
       });
 
-      it('puts the dcos-cli instance in a master subnet with the admin group and no public IP', async () => {
+      it('puts the dcos-cli instance in a master subnet with the admin group and no public IP, outside the masters\' reserved addresses', async () => {
         const spec = interfaceSpec(cluster, StackIds.MasterZone, 'AdminInstance');
         const instance = await describeInstance(cluster.physical[StackIds.MasterZone]!['AdminInstance']!);
         assert.equal(instance.SubnetId, selectedSubnet(cluster, spec));
+        const reserved = (await ec2!.send(new GetSubnetCidrReservationsCommand({ SubnetId: instance.SubnetId! }))).SubnetIpv4CidrReservations ?? [];
+        assert.deepEqual(reserved.map((r) => [r.Cidr, r.ReservationType]), [[masterReservation(config, 0), 'explicit']]);
+        const [base, prefix] = reserved[0]!.Cidr!.split('/') as [string, string];
+        const n = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+        const offset = n(instance.PrivateIpAddress!) - n(base);
+        assert.ok(offset < 0 || offset >= 2 ** (32 - Number(prefix)), `${instance.PrivateIpAddress} is outside ${reserved[0]!.Cidr}`);
         assert.equal(instance.VpcId, cluster.network['VpcId']);
         assert.equal(instance.PublicIpAddress, undefined);
         assert.deepEqual(instance.SecurityGroups?.map((g) => g.GroupId), [cluster.network[SecurityGroupIds.output('Admin')]]);
