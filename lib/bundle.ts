@@ -14,7 +14,7 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/cli
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { awsErrorName } from './deploy/aws.js';
+import { AwsCallError, awsErrorName } from './deploy/aws.js';
 import { ensureBucket } from './deploy/upload.js';
 import { UserError } from './errors.js';
 import { throwIfInterrupted } from './interrupt.js';
@@ -94,7 +94,19 @@ export interface UploadBundleResult {
 export async function uploadBundle(props: UploadBundleProps): Promise<UploadBundleResult> {
   const { s3, location, serve, print } = props;
   const files = checkServeFolder(serve, location);
-  const createdBucket = await ensureBucket({ s3, bucket: location.bucket, region: location.region, create: true, tlsOnly: props.tlsOnly ?? true, purpose: 'the DC/OS bundle', log: print });
+  let createdBucket: boolean;
+  try {
+    createdBucket = await ensureBucket({ s3, bucket: location.bucket, region: location.region, create: true, tlsOnly: props.tlsOnly ?? true, purpose: 'the DC/OS bundle', log: print });
+  } catch (err) {
+    // Bucket names are global: a 403 on a bucket this account cannot see, or BucketAlreadyExists, is someone else's.
+    if ((err instanceof AwsCallError && err.problem === 'access') || awsErrorName(err) === 'BucketAlreadyExists') {
+      throw new UserError(
+        `S3 bucket ${location.bucket} belongs to another account (or this identity may not use it): bucket names are global. ` +
+          `Set bundle.bucket in the cluster definition to a name of your own, synth, and make the bundle again (its bootstrap_url names the bucket).`,
+      );
+    }
+    throw err;
+  }
   const uploaded: string[] = [];
   const skipped: string[] = [];
   const upload = async (file: string) => {

@@ -3,12 +3,13 @@
  * wrote) under the definition's bucket and folder, makes the bucket private first, skips what is already there, and
  * refuses, before uploading anything, a folder generated for another bootstrap_url. Read back with the SDK.
  */
-import { GetBucketEncryptionCommand, GetPublicAccessBlockCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketEncryptionCommand, GetPublicAccessBlockCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installerBootstrapUrl } from '../lib/bundle.js';
+import { installerBootstrapUrl, uploadBundle } from '../lib/bundle.js';
 import { parseManifest, type BundleLocation } from '../lib/manifest.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
@@ -85,5 +86,28 @@ describe('the bootstrap_url of a dcos_install.sh', () => {
     const installer = "mkdir -p `dirname /etc/mesosphere/setup-flags/repository-url`\ncat <<'EOF' > \"/etc/mesosphere/setup-flags/repository-url\"\nhttps://b.s3.eu-west-1.amazonaws.com/dcos\nEOF\n";
     assert.equal(installerBootstrapUrl(installer), 'https://b.s3.eu-west-1.amazonaws.com/dcos');
     assert.equal(installerBootstrapUrl('#!/bin/bash\necho no flags\n'), undefined);
+  });
+});
+
+describe('npm run bundle: a bucket name someone else has', () => {
+  it('says so and how to pick another, before uploading anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcos-cfn-bundle-taken-'));
+    try {
+      const out = join(dir, 'out');
+      await writeOutput(compile(defaultCluster), out);
+      const serve = join(dir, 'serve');
+      writeServeFolder(serve, genconfOf(defaultCluster));
+      const client = new S3Client({ region: 'us-east-1' });
+      const s3 = mockClient(client);
+      s3.on(HeadBucketCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+      s3.on(CreateBucketCommand).rejects(Object.assign(new Error('The requested bucket name is not available.'), { name: 'BucketAlreadyExists', $metadata: { httpStatusCode: 409 } }));
+      await assert.rejects(
+        uploadBundle({ s3: client, location: parseManifest(out).bundle!, serve, print: () => {} }),
+        /^UserError: S3 bucket dcos-dcos-bundle-us-east-1 belongs to another account .*Set bundle\.bucket in the cluster definition to a name of your own/,
+      );
+      assert.equal(s3.commandCalls(PutObjectCommand).length, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
