@@ -1,9 +1,8 @@
 import { parseCommandArgs } from '../args.js';
 import { uploadBundle } from '../bundle.js';
 import { checkEndpointUrl } from '../deploy/aws.js';
-import { clientsFrom } from '../deploy/options.js';
+import { clientsFrom, templatesFrom } from '../deploy/options.js';
 import { UserError } from '../errors.js';
-import { parseManifest } from '../manifest.js';
 
 const HELP = `Usage: npm run bundle -- [--serve DIR] [options]
 
@@ -19,7 +18,9 @@ after every new bundle (a DC/OS upgrade); deploy lets only the cluster's VPC rea
 
 Options:
   --serve DIR         the genconf/serve folder (default: genconf/serve)
-  --out DIR           synth's output, for the bundle location in manifest.json (default: out)
+  --out DIR           synth's output, for the bundle location in manifest.json (default: out); refused
+                      when older than stacks/, like deploy (run 'npm run synth', or pass --skip-synth-check)
+  --skip-synth-check  use DIR as it is
   --profile NAME      named profile (shared config/credentials, SSO)
   --region REGION     must be the definition's region when given (default: the definition's region)
   --endpoint-url URL  a local emulator such as moto_server
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCommandArgs('bundle', argv, {
     serve: { type: 'string', default: 'genconf/serve' },
     out: { type: 'string', default: 'out' },
+    'skip-synth-check': { type: 'boolean' },
     profile: { type: 'string' },
     region: { type: 'string' },
     'endpoint-url': { type: 'string' },
@@ -40,7 +42,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const location = parseManifest(values.out).bundle;
+  // The manifest as deploy reads it (every file checked, out/ not older than the definitions): the same location.
+  const location = templatesFrom(values).manifest.bundle;
   if (!location) throw new UserError(`${values.out}/manifest.json has no bundle location: it was written by an older synth. Run 'npm run synth'.`);
   if (values.region && values.region !== location.region) {
     throw new UserError(`--region ${values.region}: the cluster is defined for ${location.region}, where its bundle bucket ${location.bucket} must be (the nodes read it through their Region's S3 endpoint). Omit --region, or change region in the definition and synth again.`, 2);
