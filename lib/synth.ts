@@ -8,11 +8,12 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
 import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.js';
 import { PROJECT_ROOT } from './project.js';
-import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
+import { GENCONF_FOLDER, MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
 import { cachedYaml } from './yaml-cache.js';
 import { childStacks, rootStack } from '../stacks/cluster.js';
-import type { ClusterConfig } from '../stacks/config.js';
+import { bundleUrl, type ClusterConfig } from '../stacks/config.js';
+import { GENCONF_FILE_NAMES, genconfFiles, type GenconfFile } from '../stacks/genconf.js';
 import { ROOT_FILE, STACK_FILES, type StackId } from '../stacks/names.js';
 import { validateDefinition } from '../stacks/validate.js';
 
@@ -30,6 +31,8 @@ export interface Compiled {
   readonly root: CompiledTemplate;
   readonly children: readonly CompiledTemplate[];
   readonly manifest: Manifest;
+  /** The DC/OS configuration, written to `genconf/`. */
+  readonly genconf: readonly GenconfFile[];
   /** Templates at 80% or more of a CloudFormation limit. */
   readonly warnings: readonly string[];
 }
@@ -55,6 +58,7 @@ export function compile(config: ClusterConfig): Compiled {
   const keys = Object.fromEntries(children.map((c) => [c.id, templateKey(c.file, c.sha256)])) as Record<StackId, string>;
   const root = compiled('Root', ROOT_FILE, rootStack(config, keys));
 
+  const genconf = genconfFiles(config);
   const { errors, warnings } = checkTemplates(root, children);
   if (errors.length > 0) throw new ValidationError(`Synth checks failed for '${config.name}':`, errors);
   const manifest: Manifest = {
@@ -62,8 +66,23 @@ export function compile(config: ClusterConfig): Compiled {
     rootSha256: root.sha256,
     cluster: config.name,
     stacks: Object.fromEntries(children.map((c) => [c.id, { file: c.file, sha256: c.sha256 }])),
+    ...genconfManifest(config, genconf),
   };
-  return { cluster: config.name, root, children, manifest, warnings };
+  return { cluster: config.name, root, children, manifest, genconf, warnings };
+}
+
+/** The manifest's record of the DC/OS configuration: each file's hash, and where the bundle goes. */
+function genconfManifest(config: ClusterConfig, files: readonly GenconfFile[]): Pick<Manifest, 'genconf' | 'bundle'> {
+  return {
+    genconf: Object.fromEntries(files.map((f) => [f.name, sha256(f.content)])),
+    bundle: { region: config.region, bucket: config.bundle.bucket, prefix: config.bundle.prefix, url: bundleUrl(config) },
+  };
+}
+
+/** Writes `genconf/` into a (staging) output folder. */
+function writeGenconf(dir: string, files: readonly GenconfFile[]): void {
+  mkdirSync(join(dir, GENCONF_FOLDER));
+  for (const f of files) writeFileSync(join(dir, GENCONF_FOLDER, f.name), f.content, { mode: f.executable ? 0o755 : 0o644 });
 }
 
 /** Every `Fn::GetAtt` in a value, as [logical ID, attribute]. */
@@ -136,8 +155,8 @@ export function checkTemplates(root: CompiledTemplate, children: readonly Compil
 export const SYNTH_MARKER = '.dcos-cfn-synth';
 const MARKER_TEXT = "Written by 'npm run synth' (dcos-cfn). This folder is replaced whole on every synth: keep nothing else here.\n";
 
-/** Entries synth, diagram (architecture.svg/.dot) and package (packaged/) write into an output folder. */
-const OWN_ENTRIES = new Set([MANIFEST_FILE, SYNTH_MARKER, ROOT_FILE, ...Object.values(STACK_FILES), 'architecture.svg', 'architecture.dot', 'packaged']);
+/** Entries synth (templates, manifest, genconf/), diagram (architecture.svg/.dot) and package (packaged/) write into an output folder. */
+const OWN_ENTRIES = new Set([MANIFEST_FILE, SYNTH_MARKER, ROOT_FILE, ...Object.values(STACK_FILES), GENCONF_FOLDER, 'architecture.svg', 'architecture.dot', 'packaged']);
 
 /** A folder's real path, resolving symbolic links in the part that exists. */
 function realPath(path: string): string {
@@ -199,7 +218,13 @@ export function checkOutputFolder(outDir: string, projectRoot = PROJECT_ROOT): v
       2,
     );
   }
-  const foreign = entries.filter((e) => !OWN_ENTRIES.has(e)).sort();
+  const foreign = [
+    ...entries.filter((e) => !OWN_ENTRIES.has(e)),
+    // genconf/ is synth's, but dcos_generate_config.sh writes beside its files (serve/, state/) when run in place.
+    ...(entries.includes(GENCONF_FOLDER) && statSync(join(target, GENCONF_FOLDER)).isDirectory()
+      ? readdirSync(join(target, GENCONF_FOLDER)).filter((e) => !(GENCONF_FILE_NAMES as readonly string[]).includes(e)).map((e) => `${GENCONF_FOLDER}/${e}`)
+      : []),
+  ].sort();
   if (foreign.length) {
     throw new UserError(`${outDir}/ holds ${foreign.map((f) => `'${f}'`).join(', ')}, which synth did not write and would delete: move ${foreign.length === 1 ? 'it' : 'them'} out of ${outDir}/ first.`, 2);
   }
@@ -284,6 +309,7 @@ export async function writeOutput(result: Compiled, outDir: string, check?: (dir
     mkdirSync(staging);
     writeFileSync(join(staging, SYNTH_MARKER), MARKER_TEXT);
     for (const t of [result.root, ...result.children]) writeFileSync(join(staging, t.file), t.yaml);
+    writeGenconf(staging, result.genconf);
     writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(result.manifest, null, 2)}\n`);
     if (check) await check(staging);
     throwIfInterrupted();

@@ -4,7 +4,7 @@
  */
 import { nearest } from '../lib/suggest.js';
 import { AWS_RESERVED_ADDRESSES, cidrProblem, contains, overlaps, parseCidr, prefixFor, size, type Cidr } from './cidr.js';
-import { defineCluster, MASTER_HOST_OFFSET, type ClusterConfig, type NodeGroupProps } from './config.js';
+import { defineCluster, MASTER_HOST_OFFSET, masterReservation, mastersInAz, type ClusterConfig, type NodeGroupProps } from './config.js';
 import { rootDescription } from './root.js';
 
 /** CloudFormation's limit on a template Description (CloudFormation User Guide, "Template format: Description"). */
@@ -14,6 +14,16 @@ export const DESCRIPTION_LIMIT = 1024;
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+/** An AWS Region code: `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`. */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/**
+ * An S3 bucket name nodes can fetch from over HTTPS by its virtual-hosted name: 3-63 lowercase letters, digits and
+ * dashes, starting and ending with a letter or digit. Dots are legal in S3 but break TLS for virtual-hosted names
+ * (Amazon S3 User Guide, "Bucket naming rules").
+ */
+const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** A folder inside the bucket: path segments of letters, digits, `.`, `_` and `-`, no slash at either end. */
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
 const NAME = /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/;
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
@@ -29,6 +39,13 @@ export function validateCluster(config: ClusterConfig): string[] {
 
   if (typeof config.name !== 'string' || !NAME.test(config.name)) {
     expect('name', config.name, 'lowercase letters, digits and dashes, 3-24 characters, starting with a letter');
+  }
+  if (typeof config.region !== 'string' || !REGION.test(config.region)) expect('region', config.region, 'an AWS Region code like eu-west-1');
+  if (typeof config.bundle.bucket !== 'string' || !BUCKET.test(config.bundle.bucket)) {
+    expect('bundle.bucket', config.bundle.bucket, 'an S3 bucket name of 3-63 lowercase letters, digits and dashes, starting and ending with a letter or digit (no dots: nodes fetch it over HTTPS by its virtual-hosted name)');
+  }
+  if (typeof config.bundle.prefix !== 'string' || !PREFIX.test(config.bundle.prefix)) {
+    expect('bundle.prefix', config.bundle.prefix, 'a folder like dcos or dcos/2.2 (letters, digits, ".", "_", "-", no slash at either end)');
   }
   if (![1, 3, 5].includes(config.masters.count)) expect('masters.count', config.masters.count, '1, 3 or 5 (a ZooKeeper quorum)');
   const azs = config.availabilityZones;
@@ -82,8 +99,11 @@ function demand(config: ClusterConfig, zone: 'public' | 'masterZone' | 'privateA
       return { count: nat + vpn + 1, what: `${[nat ? 'a NAT gateway' : '', vpn ? 'the VPN gateway' : '', 'the public load balancer'].filter(Boolean).join(', ')}` };
     }
     case 'masterZone': {
-      const masters = Array.from({ length: config.masters.count }, (_, i) => i).filter((i) => i % azs === az).length;
-      return { count: masters + 1 + (az === 0 ? 1 : 0), what: `${masters} master(s), the internal load balancer${az === 0 ? ', the dcos-cli instance' : ''}` };
+      const masters = mastersInAz(config, az);
+      const reservation = masterReservation(config, az);
+      const reserved = reservation ? size(parseCidr(reservation)!) : 0;
+      const held = masters ? `the masters' reserved ${reservation} (${masters} master(s))` : '0 masters';
+      return { count: reserved + 1 + (az === 0 ? 1 : 0), what: `${held}, the internal load balancer${az === 0 ? ', the dcos-cli instance' : ''}` };
     }
     case 'privateAgents':
       return { count: spread(config.privateAgents.count), what: `${spread(config.privateAgents.count)} private agent(s) (${config.privateAgents.count} + 1 for rolling updates over ${azs} AZ(s))` };

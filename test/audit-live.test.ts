@@ -8,6 +8,7 @@
  * permission is missing (HTTP 403, `UnauthorizedOperation`) or when it throttles (HTTP 503,
  * `RequestLimitExceeded`), so the real SDK clients' retry and error parsing are exercised.
  */
+import { uploadStandInBundle } from './boot/bundle.js';
 import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import {
   AllocateAddressCommand,
@@ -44,7 +45,7 @@ import { startMotoOrSkip, stopMoto, type Moto } from './moto.js';
 const CLI = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
 const TRACE = /^\s+at .*(\.js|\.ts):\d+/m;
 const STACK = 'dcos-live';
-const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
 
 /**
  * A proxy to moto that answers a call (by its query-protocol Action) with an AWS error instead, a given
@@ -110,6 +111,7 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     moto = await startMotoOrSkip(this);
     dir = mkdtempSync(join(tmpdir(), 'dcos-live-'));
     await writeOutput(compile(defaultCluster), dir);
+    await uploadStandInBundle(dir, defaultCluster, moto.endpoint); // the bundle in its bucket, as npm run bundle puts it
     const aws = { endpointUrl: moto.endpoint, region: 'us-east-1' };
     const lines: string[] = [];
     const { result } = await measureDeploy(aws, { templates: loadTemplates(dir), stackName: STACK, parameters: PARAMETERS, endpointUrl: moto.endpoint, confirm: async () => true, print: (l) => lines.push(l), pollMs: 20, eventPollMs: 20 });
@@ -117,7 +119,8 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
     elbv2 = new ElasticLoadBalancingV2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
     const { cfn } = await import('../lib/deploy/aws.js').then((m) => m.connect(aws));
-    for (const nested of (await cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries ?? []) {
+    const rootResources = (await cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries ?? [];
+    for (const nested of rootResources.filter((r) => r.ResourceType === 'AWS::CloudFormation::Stack')) {
       const summaries = (await cfn.send(new ListStackResourcesCommand({ StackName: nested.PhysicalResourceId }))).StackResourceSummaries ?? [];
       physical[nested.LogicalResourceId!] = Object.fromEntries(summaries.map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
     }

@@ -143,9 +143,10 @@ describe('audit: our rules', () => {
     ]);
   });
 
-  it('DCOS.CFN.3: a stateful resource not retained on replacement', () => {
-    assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')), [
-      'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set both to Retain',
+  it('DCOS.CFN.3: a stateful resource not retained on replacement (RetainExceptOnCreate is for DeletionPolicy only)', () => {
+    assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')).filter((f) => f.startsWith('DCOS.CFN.3')), [
+      'DCOS.CFN.3 Bucket: AWS::S3::Bucket has DeletionPolicy RetainExceptOnCreate and UpdateReplacePolicy RetainExceptOnCreate; set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
+      'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
     ]);
   });
 
@@ -171,6 +172,15 @@ describe('audit: least privilege and termination protection', () => {
       'DCOS.IAM.2 NodeRole: allows s3:PutObject on ${Bucket.Arn}/clients/*; name the exact ARN (a bucket key, a key ID, a log group)',
       'DCOS.EC2.5 Master2: master instance can be terminated by an API call; set DisableApiTermination: true (npm run destroy turns it off before deleting)',
     ]);
+  });
+});
+
+describe('audit: several output folders at once', () => {
+  it('reads each stack of each folder from its own file: the default and ha clusters together have no finding', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'dcos-audit-both-'));
+    for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as const) await writeOutput(compile(config), join(parent, name));
+    const set = loadTemplateSet([join(parent, 'default'), join(parent, 'ha')]);
+    assert.deepEqual(runDcosRules(set, analyzeNetwork(set)).map((f) => `${f.rule} ${f.resource}`), []);
   });
 });
 

@@ -252,7 +252,10 @@ async function benchDeploy(out: string): Promise<void> {
   await writeOutput(compile(defaultCluster), dir);
   const moto = await startMoto();
   try {
-    const parameters = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+    const parameters = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
+    // What a user does before the first deploy: the DC/OS bundle in its bucket (npm run bundle).
+    const { uploadStandInBundle } = await import('./boot/bundle.js');
+    await uploadStandInBundle(dir, defaultCluster, moto.endpoint);
     const aws = { endpointUrl: moto.endpoint, region: 'us-east-1' };
     const props = {
       templates: loadTemplates(dir),

@@ -158,7 +158,7 @@ describe('robustness: definitions are checked at run time', () => {
     ['a count that is Infinity', definitionCode("{ name: 'typo-test', privateAgents: { count: Infinity } }"), /- privateAgents\.count: got Infinity, expected a finite number/],
     ['a number given as a string', definitionCode("{ name: 'typo-test', vpn: { port: '443' } }"), /- vpn\.port: got a string \("443"\), expected a number/],
     ['a definition that throws', "throw new Error('boom: the table is missing');\n", /stacks\/clusters\/typo-test\.ts failed to load: Error: boom: the table is missing\. Fix the definition/],
-    ['a definition that skips defineCluster', definitionCode("{ name: 'typo-test' }", { define: false }), /the default export lacks description, availabilityZones, .*: a definition must 'export default defineCluster\(\{\.\.\.\}\)'/],
+    ['a definition that skips defineCluster', definitionCode("{ name: 'typo-test' }", { define: false }), /the default export lacks description, region, bundle, availabilityZones, .*: a definition must 'export default defineCluster\(\{\.\.\.\}\)'/],
     ['a default export that is not an object', definitionCode("'typo-test'", { define: false }), /the default export: got a string \("typo-test"\), expected a cluster definition/],
     ['no default export', "export const cluster = 1;\n", /the default export: got nothing, expected a cluster definition/],
   ];

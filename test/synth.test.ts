@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTemplates, compile, writeOutput, type CompiledTemplate } from '../lib/synth.js';
@@ -19,8 +19,12 @@ describe('synth', () => {
     const dir = tmp();
     const run = synth('--out', dir);
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'genconf', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
     const manifest = readManifest(dir);
+    assert.deepEqual(readdirSync(join(dir, 'genconf')).sort(), ['config.yaml', 'ip-detect']);
+    for (const [name, hash] of Object.entries(manifest.genconf ?? {})) assert.equal(hash, sha256(readFileSync(join(dir, 'genconf', name))), name);
+    assert.deepEqual(Object.keys(manifest.genconf ?? {}).sort(), ['config.yaml', 'ip-detect']);
+    assert.equal(statSync(join(dir, 'genconf/ip-detect')).mode & 0o111, 0o111, 'ip-detect is executable');
     assert.equal(manifest.root, 'root.yaml');
     assert.deepEqual(Object.keys(manifest.stacks), ['Network', 'MasterZone', 'Agents', 'Vpn']);
     const root = readFileSync(join(dir, 'root.yaml'), 'utf8');
@@ -36,7 +40,9 @@ describe('synth', () => {
   it('is byte-identical across processes', () => {
     const [a, b] = [tmp(), tmp()];
     for (const dir of [a, b]) assert.equal(synth('--cluster', 'ha', '--out', dir).status, 0);
-    for (const f of readdirSync(a)) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
+    const files = readdirSync(a, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(a, f)).isFile());
+    assert.ok(files.includes('genconf/fault-domain-detect'), files.join(' '));
+    for (const f of files) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
     rmSync(a, { recursive: true });
     rmSync(b, { recursive: true });
   });
@@ -83,8 +89,17 @@ describe('synth', () => {
     const dir = previousOutput();
     writeFileSync(join(dir, 'agents.yaml'), 'old');
     await writeOutput(compile(defaultCluster), dir);
-    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'genconf', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
     assert.notEqual(readFileSync(join(dir, 'agents.yaml'), 'utf8'), 'old');
+    rmSync(dir, { recursive: true });
+  });
+
+  it("refuses to replace an output whose genconf/ holds what dcos_generate_config.sh wrote there, naming it", async () => {
+    const dir = tmp();
+    await writeOutput(compile(defaultCluster), dir);
+    execFileSync('mkdir', ['-p', join(dir, 'genconf/serve'), join(dir, 'genconf/state')]);
+    await assert.rejects(writeOutput(compile(defaultCluster), dir), /holds 'genconf\/serve', 'genconf\/state', which synth did not write and would delete: move them out/);
+    assert.deepEqual(readdirSync(join(dir, 'genconf')).sort(), ['config.yaml', 'ip-detect', 'serve', 'state']);
     rmSync(dir, { recursive: true });
   });
 

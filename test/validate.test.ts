@@ -11,6 +11,12 @@ function problemsOf(overrides: Partial<Record<keyof ClusterDefinition, unknown>>
 }
 
 describe('cluster definition validation', () => {
+  it('makes the bundle bucket from the name and Region unless given, and keeps a given one', () => {
+    assert.deepEqual(defineCluster({ name: 'prod', region: 'eu-west-1' }).bundle, { bucket: 'prod-dcos-bundle-eu-west-1', prefix: 'dcos' });
+    assert.deepEqual(defineCluster({ name: 'prod', bundle: { bucket: 'acme-dcos' } }).bundle, { bucket: 'acme-dcos', prefix: 'dcos' });
+    assert.deepEqual(validateCluster(defineCluster({ name: 'prod', region: 'us-gov-west-1', bundle: { prefix: 'dcos/2.2.1' } })), []);
+  });
+
   it('accepts both shipped definitions', () => {
     for (const [name, config] of Object.entries(DEFINITIONS)) assert.deepEqual(validateCluster(config), [], name);
   });
@@ -36,6 +42,10 @@ describe('cluster definition validation', () => {
     ['a VPN port out of range', { vpn: { port: 70000 } }, /^vpn\.port: got 70000, expected a port from 1 to 65535/],
     ['a VPN protocol other than udp or tcp', { vpn: { protocol: 'icmp' } }, /^vpn\.protocol: got "icmp", expected "udp" or "tcp"/],
     ['a flow log retention CloudWatch does not offer', { flowLogRetentionDays: 42 }, /^flowLogRetentionDays: got 42, expected a CloudWatch Logs retention value/],
+    ['a malformed Region', { region: 'eu-west' }, /^region: got "eu-west", expected an AWS Region code like eu-west-1/],
+    ['a bundle bucket with dots (no HTTPS by its virtual-hosted name)', { bundle: { bucket: 'dcos.bundles' } }, /^bundle\.bucket: got "dcos\.bundles", expected an S3 bucket name .*no dots/],
+    ['a bundle bucket with capitals', { bundle: { bucket: 'DcosBundles' } }, /^bundle\.bucket: got "DcosBundles"/],
+    ['a bundle folder ending in a slash', { bundle: { prefix: 'dcos/' } }, /^bundle\.prefix: got "dcos\/", expected a folder like dcos or dcos\/2\.2/],
   ];
   for (const [what, overrides, message] of cases) {
     it(`rejects ${what}`, () => {

@@ -42,8 +42,9 @@ export function resourcesOfType(set: TemplateSet, ...types: string[]): ResourceR
 }
 
 /** The resource of the set a model element stands for. */
-export function refOf(set: TemplateSet, at: { readonly stack: string; readonly resource: string }): ResourceRef {
-  return new ResourceRef(set.stacks.find((s) => s.name === at.stack)!, at.resource);
+export function refOf(set: TemplateSet, at: { readonly stack: string; readonly file?: string; readonly resource: string }): ResourceRef {
+  // Two folders audited together (npm run audit out-a out-b) each have a MasterZone: the file tells them apart.
+  return new ResourceRef(set.stacks.find((s) => s.name === at.stack && (at.file === undefined || s.file === at.file))!, at.resource);
 }
 
 /** Role from our `dcos:role` tag, else guessed from the logical ID (foreign templates). */

@@ -232,19 +232,22 @@ const noSecretsInUserDataOrOutputs: Rule = {
     }),
 };
 
-const RETAINED = ['Retain', 'RetainExceptOnCreate', 'Snapshot'];
+/** Deletion policies that keep a stateful resource's data when its stack is deleted. */
+const RETAINED_ON_DELETE = ['Retain', 'RetainExceptOnCreate', 'Snapshot'];
+/** UpdateReplacePolicy values that keep the old resource's data on replacement (it has no RetainExceptOnCreate). */
+const RETAINED_ON_REPLACE = ['Retain', 'Snapshot'];
 
 const statefulRetained: Rule = {
   id: 'DCOS.CFN.3',
   title: 'Every stateful resource is retained on deletion and replacement',
   check: (set) =>
     resourcesOfType(set, ...STATEFUL_TYPES)
-      .filter((ref) => !RETAINED.includes(ref.resource!.DeletionPolicy ?? '') || !RETAINED.includes(ref.resource!.UpdateReplacePolicy ?? ''))
+      .filter((ref) => !RETAINED_ON_DELETE.includes(ref.resource!.DeletionPolicy ?? '') || !RETAINED_ON_REPLACE.includes(ref.resource!.UpdateReplacePolicy ?? ''))
       .map((ref) =>
         finding(
           statefulRetained,
           ref,
-          `${ref.type} has DeletionPolicy ${ref.resource!.DeletionPolicy ?? 'Delete (default)'} and UpdateReplacePolicy ${ref.resource!.UpdateReplacePolicy ?? 'Delete (default)'}; set both to Retain`,
+          `${ref.type} has DeletionPolicy ${ref.resource!.DeletionPolicy ?? 'Delete (default)'} and UpdateReplacePolicy ${ref.resource!.UpdateReplacePolicy ?? 'Delete (default)'}; set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain`,
         ),
       ),
 };

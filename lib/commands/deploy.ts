@@ -12,13 +12,14 @@ Ships out/ to CloudFormation through a change set: detects drift on the deployed
 nested templates to S3 under content-hash keys, creates the change set (nested stacks included),
 shows a preview with security-relevant changes called out and which drifted properties it would
 overwrite or keep, refuses to remove or replace stateful resources (masters and their volumes,
-buckets, log groups, keys, the VPC, subnets) unless allowed, asks, executes, follows the events of
-every stack and prints the cluster's outputs. Nothing changed: says "no changes" and writes nothing.
-Does not synthesize: run 'npm run synth' first.
+buckets, log groups, keys, the VPC, subnets) or to stop and start a master unless allowed, asks,
+executes, follows the events of every stack and prints the cluster's outputs. Nothing changed: says
+"no changes" and writes nothing. Does not synthesize: run 'npm run synth' first.
 
 Deploy:
   --stack-name NAME             root stack (required)
-  --allow-replacement ID ...    stateful logical IDs (or Nested/ID) that may be removed or replaced
+  --allow-replacement ID ...    stateful logical IDs (or Nested/ID) that may be removed or replaced,
+                                or one master that may be stopped and started (never two at once)
   --no-execute                  create the change set and leave it for review; prints its name
                                 (executed from the console, it gets none of deploy's stack policies
                                 or termination protection)

@@ -6,7 +6,9 @@ import { compile, writeOutput, type Compiled } from '../synth.js';
 const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR]
 
 Compiles a cluster definition (stacks/clusters/NAME.ts) to nested CloudFormation templates in YAML:
-root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.json.
+root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.json; and to the DC/OS
+configuration the install bundle is made from: genconf/config.yaml, genconf/ip-detect and, over more than
+one Availability Zone, genconf/fault-domain-detect (run dcos_generate_config.sh on them, then 'npm run bundle').
 
 Before anything is written, the definition is validated and the templates are checked (parameters passed
 and declared, outputs read and present, CloudFormation limits); all problems are reported together.
@@ -74,7 +76,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
     audited = await audit(result, values.out!.replace(/\/+$/, ''));
   });
-  console.log(table(result, values.out!.replace(/\/+$/, '')));
+  const out = values.out!.replace(/\/+$/, '');
+  console.log(table(result, out));
+  console.log(`DC/OS config: ${out}/genconf/ (${result.genconf.map((f) => f.name).join(', ')}), bootstrap_url ${result.manifest.bundle?.url}`);
   if (audited) console.log(audited);
   for (const w of result.warnings) console.log(`warning: ${w}`);
   return 0;

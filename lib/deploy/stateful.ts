@@ -17,9 +17,12 @@ export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
 
 export { ROLE_TAG };
 
+/** What a master instance holds, as `statefulKind` names it. */
+export const MASTER_KIND = 'a master instance';
+
 /** Instances that hold data by their DC/OS role, with what they hold. */
 const STATEFUL_ROLES: Readonly<Record<string, string>> = {
-  master: 'a master instance',
+  master: MASTER_KIND,
   vpn: "the VPN gateway (its certificate authority signs every client profile)",
 };
 
