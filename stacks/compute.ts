@@ -127,6 +127,8 @@ export const NODE_PARAMETERS = {
   NodeRootDeviceName: { Type: 'String', Description: 'Root device name of the node AMI', AllowedPattern: '^/dev/[a-z0-9]+$' },
   DcosInstallerUrl: {
     Type: 'String',
+    // Bounds the user data, which names the URL twice, under EC2's 16 KB limit (audit rule DCOS.EC2.6).
+    MaxLength: 512,
     Description: 'HTTPS URL of the DC/OS install bundle (the genconf/serve folder of dcos_generate_config.sh)',
     AllowedPattern: '^https?://[^\\s]+[^/\\s]$',
     ConstraintDescription: 'an http(s) URL without a trailing slash',

@@ -66,6 +66,7 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
       NodeRootDeviceName: { ...NODE_PARAMETERS.NodeRootDeviceName, Default: '/dev/sda1' },
       DcosCliUrl: {
         Type: 'String',
+        MaxLength: 512,
         Description: 'URL of the dcos CLI binary to install on the admin instance; empty to skip',
         Default: '',
         AllowedPattern: '^(https?://[^\\s]+)?$',
