@@ -89,6 +89,14 @@ describe('README', () => {
       assert.ok(README.includes(printed.trimEnd()), `README lacks:\n${printed}`);
     });
 
+    it('shows the exposure table npm run audit prints', () => {
+      assert.equal(synth.status, 0, synth.stderr);
+      const run = spawnSync(process.execPath, [CLI, 'audit', out], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const exposure = run.stdout.split('\n\nFindings')[0]!.split('\n').filter((l) => l.startsWith('|')).join('\n');
+      assert.ok(exposure.length > 0 && README.includes(['On our output it shows:', '', '```', exposure, '```', ''].join('\n')), `README lacks:\n${exposure}`);
+    });
+
     it("shows what the comparison with Mesosphere's template prints: the exposure row for row, every finding grouped with its count", () => {
       assert.equal(synth.status, 0, synth.stderr);
       const run = spawnSync(process.execPath, [CLI, 'audit', out, '--compare', MESOSPHERE], { encoding: 'utf8' });
