@@ -28,7 +28,7 @@ const KEY_WORD = /Key(?![a-z])/;
 const NOT_KEY_MATERIAL = /KeyPair|Kms|KMS|Public/;
 
 /** Whether a parameter name says it holds a secret. `KeyName` (an EC2 key pair's name) does not. */
-export function isSecretName(name: string): boolean {
+function isSecretName(name: string): boolean {
   return SECRET_WORDS.test(name) && !REFERENCE_ENDING.test(name);
 }
 
@@ -50,7 +50,7 @@ const AWS_CREDENTIAL_NAME = /(secret|credential|aws|access|key)/i;
 const ASSIGNED_SECRET = /(password|passwd|secret|token)\s*[=:]\s*['"]?[^\s'"$<{]{8,}/i;
 
 /** Shannon entropy of a string, in bits per character. */
-export function entropy(text: string): number {
+function entropy(text: string): number {
   const counts = new Map<string, number>();
   for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
   const n = [...text].length;
@@ -87,7 +87,7 @@ type Parameter = NonNullable<Stack['template']['Parameters']>[string];
 const plainValue = (text: string) => /^-?[0-9]+(\.[0-9]+)?$/.test(text) || /^(true|false|yes|no)$/i.test(text) || text.startsWith('arn:');
 
 /** Why a parameter's Default gives a secret away, if it does. An empty Default gives nothing away. */
-export function secretInDefault(name: string, parameter: Parameter): string | undefined {
+function secretInDefault(name: string, parameter: Parameter): string | undefined {
   if (parameter.Default === undefined || parameter.Default === null) return undefined;
   const text = typeof parameter.Default === 'string' ? parameter.Default : JSON.stringify(parameter.Default);
   if (text.trim() === '') return undefined;

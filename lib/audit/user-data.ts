@@ -26,7 +26,7 @@ import type { Resource, Stack, TemplateSet } from './load.js';
 export const USER_DATA_LIMIT = 16_384;
 
 /** CloudFormation's limit on a parameter value, in bytes ("AWS CloudFormation quotas"). */
-export const PARAMETER_VALUE_BYTES = 4_096;
+const PARAMETER_VALUE_BYTES = 4_096;
 /** The largest Parameter Store value (advanced tier), in bytes. */
 const SSM_VALUE_BYTES = 8_192;
 /** Bytes a character can take in UTF-8. */
