@@ -8,6 +8,8 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
 import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.js';
 import { PROJECT_ROOT } from './project.js';
+import { templateSetOf } from './audit/load.js';
+import { oversizedUserData } from './audit/user-data.js';
 import { GENCONF_FOLDER, MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
 import { cachedYaml } from './yaml-cache.js';
@@ -99,7 +101,8 @@ function getAtts(value: unknown, found: [string, string][] = []): [string, strin
 
 /**
  * The wiring and limit checks: every parameter passed to a child is declared by it, every child parameter
- * without a default is passed, every `Outputs.X` read exists, every template within CloudFormation's limits.
+ * without a default is passed, every `Outputs.X` read exists, every template within CloudFormation's limits,
+ * every user data within EC2's at its longest.
  * Each problem is prefixed with the stack it concerns.
  */
 export function checkTemplates(root: CompiledTemplate, children: readonly CompiledTemplate[]): { errors: string[]; warnings: string[] } {
@@ -145,6 +148,8 @@ export function checkTemplates(root: CompiledTemplate, children: readonly Compil
       else if (n >= limit * WARN_AT) warnings.push(`${name}: ${n} ${what} in ${t.file}, ${Math.round((100 * n) / limit)}% of CloudFormation's limit of ${limit}`);
     }
   }
+  // EC2's user-data limit, which CloudFormation does not check (the audit's DCOS.EC2.6, kept by `--no-audit` too).
+  for (const f of oversizedUserData(templateSetOf('', root, children))) errors.push(`${f.stack}: ${f.resource} ${f.message}`);
   return { errors, warnings };
 }
 

@@ -78,6 +78,7 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
       ...MASTER_PARAMETERS,
       DcosCliUrl: {
         Type: 'String',
+        MaxLength: 512,
         Description: 'URL of the dcos CLI binary to install on the admin instance; empty to skip',
         Default: '',
         AllowedPattern: '^(https?://[^\\s]+)?$',

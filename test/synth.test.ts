@@ -180,6 +180,16 @@ describe('synth checks', () => {
     assert.ok(errors.includes('Network: the root reads Outputs.KeyArn, which network.yaml does not output'));
   });
 
+  it("fails on user data that may exceed EC2's 16 KB limit, so synth --no-audit keeps it too", () => {
+    const longer = withChild('MasterZone', (t) => {
+      const sub = t.Resources.Master1.Properties.UserData['Fn::Base64']['Fn::Sub'];
+      sub[0] = `${sub[0]}\n# ${'x'.repeat(8_000)}`;
+    });
+    const [error, ...rest] = checkTemplates(base.root, longer).errors;
+    assert.deepEqual(rest, []);
+    assert.match(error!, /^MasterZone: Master1 user data may reach [\d,]+ bytes before base64 encoding, over EC2's limit of 16,384: [\d,]+ bytes of text plus, at their longest, 2 × Ref BundleUrl \(2,048 bytes: AWS::SSM::Parameter values are assumed no longer than an ARN\)/);
+  });
+
   it('fails over a CloudFormation limit and warns at 80%', () => {
     const many = (n: number) => (t: Record<string, any>) => {
       for (let i = 0; i < n; i++) t.Resources[`Extra${i}`] = { Type: 'AWS::SNS::Topic' };
