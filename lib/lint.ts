@@ -27,12 +27,6 @@ interface CfnLintMatch {
 export const CFN_LINT_MISSING =
   "cfn-lint is not installed (or not on PATH). Install it with 'pipx install cfn-lint' or 'pip install cfn-lint', then run 'npm run lint' again.";
 
-/** True when a `cfn-lint` executable answers `--version`. */
-export async function cfnLintAvailable(): Promise<boolean> {
-  const result = await execa('cfn-lint', ['--version'], { reject: false });
-  return result.exitCode === 0;
-}
-
 /** Runs cfn-lint once over all `files`; returns every finding, errors first. */
 export async function lintTemplates(files: readonly string[], cwd = process.cwd()): Promise<LintFinding[]> {
   if (files.length === 0) return [];
