@@ -21,11 +21,19 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The project folder (this file runs as `<project>/dist/lib/build.js`). */
+/**
+ * The project folder (package.json, lib/, stacks/, node_modules), for every module: this file runs as
+ * `<project>/dist/lib/build.js`, and the launcher loads it before anything else.
+ */
 export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const DIST_DIR = join(PROJECT_DIR, 'dist');
-/** Where cluster definitions live, relative to the project. */
+/** Where cluster definitions live, relative to the project: `stacks/clusters/NAME.ts`. */
 export const DEFINITIONS_DIR = 'stacks/clusters';
+
+/** The source of a definition, relative to the project, as messages name it: `stacks/clusters/NAME.ts`. */
+export function definitionFile(name: string): string {
+  return `${DEFINITIONS_DIR}/${name}.ts`;
+}
 /** Sources every command may load, relative to the project; definitions excepted. */
 const LIBRARY_DIRS = ['lib', 'stacks'];
 
@@ -130,7 +138,7 @@ export function definitionNames(): string[] {
  * (`file:line:column message`), in which case no output of it is left to load.
  */
 export async function buildDefinition(name: string): Promise<{ readonly file: string } | { readonly problems: string[] }> {
-  const source = `${DEFINITIONS_DIR}/${name}.ts`;
+  const source = definitionFile(name);
   const output = outputOf(source);
   const built = mtime(output);
   if (built >= mtime(join(PROJECT_DIR, source)) && built >= newestLibraryTime()) return { file: output };

@@ -8,16 +8,11 @@
  * anything uses it.
  */
 import { pathToFileURL } from 'node:url';
-import { buildDefinition, definitionNames } from './build.js';
+import { buildDefinition, definitionFile, definitionNames } from './build.js';
 import { UserError, ValidationError } from './errors.js';
 import { nearest } from './suggest.js';
 import type { ClusterConfig } from '../stacks/config.js';
 import { checkDefinitionShape } from '../stacks/validate.js';
-
-/** The source file of a definition, as messages name it. */
-export function definitionFile(name: string): string {
-  return `stacks/clusters/${name}.ts`;
-}
 
 /** Names of the cluster definitions: their sources under `stacks/clusters/` (built when loaded). */
 export function knownClusters(): string[] {

@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, r
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
 import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.js';
-import { PROJECT_ROOT } from './project.js';
+import { PROJECT_DIR } from './build.js';
 import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
 import { cachedYaml } from './yaml-cache.js';
@@ -162,7 +162,7 @@ const within = (path: string, folder: string) => path === folder || path.startsW
  * one that is not a folder, and an existing folder that synth did not write (no marker) or that holds files
  * synth does not write. Everything refused is named, with what to do.
  */
-export function checkOutputFolder(outDir: string, projectRoot = PROJECT_ROOT): void {
+export function checkOutputFolder(outDir: string, projectRoot = PROJECT_DIR): void {
   const target = realPath(resolve(outDir));
   const project = realPath(projectRoot);
   if (within(project, target)) {

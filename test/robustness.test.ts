@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '../lib/manifest.js';
-import { PROJECT_ROOT } from '../lib/project.js';
+import { PROJECT_DIR } from '../lib/build.js';
 import { definitionCode, withDefinition } from './helpers/definition.js';
 import { emulatorEnv, expectRun, runCli, startCli } from './helpers/cli.js';
 import { writeCluster } from './moto-fixtures.js';
@@ -20,7 +20,7 @@ const tmp = (prefix = 'dcos-robust-') => mkdtempSync(join(tmpdir(), prefix));
 /** A fingerprint of the project's sources: a refused synth must leave it exactly as it was. */
 function projectFingerprint(): string {
   const files = ['package.json', 'README.md', 'stacks/config.ts', 'stacks/validate.ts', 'stacks/clusters/default.ts', 'lib/synth.ts', 'lib/cli.ts'];
-  return files.map((f) => `${f}:${sha256(readFileSync(join(PROJECT_ROOT, f)))}`).join('\n') + `\n${readdirSync(PROJECT_ROOT).sort().join(',')}\n${readdirSync(join(PROJECT_ROOT, 'stacks')).sort().join(',')}`;
+  return files.map((f) => `${f}:${sha256(readFileSync(join(PROJECT_DIR, f)))}`).join('\n') + `\n${readdirSync(PROJECT_DIR).sort().join(',')}\n${readdirSync(join(PROJECT_DIR, 'stacks')).sort().join(',')}`;
 }
 
 /** An output folder written by a previous synth, holding a recognisable root.yaml. */
@@ -48,7 +48,7 @@ describe('robustness: synth never deletes what it did not write', () => {
   for (const [what, args, status, message] of refusals) {
     it(`refuses ${what} (${args.join(' ')})`, async () => {
       expectRun(await runCli(['synth', '--no-audit', ...args]), status, message);
-      assert.ok(statSync(join(PROJECT_ROOT, 'README.md')).isFile());
+      assert.ok(statSync(join(PROJECT_DIR, 'README.md')).isFile());
     });
   }
 
@@ -70,7 +70,7 @@ describe('robustness: synth never deletes what it did not write', () => {
 
   it('refuses a symbolic link', async () => {
     const dir = tmp();
-    execFileSync('ln', ['-s', PROJECT_ROOT, join(dir, 'link')]);
+    execFileSync('ln', ['-s', PROJECT_DIR, join(dir, 'link')]);
     expectRun(await runCli(['synth', '--no-audit', '--out', join(dir, 'link')]), 2, /is the project folder|is a symbolic link/);
     rmSync(dir, { recursive: true });
   });
@@ -225,8 +225,8 @@ describe('robustness: flags', () => {
     this.timeout(120_000);
     const parent = tmp();
     const out = join(parent, 'out');
-    expectRunSync(spawnSync(process.execPath, ['dist/lib/cli.js', 'synth', '--no-audit', '--out', out], { cwd: PROJECT_ROOT, encoding: 'utf8' }), 0);
-    const run = spawnSync('npm', ['run', '-s', 'audit', '--', '--json', out], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    expectRunSync(spawnSync(process.execPath, ['dist/lib/cli.js', 'synth', '--no-audit', '--out', out], { cwd: PROJECT_DIR, encoding: 'utf8' }), 0);
+    const run = spawnSync('npm', ['run', '-s', 'audit', '--', '--json', out], { cwd: PROJECT_DIR, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const parsed = JSON.parse(run.stdout) as { findings: unknown[]; exposure: unknown[] };
     assert.deepEqual(parsed.findings, []);

@@ -1,7 +1,7 @@
-import { parseCommandArgs } from '../args.js';
+import { AWS_HELP, AWS_OPTIONS, HELP_HELP, HELP_OPTION, parseCommandArgs, YES_HELP, YES_OPTION } from '../args.js';
 import { confirm, requireConfirmation } from '../deploy/confirm.js';
 import { deploy, followDeploy, type DeployResult } from '../deploy/deploy.js';
-import { AWS_HELP, AWS_OPTIONS, DRIFT_HELP, DRIFT_OPTIONS, planPropsFrom, requireStackName, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
+import { DRIFT_HELP, DRIFT_OPTIONS, planPropsFrom, requireStackName, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
 import { formatOutputs } from '../deploy/outputs.js';
 import { formatRootCause } from '../deploy/progress.js';
 import { UserError } from '../errors.js';
@@ -34,6 +34,8 @@ ${DRIFT_HELP}
 ${TEMPLATE_HELP}
 
 ${AWS_HELP}
+${YES_HELP}
+${HELP_HELP}
 
 Ctrl-C (or SIGTERM) before the execution deletes what this run created (the change set; for a new
 stack, the empty stack) and restores a loosened stack policy; during the execution CloudFormation keeps
@@ -97,6 +99,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     expandAllowReplacement(argv),
     {
       ...AWS_OPTIONS,
+      ...YES_OPTION,
+      ...HELP_OPTION,
       ...TEMPLATE_OPTIONS,
       ...DRIFT_OPTIONS,
       'allow-replacement': { type: 'string', multiple: true },

@@ -1,7 +1,7 @@
-import { parseCommandArgs } from '../args.js';
+import { AWS_HELP, AWS_OPTIONS, HELP_HELP, HELP_OPTION, parseCommandArgs, YES_HELP, YES_OPTION } from '../args.js';
 import { confirm, requireConfirmation } from '../deploy/confirm.js';
 import { destroy } from '../deploy/destroy.js';
-import { AWS_HELP, AWS_OPTIONS, clientsFrom, requireStackName } from '../deploy/options.js';
+import { clientsFrom, requireStackName } from '../deploy/options.js';
 import { formatRootCause } from '../deploy/progress.js';
 
 const HELP = `Usage: npm run destroy -- --stack-name NAME [--force] [--yes] [options]
@@ -13,13 +13,15 @@ that protection turned off first, exactly those, each named. Ctrl-C once the del
 CloudFormation deleting; run destroy again to follow it.
 
 Destroy:
-  --stack-name NAME   root stack (required)
-  --force             turn termination protection off first (refused without it)
+  --stack-name NAME       root stack (required)
+  --force                 turn termination protection off first (refused without it)
 
-${AWS_HELP}`;
+${AWS_HELP}
+${YES_HELP}
+${HELP_HELP}`;
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCommandArgs('destroy', argv, { ...AWS_OPTIONS, force: { type: 'boolean' } });
+  const { values } = parseCommandArgs('destroy', argv, { ...AWS_OPTIONS, ...YES_OPTION, ...HELP_OPTION, force: { type: 'boolean' } });
   if (values.help) {
     console.log(HELP);
     return 0;

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../lib/project.js';
+import { PROJECT_DIR } from '../../lib/build.js';
 
-export const CLI = join(PROJECT_ROOT, 'dist', 'lib', 'cli.js');
-const PTY = join(PROJECT_ROOT, 'test', 'terminal.py');
+export const CLI = join(PROJECT_DIR, 'dist', 'lib', 'cli.js');
+const PTY = join(PROJECT_DIR, 'test', 'terminal.py');
 
 export interface CliResult {
   readonly status: number | null;
@@ -53,7 +53,7 @@ export function emulatorEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export function startCli(args: readonly string[], options: CliOptions = {}): RunningCli {
   const command = options.pty ? ['python3', PTY, options.pty.trigger, options.pty.reply, '--', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
-  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? emulatorEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd ?? PROJECT_DIR, env: options.env ?? emulatorEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let output = '';
