@@ -2,8 +2,9 @@
  * `out/manifest.json`: what synth wrote, and the contract deploy, package and audit rely on.
  *
  * ```json
- * { "root": "root.yaml", "rootSha256": "<hex>", "cluster": "default",
- *   "stacks": { "Network": { "file": "network.yaml", "sha256": "<hex>" }, ... } }
+ * { "root": "root.yaml", "rootSha256": "<hex>", "cluster": "dcos", "definition": "default",
+ *   "stacks": { "Network": { "file": "network.yaml", "sha256": "<hex>" }, ... },
+ *   "sources": { "lib/synth.ts": "<hex>", "stacks/clusters/default.ts": "<hex>", ... } }
  * ```
  * Keys of `stacks` are the nested stacks' logical IDs in the root template. Each nested stack's
  * TemplateURL in the root is `${TemplateBaseUrl}/<templateKey(file, sha256)>`, so an unchanged child keeps
@@ -33,10 +34,14 @@ export interface Manifest {
   readonly root: string;
   /** Hex SHA-256 of the root template's bytes. */
   readonly rootSha256: string;
-  /** Name of the cluster definition that was synthesized. */
+  /** The cluster's name (`ClusterConfig.name`). */
   readonly cluster?: string;
+  /** The definition that was synthesized: `stacks/clusters/<definition>.ts`. */
+  readonly definition?: string;
   /** Nested stacks by their logical ID in the root template. */
   readonly stacks: Readonly<Record<string, ManifestEntry>>;
+  /** Hex SHA-256 of each file the output was made from, by its path in the project (lib/sources.ts). */
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 export function sha256(content: string | Buffer): string {
@@ -52,6 +57,9 @@ export function templateKey(file: string, hash: string): string {
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.(ya?ml|json)$/;
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 const STACK_ID = /^[A-Za-z][A-Za-z0-9]*$/;
+/** A relative path inside the project, `/`-separated. */
+const SOURCE_PATH = /^[\w@.-]+(\/[\w@.-]+)*$/;
+const DEFINITION_NAME = /^[\w.-]+$/;
 
 /** Reads `<dir>/manifest.json` and checks its shape (every problem at once); the files are not read. */
 export function parseManifest(dir: string): Manifest {
@@ -89,6 +97,19 @@ export function parseManifest(dir: string): Manifest {
       if (typeof e?.file !== 'string' || !FILE_NAME.test(e.file)) problems.push(`stacks.${id}.file: got ${JSON.stringify(e?.file)}, expected a template file name in the folder`);
       if (typeof e?.sha256 !== 'string' || !HEX_SHA256.test(e.sha256)) problems.push(`stacks.${id}.sha256: got ${JSON.stringify(e?.sha256)}, expected a hex SHA-256`);
     }
+  }
+  const sources = m['sources'];
+  if (sources !== undefined) {
+    if (sources === null || typeof sources !== 'object' || Array.isArray(sources)) problems.push(`sources: got ${JSON.stringify(sources)}, expected an object of file hashes`);
+    else {
+      for (const [file, hash] of Object.entries(sources)) {
+        if (!SOURCE_PATH.test(file) || file.split('/').includes('..')) problems.push(`sources: ${JSON.stringify(file)} is not a path inside the project`);
+        if (typeof hash !== 'string' || !HEX_SHA256.test(hash)) problems.push(`sources.${file}: got ${JSON.stringify(hash)}, expected a hex SHA-256`);
+      }
+    }
+  }
+  if (m['definition'] !== undefined && (typeof m['definition'] !== 'string' || !DEFINITION_NAME.test(m['definition']))) {
+    problems.push(`definition: got ${JSON.stringify(m['definition'])}, expected a definition's name`);
   }
   if (problems.length) throw new ValidationError(`${path} is not a valid synth manifest. ${again}`, problems);
   return raw as Manifest;

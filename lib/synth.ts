@@ -10,6 +10,7 @@ import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.j
 import { PROJECT_DIR } from './build.js';
 import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
+import { hashSources } from './sources.js';
 import { cachedYaml } from './yaml-cache.js';
 import { childStacks, rootStack } from '../stacks/cluster.js';
 import type { ClusterConfig } from '../stacks/config.js';
@@ -44,10 +45,11 @@ function compiled(id: CompiledTemplate['id'], file: string, template: StackTempl
 }
 
 /**
- * Validates the config and compiles every template. Throws a ValidationError listing every config problem, or
+ * Validates the config and compiles every template; the manifest records the definition's name, when given
+ * (`stacks/clusters/<definition>.ts`), and the hashes of the sources the output was made from. Throws a ValidationError listing every config problem, or
  * every wiring and limit problem, at once.
  */
-export function compile(config: ClusterConfig): Compiled {
+export function compile(config: ClusterConfig, definition?: string): Compiled {
   const problems = validateDefinition(config);
   if (problems.length > 0) throw new ValidationError(`Cluster definition '${String(config?.name)}' is invalid:`, problems);
 
@@ -61,7 +63,9 @@ export function compile(config: ClusterConfig): Compiled {
     root: root.file,
     rootSha256: root.sha256,
     cluster: config.name,
+    ...(definition !== undefined ? { definition } : {}),
     stacks: Object.fromEntries(children.map((c) => [c.id, { file: c.file, sha256: c.sha256 }])),
+    sources: hashSources(definition),
   };
   return { cluster: config.name, root, children, manifest, warnings };
 }

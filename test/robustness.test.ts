@@ -214,6 +214,67 @@ describe('robustness: deploy and package ship only what synth checked', () => {
   }
 });
 
+describe('robustness: deploy, diff and package refuse an out/ whose own sources changed, and nothing else', () => {
+  let parent: string;
+  let out: string;
+  before(async () => {
+    parent = tmp();
+    out = join(parent, 'out');
+    expectRun(await runCli(['synth', '--no-audit', '--out', out]), 0, /Synthesized cluster 'dcos'/);
+  });
+  after(() => rmSync(parent, { recursive: true, force: true }));
+
+  // Nothing answers on port 9: a command that passed the check stops at its first AWS call, naming the endpoint.
+  const commands = () => ({
+    diff: ['diff', '--stack-name', 'fresh', '--out', out, '--endpoint-url', 'http://127.0.0.1:9'],
+    package: ['package', '--out', out, '--endpoint-url', 'http://127.0.0.1:9'],
+    deploy: ['deploy', '--stack-name', 'fresh', '--out', out, '--endpoint-url', 'http://127.0.0.1:9', '--yes'],
+  });
+  const PASSED_THE_CHECK = /Nothing answers at http:\/\/127\.0\.0\.1:9/;
+  const manifest = () => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { definition?: string; sources?: Record<string, string> };
+
+  it('records the definition and the sources that made out/: its definition, the compiler, the user data, not other definitions', () => {
+    const { definition, sources = {} } = manifest();
+    assert.equal(definition, 'default');
+    for (const file of ['stacks/clusters/default.ts', 'lib/synth.ts', 'lib/yaml.ts', 'lib/template.ts', 'lib/manifest.ts', 'stacks/network.ts', 'stacks/userdata/common.sh', 'node_modules/yaml/package.json']) {
+      assert.match(sources[file] ?? '', /^[0-9a-f]{64}$/, file);
+    }
+    assert.equal(sources['stacks/clusters/ha.ts'], undefined);
+    assert.equal(sources['lib/deploy/deploy.ts'], undefined);
+  });
+
+  it('a new or edited definition other than the one in out/ blocks nothing', async () => {
+    await withDefinition('unrelated-test', definitionCode("{ name: 'unrelated' }"), async () => {
+      for (const args of Object.values(commands())) expectRun(await runCli(args), 1, PASSED_THE_CHECK);
+    });
+  });
+
+  it('an edit of lib/yaml.ts blocks each of them, naming the file and the synth command to run', async () => {
+    const file = join(PROJECT_DIR, 'lib', 'yaml.ts');
+    const original = readFileSync(file);
+    try {
+      writeFileSync(file, Buffer.concat([original, Buffer.from('// an edit after synth\n')]));
+      for (const args of Object.values(commands())) {
+        expectRun(await runCli(args), 1, new RegExp(`error: ${out}/ is out of date: lib/yaml\\.ts changed since synth wrote it\\. Run 'npm run synth -- --cluster default --out ${out}' first \\(or pass --skip-synth-check to use ${out}/ as it is\\)\\.`));
+      }
+      expectRun(await runCli([...commands().diff, '--skip-synth-check']), 1, PASSED_THE_CHECK);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('a manifest that records no sources (an older synth) is refused, with what to run', async () => {
+    const saved = readFileSync(join(out, 'manifest.json'));
+    try {
+      const { sources: _sources, ...older } = manifest();
+      writeFileSync(join(out, 'manifest.json'), JSON.stringify(older));
+      expectRun(await runCli(commands().diff), 1, /manifest\.json records no sources \(an older synth wrote it, or not synth\).*Run 'npm run synth -- --cluster default/);
+    } finally {
+      writeFileSync(join(out, 'manifest.json'), saved);
+    }
+  });
+});
+
 describe('robustness: flags', () => {
   it('refuses an --endpoint-url that is not a URL', async () => {
     const out = writeCluster();

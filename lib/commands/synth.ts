@@ -69,7 +69,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const config = await loadCluster(values.cluster!);
-  const result = compile(config);
+  const result = compile(config, values.cluster!);
   let audited = '';
   await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
     audited = await audit(result, values.out!.replace(/\/+$/, ''));

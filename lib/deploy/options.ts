@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { connect, type AwsClients } from './aws.js';
 import type { PlanProps } from './plan.js';
 import { parseKeyValues, readParametersFile } from './parameters.js';
-import { checkFresh, loadTemplates, type TemplateSet } from './templates.js';
+import { checkSynthSources, loadTemplates, type TemplateSet } from './templates.js';
 
 export const TEMPLATE_OPTIONS = {
   out: { type: 'string', default: 'out' },
@@ -95,9 +95,6 @@ export interface TemplateValues {
   readonly tag?: string[];
 }
 
-/** Sources whose change makes out/ stale (only their modification times are read). */
-const SOURCES = ['stacks', 'lib/synth.ts'];
-
 /** Everything deploy and diff share, from the parsed flags: templates, clients, parameters, tags, bucket, drift. */
 export async function planPropsFrom(command: string, values: CommonValues & TemplateValues & DriftValues & { readonly bucket?: string }): Promise<PlanProps> {
   const stackName = requireStackName(command, values);
@@ -119,9 +116,10 @@ export async function planPropsFrom(command: string, values: CommonValues & Temp
 }
 
 export function templatesFrom(values: TemplateValues): TemplateSet {
-  const dir = values.out ?? 'out';
-  if (!values['skip-synth-check']) checkFresh(dir, SOURCES);
-  return loadTemplates(dir);
+  const dir = (values.out ?? 'out').replace(/(.)\/+$/, '$1');
+  const templates = loadTemplates(dir);
+  if (!values['skip-synth-check']) checkSynthSources(dir, templates.manifest);
+  return templates;
 }
 
 export function parametersFrom(values: TemplateValues): Record<string, string> {
