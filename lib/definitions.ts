@@ -10,6 +10,7 @@
 import { pathToFileURL } from 'node:url';
 import { buildDefinition, definitionFile, definitionNames } from './build.js';
 import { UserError, ValidationError } from './errors.js';
+import { onInterrupt, stopOnInterrupt } from './interrupt.js';
 import { nearest } from './suggest.js';
 import type { ClusterConfig } from '../stacks/config.js';
 import { checkDefinitionShape } from '../stacks/validate.js';
@@ -24,7 +25,7 @@ export function knownClusters(): string[] {
  * ValidationError with its type errors (`file:line:column message`) when it does not compile.
  */
 async function importDefinition(name: string): Promise<unknown> {
-  const built = await buildDefinition(name);
+  const built = await buildDefinition(name, { onInterrupt, stopOnInterrupt });
   if ('problems' in built) {
     throw new ValidationError(`${definitionFile(name)} does not compile; fix it and run the command again (other clusters are not affected):`, built.problems);
   }

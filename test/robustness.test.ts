@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { sha256 } from '../lib/manifest.js';
 import { PROJECT_DIR } from '../lib/build.js';
 import { definitionCode, withDefinition } from './helpers/definition.js';
-import { emulatorEnv, expectRun, runCli, startCli } from './helpers/cli.js';
+import { emulatorEnv, expectRun, processesMarked, runCli, startCli, type CliResult } from './helpers/cli.js';
 import { writeCluster } from './moto-fixtures.js';
 
 const tmp = (prefix = 'dcos-robust-') => mkdtempSync(join(tmpdir(), prefix));
@@ -139,6 +139,100 @@ describe('robustness: synth never deletes what it did not write', () => {
     expectRun(await runCli(['synth', '--no-audit', '--out', out]), 0, /Synthesized/);
     assert.deepEqual(readdirSync(parent).sort(), ['.out.old-' + dead + 'x', '.out.synth-1', 'out']);
     rmSync(parent, { recursive: true });
+  });
+});
+
+describe('robustness: Ctrl-C leaves no temporary folder and no process behind (through the launcher)', () => {
+  const MARK = 'DCOS_CFN_TEST_RUN';
+
+  interface Interrupted {
+    readonly result: CliResult;
+    /** Every process the run started, by PID: its command name. */
+    readonly started: ReadonlyMap<number, string>;
+    /** Those still in the process table after the run ended (running, or exited and never reaped). */
+    readonly survivors: readonly { readonly pid: number; readonly command: string }[];
+    /** What is left in the run's own temporary folder (TMPDIR). */
+    readonly leftovers: readonly string[];
+  }
+
+  /**
+   * Runs the CLI through the launcher with a temporary folder of its own and a mark in its environment that every
+   * process it starts inherits; sends SIGINT once a process named `moment.child` runs, or `moment.afterMs` after
+   * the start.
+   */
+  async function interrupt(args: readonly string[], moment: { readonly child?: string; readonly afterMs?: number }, env: NodeJS.ProcessEnv = {}): Promise<Interrupted> {
+    const temp = tmp('dcos-robust-tmp-');
+    const mark = `${process.pid}-${Date.now()}-${Math.random()}`;
+    const run = startCli(args, { launcher: true, timeoutMs: 90_000, env: { ...process.env, ...env, TMPDIR: temp, [MARK]: mark } });
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    const started = new Map<number, string>();
+    const since = Date.now();
+    while (!ended) {
+      for (const p of processesMarked(MARK, mark)) if (p.pid !== run.child.pid) started.set(p.pid, p.command);
+      if (moment.child ? [...started.values()].includes(moment.child) : Date.now() - since >= (moment.afterMs ?? 0)) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    await new Promise((r) => setTimeout(r, 100)); // a child killed with its parent would be gone by now
+    const survivors = processesMarked(MARK, mark, [...started.keys()]);
+    const leftovers = readdirSync(temp);
+    rmSync(temp, { recursive: true, force: true });
+    return { result, started, survivors, leftovers };
+  }
+
+  it('during the type check of a changed definition: tsgo stopped, its folder removed, nothing half-built kept, exit 130', async () => {
+    const parent = tmp();
+    await withDefinition('interrupt-test', definitionCode("{ name: 'interrupt-test' }"), async () => {
+      const run = await interrupt(['synth', '--cluster', 'interrupt-test', '--no-audit', '--out', join(parent, 'out')], { child: 'tsgo' });
+      assert.ok([...run.started.values()].includes('tsgo'), `interrupted before tsgo started:\n${run.result.output}`);
+      expectRun(run.result, 130, /^\nInterrupted \(SIGINT\)\.$/m);
+      assert.deepEqual(run.leftovers, [], 'temporary folders left');
+      assert.deepEqual(run.survivors, [], 'processes left');
+      assert.ok(!existsSync(join(PROJECT_DIR, 'dist', 'stacks', 'clusters', 'interrupt-test.js')), 'a definition output tsgo may have half written');
+    }, { compiled: false });
+    assert.deepEqual(readdirSync(parent), []);
+    rmSync(parent, { recursive: true });
+  });
+
+  it('during the audit: every cfn-guard stopped and reaped, its folder removed, out/ as it was, exit 130', async () => {
+    const parent = tmp();
+    const out = previousOutput(join(parent, 'out'));
+    const run = await interrupt(['synth', '--out', out], { child: 'cfn-guard' }, { DCOS_CFN_CACHE: 'off' });
+    assert.ok([...run.started.values()].includes('cfn-guard'), `interrupted before cfn-guard started:\n${run.result.output}`);
+    expectRun(run.result, 130, /Interrupted \(SIGINT\)\.\n  Removed the unfinished output; .*out\/ is as it was\./);
+    assert.deepEqual(run.leftovers, [], 'temporary folders left');
+    assert.deepEqual(run.survivors, [], 'processes left');
+    assert.deepEqual(readdirSync(parent), ['out']);
+    assert.equal(readFileSync(join(out, 'root.yaml'), 'utf8'), 'previous output');
+    rmSync(parent, { recursive: true });
+  });
+
+  it('at any moment from the start to the end: the Interrupted line and exit 130 (or done), never a leftover', async function () {
+    this.timeout(300_000);
+    const outcomes: string[] = [];
+    for (const afterMs of [150, 300, 450, 700, 1000, 1500]) {
+      const parent = tmp();
+      await withDefinition('interrupt-test', definitionCode("{ name: 'interrupt-test' }"), async () => {
+        const run = await interrupt(['synth', '--cluster', 'interrupt-test', '--out', join(parent, 'out')], { afterMs }, { DCOS_CFN_CACHE: 'off' });
+        const at = `SIGINT at ${afterMs} ms (${[...new Set(run.started.values())].join(', ') || 'no child yet'})`;
+        assert.deepEqual(run.leftovers, [], `${at}: temporary folders left`);
+        assert.deepEqual(run.survivors, [], `${at}: processes left`);
+        if (run.result.signal === 'SIGINT') {
+          outcomes.push(`${afterMs}: stopped before any JavaScript ran`); // Node's own start-up: nothing to undo, nothing printed
+        } else if (run.result.status === 0) {
+          expectRun(run.result, 0, /Synthesized cluster 'interrupt-test'/);
+          outcomes.push(`${afterMs}: finished first`);
+        } else {
+          expectRun(run.result, 130, /^Interrupted \(SIGINT\)\.( Nothing was left to undo\.)?$/m);
+          assert.ok(!existsSync(join(parent, 'out')), `${at}: a half-written output`);
+          outcomes.push(`${afterMs}: interrupted`);
+        }
+      }, { compiled: false });
+      rmSync(parent, { recursive: true, force: true });
+    }
+    assert.ok(outcomes.some((o) => o.endsWith('interrupted')), outcomes.join('; '));
   });
 });
 
