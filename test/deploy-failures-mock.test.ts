@@ -19,16 +19,18 @@ import {
   ListChangeSetsCommand,
   ListStackResourcesCommand,
   SetStackPolicyCommand,
+  UpdateTerminationProtectionCommand,
   type Change,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
+import { ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import { translateAwsError, type AwsClients } from '../lib/deploy/aws.js';
 import { deploy, followDeploy, type DeployProps } from '../lib/deploy/deploy.js';
-import { retainedResources } from '../lib/deploy/destroy.js';
+import { destroy, retainedResources } from '../lib/deploy/destroy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, requiredCapabilities, type TemplateSet } from '../lib/deploy/templates.js';
 import { mockedClients } from './helpers/aws-mock.js';
@@ -326,6 +328,63 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
       assert.match(lines[0]!, /^Following stack prod \(UPDATE_IN_PROGRESS\), from the start of its current operation:$/);
       assert.ok(lines.includes('Stack policy restored on prod/Network.'), lines.join('\n'));
       assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
+    });
+  });
+
+  describe('destroy puts back everything it loosened when the delete does not start', () => {
+    const MASTER_ZONE_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-MasterZone-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000003`;
+    const MASTER_ZONE = 'Resources:\n  Master1:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n  Master2:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n';
+    let ec2: AwsStub<any, any, any>;
+    /** The protection calls in order: `stack off`, `i-...1 off`, ... */
+    let protectionCalls: string[];
+
+    beforeEach(() => {
+      ({ clients, cfn, ec2 } = mockedClients(ACCOUNT));
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { EnableTerminationProtection: true })] });
+      cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => ({ TemplateBody: input.StackName === MASTER_ZONE_ID ? MASTER_ZONE : 'Resources: {}\n' }));
+      cfn.on(ListStackResourcesCommand).callsFake((input: { StackName: string }) => ({
+        StackResourceSummaries:
+          input.StackName === MASTER_ZONE_ID
+            ? ['Master1', 'Master2'].map((id, i) => ({ LogicalResourceId: id, PhysicalResourceId: `i-0000000000000000${i + 1}`, ResourceType: 'AWS::EC2::Instance', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() }))
+            : [{ LogicalResourceId: 'MasterZone', PhysicalResourceId: MASTER_ZONE_ID, ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() }],
+      }));
+      protectionCalls = [];
+      cfn.on(UpdateTerminationProtectionCommand).callsFake((input: { EnableTerminationProtection: boolean }) => {
+        protectionCalls.push(`stack ${input.EnableTerminationProtection ? 'on' : 'off'}`);
+        return { StackId: STACK_ID };
+      });
+      ec2.on(ModifyInstanceAttributeCommand).callsFake((input: { InstanceId: string; DisableApiTermination: { Value: boolean } }) => {
+        protectionCalls.push(`${input.InstanceId} ${input.DisableApiTermination.Value ? 'on' : 'off'}`);
+        if (input.InstanceId === refusedInstance && !input.DisableApiTermination.Value) throw new UserError('Access denied: ModifyInstanceAttribute was refused.');
+        return {};
+      });
+    });
+    let refusedInstance: string | undefined;
+    afterEach(() => (refusedInstance = undefined));
+    const run = () => destroy({ clients, stackName: 'prod', force: true, confirm: async () => true, print: (l) => lines.push(l), eventPollMs: 1 });
+
+    it('DeleteStack refused: both instances and the stack protected again, the error says so', async () => {
+      cfn.on(DeleteStackCommand).rejects(new UserError('Access denied: DeleteStack on prod was refused (cloudformation:DeleteStack).'));
+      await assert.rejects(run(), (err: Error) => {
+        assert.equal(
+          err.message,
+          'Access denied: DeleteStack on prod was refused (cloudformation:DeleteStack).\n' +
+            'Instance termination protection turned back on on prod/MasterZone/Master2 (i-00000000000000002).\n' +
+            'Instance termination protection turned back on on prod/MasterZone/Master1 (i-00000000000000001).\n' +
+            'Termination protection turned back on on prod.\n' +
+            'Stack prod was not deleted.',
+        );
+        return true;
+      });
+      assert.deepEqual(protectionCalls, ['stack off', 'i-00000000000000001 off', 'i-00000000000000002 off', 'i-00000000000000002 on', 'i-00000000000000001 on', 'stack on']);
+    });
+
+    it('an instance that cannot be loosened: what was loosened before it is put back, and the delete is never sent', async () => {
+      refusedInstance = 'i-00000000000000002';
+      await assert.rejects(run(), /^UserError: Access denied: ModifyInstanceAttribute was refused\.\nInstance termination protection turned back on on prod\/MasterZone\/Master2 .*\nInstance termination protection turned back on on prod\/MasterZone\/Master1 .*\nTermination protection turned back on on prod\.\nStack prod was not deleted\.$/);
+      assert.equal(cfn.commandCalls(DeleteStackCommand).length, 0);
+      // The refused call is put back too: it may have taken effect before its answer was lost.
+      assert.deepEqual(protectionCalls, ['stack off', 'i-00000000000000001 off', 'i-00000000000000002 off', 'i-00000000000000002 on', 'i-00000000000000001 on', 'stack on']);
     });
   });
 

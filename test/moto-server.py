@@ -54,6 +54,8 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    TCP/UDP/TLS target group had no `preserve_client_ip.enabled` attribute: targets are registered,
    attributes set, and that attribute gets AWS's default (on for instance targets; for IP targets only
    with UDP and TCP_UDP).
+18. An AWS::EC2::Instance ignored `DisableApiTermination` (DescribeInstanceAttribute said false for an instance
+   the template protects): it is set on the instance. (Deleting the stack still terminates it, as before.)
 """
 import sys
 
@@ -208,8 +210,11 @@ def create_instance(cls, resource_name, cloudformation_json, account_id, region_
         data = backend.get_launch_template(launch_template["LaunchTemplateId"]).latest_version().data
         properties["ImageId"] = data.get("ImageId", "ami-0123456789abcdef0")
     if properties.get("NetworkInterfaces"):
-        return create_instance_with_interfaces(backend, resource_name, properties)
-    return _create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        instance = create_instance_with_interfaces(backend, resource_name, properties)
+    else:
+        instance = _create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    instance.disable_api_termination = cfn_true(properties.get("DisableApiTermination", False))
+    return instance
 
 
 ec2_instances.Instance.create_from_cloudformation_json = classmethod(create_instance)

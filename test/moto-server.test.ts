@@ -7,7 +7,7 @@
  */
 import { DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeAddressesCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupAttributesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -154,6 +154,8 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
           assert.equal(eni?.PrivateIpAddress, spec.PrivateIpAddress);
           assert.equal(eni?.Association?.PublicIp, undefined, `${id} interface has no public IP`);
           assert.deepEqual(eni?.Groups?.map((g) => g.GroupId), [masterGroup]);
+          const protection = await ec2!.send(new DescribeInstanceAttributeCommand({ InstanceId: instance.InstanceId!, Attribute: 'disableApiTermination' }));
+          assert.equal(protection.DisableApiTermination?.Value, true, `${id} protected from termination, as its template says (gap 18)`);
         }
         assert.equal(seen.size, Math.min(masters.length, masterSubnets.length), 'masters spread over the master subnets');
       });

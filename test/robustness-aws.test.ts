@@ -13,6 +13,7 @@ import {
   ListChangeSetsCommand,
   ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
+import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -347,9 +348,46 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
       const stack = stackName();
       expectRun(await deploy(stack), 0, /CREATE_COMPLETE/);
       const run = await interruptAt('UpdateTerminationProtection', 'SIGINT', ['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
-      expectRun(run, 130, /Termination protection turned back on on robust-\d+; the stack was not deleted\./);
+      expectRun(run, 130, /Termination protection turned back on on robust-\d+\.\n  Stack robust-\d+ was not deleted\./);
       assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
       assert.equal((await protectionsOf(stack)).termination, true);
+    });
+
+    /** A stack of the fixture with an instance its template protects from termination, deployed with protection on. */
+    async function guardedStack(): Promise<{ stack: string; instance: string; dir: string }> {
+      const stack = stackName();
+      const guarded = '  Guarded:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-12345678\n      InstanceType: t3.micro\n      SubnetId: !Ref PrivateSubnet\n      DisableApiTermination: true\nOutputs:\n';
+      const dir = writeCluster((file, text) => (file === 'network.yaml' ? text.replace('Outputs:\n', guarded) : text), mkdtempSync(join(tmpdir(), 'robust-guarded-')));
+      const args = deployArgs(stack, '--yes');
+      args[args.indexOf(out)] = dir;
+      expectRun(await runCli(args), 0, /CREATE_COMPLETE/);
+      const network = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: stack }))).StackResourceSummaries!.find((r) => r.LogicalResourceId === 'Network')!.PhysicalResourceId!;
+      const instance = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: network }))).StackResourceSummaries!.find((r) => r.LogicalResourceId === 'Guarded')!.PhysicalResourceId!;
+      assert.equal(await instanceProtected(instance), true, 'the template protects it');
+      return { stack, instance, dir };
+    }
+    const instanceProtected = async (instance: string) =>
+      (await clients.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instance, Attribute: 'disableApiTermination' }))).DisableApiTermination?.Value;
+
+    it("interrupted while turning an instance's protection off puts back the instance's and the stack's, and deletes nothing", async () => {
+      const { stack, instance, dir } = await guardedStack();
+      const run = await interruptAt('ModifyInstanceAttribute', 'SIGINT', ['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
+      expectRun(run, 130, new RegExp(`Interrupted \\(SIGINT\\)\\.\\n[\\s\\S]*^  Instance termination protection turned back on on ${stack}/Network/Guarded \\(${instance}\\)\\.\\n  Termination protection turned back on on ${stack}\\.\\n  Stack ${stack} was not deleted\\.`, 'm'));
+      assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
+      assert.equal((await protectionsOf(stack)).termination, true);
+      assert.equal(await instanceProtected(instance), true);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("a refused DeleteStack puts back the instance's and the stack's protection, and says so", async () => {
+      const { stack, instance, dir } = await guardedStack();
+      proxy.fail('DeleteStack', { kind: 'answer', status: 403, body: awsError('AccessDenied', `User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudformation:DeleteStack on resource: ${stack}`) });
+      const run = await runCli(['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
+      expectRun(run, 1, new RegExp(`error: Access denied: DeleteStack in us-east-1 was refused\\.[^\\n]*\\n  AWS said: [^\\n]*cloudformation:DeleteStack[^\\n]*\\nInstance termination protection turned back on on ${stack}/Network/Guarded \\(${instance}\\)\\.\\nTermination protection turned back on on ${stack}\\.\\nStack ${stack} was not deleted\\.`));
+      assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
+      assert.equal((await protectionsOf(stack)).termination, true);
+      assert.equal(await instanceProtected(instance), true);
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('lists RetainExceptOnCreate resources as retained', async () => {

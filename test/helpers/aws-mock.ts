@@ -14,6 +14,7 @@ export interface MockedClients {
   readonly clients: AwsClients;
   readonly cfn: AwsStub<any, any, any>;
   readonly s3: AwsStub<any, any, any>;
+  readonly ec2: AwsStub<any, any, any>;
 }
 
 export function mockedClients(account: string): MockedClients {
@@ -27,8 +28,9 @@ export function mockedClients(account: string): MockedClients {
   };
   const cfn = mockClient(clients.cfn);
   const s3 = mockClient(clients.s3);
+  const ec2 = mockClient(clients.ec2);
   mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: account, Arn: `arn:aws:iam::${account}:user/ops`, UserId: 'AIDAEXAMPLE' });
   s3.on(HeadBucketCommand).resolves({});
   s3.on(HeadObjectCommand).resolves({});
-  return { clients, cfn, s3 };
+  return { clients, cfn, s3, ec2 };
 }
