@@ -317,17 +317,63 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
       await assert.rejects(deploy(props({ followTimeoutMs: 20 })), /Stack \S+ is still UPDATE_IN_PROGRESS after 0 s of following\. CloudFormation keeps going on its own; nothing was cancelled\. Once that is fixed, run 'npm run deploy -- --stack-name prod --follow'/);
     });
 
-    it('--follow picks up an update in progress from its start, then protects and reports', async () => {
+    /** `deploy --follow` needs no templates: only the stack, the clients and the printer. */
+    const followProps = () => ({ clients, stackName: 'prod', print: (line: string) => lines.push(line), eventPollMs: 1 });
+    /** GetTemplate answers with the templates the stacks run: the fixture's root and network. */
+    const deployedAre = (root: TemplateSet['root'], network: TemplateSet['root']) =>
+      cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => ({ TemplateBody: (input.StackName === NETWORK_ID ? network : root).body }));
+
+    it('--follow picks up an update in progress from its start, then protects from the deployed templates and reports', async () => {
       policies.set(NETWORK_ID, loosenedPolicy());
+      deployedAre(templates.root, templates.nested['Network']!);
+      const started = new Date(Date.now() - 90_000);
       cfn.on(DescribeStacksCommand)
-        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
-        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
-        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-1' }] })] });
-      const result = await followDeploy(props());
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS', { LastUpdatedTime: started })] })
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS', { LastUpdatedTime: started })] })
+        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { LastUpdatedTime: started, Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-1' }] })] });
+      const result = await followDeploy(followProps());
       assert.equal(result.kind, 'deployed');
-      assert.match(lines[0]!, /^Following stack prod \(UPDATE_IN_PROGRESS\), from the start of its current operation:$/);
+      assert.equal(lines[0], `Following stack prod (UPDATE_IN_PROGRESS), from the start of its current operation (${started.toISOString()}):`);
       assert.ok(lines.includes('Stack policy restored on prod/Network.'), lines.join('\n'));
+      assert.equal(policies.get(NETWORK_ID), fullPolicy(), "the deployed network template's policy");
+      assert.ok(result.kind === 'deployed' && result.seconds !== undefined && result.seconds >= 90, `measured from the update's start: ${JSON.stringify(result)}`);
       assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
+    });
+
+    it('--follow on an update whose start CloudFormation does not give: events from now on, and no duration', async () => {
+      deployedAre(templates.root, templates.nested['Network']!);
+      cfn.on(DescribeStacksCommand)
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS', { LastUpdatedTime: undefined })] })
+        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { LastUpdatedTime: undefined })] });
+      const result = await followDeploy(followProps());
+      assert.equal(lines[0], 'Following stack prod (UPDATE_IN_PROGRESS); CloudFormation does not say when this operation started, so events from now on:');
+      assert.equal(result.kind, 'deployed');
+      assert.ok(result.kind === 'deployed' && result.seconds === undefined, JSON.stringify(result));
+      assert.ok(cfn.commandCalls(DescribeStackEventsCommand).length >= 1, 'the operation was followed');
+    });
+
+    it('--follow on a settled stack says so, replays no history, and converges the protections from the deployed templates', async () => {
+      policies.set(NETWORK_ID, loosenedPolicy());
+      deployedAre(templates.root, templates.nested['Network']!);
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { EnableTerminationProtection: false })] });
+      cfn.on(UpdateTerminationProtectionCommand).resolves({ StackId: STACK_ID });
+      const result = await followDeploy(followProps());
+      assert.deepEqual(result, { kind: 'settled', stackName: 'prod', status: 'UPDATE_COMPLETE', outputs: [] });
+      assert.deepEqual(lines, [
+        'Stack prod is UPDATE_COMPLETE: no operation is in progress, so there is nothing to follow.',
+        'Stack policy restored on prod/Network.',
+        'Termination protection enabled on prod.',
+      ]);
+      assert.equal(policies.get(NETWORK_ID), fullPolicy());
+      assert.equal(cfn.commandCalls(DescribeStackEventsCommand).length, 0, 'no history replayed');
+    });
+
+    it('--follow refuses to touch the protections when it cannot read the deployed templates', async () => {
+      policies.set(NETWORK_ID, loosenedPolicy());
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(GetTemplateCommand).rejects(new UserError('Access denied: GetTemplate in us-east-1 was refused.'));
+      await assert.rejects(followDeploy(followProps()), /^UserError: Cannot read the deployed template of prod \(GetTemplate: Access denied: GetTemplate in us-east-1 was refused\.\), so its stack policy cannot be set to match it; the protections were not changed\./);
+      assert.equal(cfn.commandCalls(SetStackPolicyCommand).length, 0);
     });
   });
 

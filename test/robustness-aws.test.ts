@@ -206,7 +206,7 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
     it('SIGINT while following: exit 130 and the --follow command, which then applies the protections', async () => {
       const stack = stackName();
       const run = await interruptAt('DescribeStackEvents', 'SIGINT', deployArgs(stack, '--yes'));
-      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE|keeps going on its own \(now \w+\); nothing was cancelled)\.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --out \S+ --endpoint-url \S+ --follow/);
+      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE|keeps going on its own \(now \w+\); nothing was cancelled)\.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --endpoint-url \S+ --follow/);
       assert.deepEqual(await protectionsOf(stack), { termination: false, denied: { Root: null, Network: null, Logs: null } });
       const resumed = await runCli(resumeArgs(run));
       expectRun(resumed, 0, /Stack policy set on robust-\d+\/Network\.[\s\S]*Termination protection enabled/);
@@ -231,12 +231,15 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
       assert.deepEqual(await protectionsOf(stack), PROTECTED);
     });
 
-    it('--follow on a settled stack only applies the protections and prints the outputs', async () => {
+    it('--follow on a settled stack, without out/: says so, replays nothing, applies the protections from the deployed templates', async () => {
       const stack = stackName();
       expectRun(await interruptAt('SetStackPolicy', 'SIGINT', deployArgs(stack, '--yes')), 130, /--follow/);
-      const run = await runCli(['deploy', '--stack-name', stack, '--out', out, '--endpoint-url', proxy.endpoint, '--follow']);
-      expectRun(run, 0, /Stack robust-\d+ is CREATE_COMPLETE\.[\s\S]*Outputs of robust-\d+:/);
+      const run = await runCli(['deploy', '--stack-name', stack, '--out', join(tmpdir(), 'dcos-no-such-out'), '--endpoint-url', proxy.endpoint, '--follow']);
+      expectRun(run, 0, /^Stack robust-\d+ is CREATE_COMPLETE: no operation is in progress, so there is nothing to follow\.\n[\s\S]*Outputs of robust-\d+:/);
+      assert.doesNotMatch(run.output, /^ {2}\d\d:\d\d {2}/m, 'no event replayed');
+      assert.doesNotMatch(run.output, / in \d+ s\./, 'no duration');
       assert.deepEqual(await protectionsOf(stack), PROTECTED);
+      expectRun(await runCli(['deploy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--follow']), 0, /nothing to follow\.\nOutputs of/);
     });
   });
 
