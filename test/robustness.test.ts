@@ -266,6 +266,15 @@ describe('robustness: definitions are checked at run time', () => {
     });
   }
 
+  it("reports the definition's shape and value problems together, in one run", async () => {
+    const out = join(tmp(), 'out');
+    const code = "import { defineCluster } from '../config.js';\nconst extra = { privateAgent: { count: 50 } };\nexport default defineCluster({ name: 'typo-test', ...extra, masters: { count: 2 }, subnets: { public: ['10.1.0.0/24'] } });\n";
+    const run = await withDefinition('typo-test', code, () => runCli(['synth', '--cluster', 'typo-test', '--out', out]));
+    expectRun(run, 1, /^error: stacks\/clusters\/typo-test\.ts does not export a valid cluster definition:\n {2}- privateAgent: unknown key \(did you mean privateAgents\?\)[^\n]*\n {2}- masters\.count: got 2, expected 1, 3 or 5 \(a ZooKeeper quorum\)\n {2}- subnets\.public\[0\]: got "10\.1\.0\.0\/24", expected a range inside vpcCidr 10\.0\.0\.0\/16$/m);
+    assert.ok(!existsSync(out));
+    rmSync(join(out, '..'), { recursive: true });
+  });
+
   it('neither lists nor loads a compiled definition whose source is gone', async () => {
     const run = await withDefinition('stale-test', definitionCode("{ name: 'stale-test' }"), async () => ({
       synth: await runCli(['synth', '--cluster', 'stale-test', '--out', join(tmp(), 'out')]),
