@@ -33,54 +33,12 @@ import { deploy, followDeploy, type DeployProps } from '../lib/deploy/deploy.js'
 import { destroy, retainedResources } from '../lib/deploy/destroy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, requiredCapabilities, type TemplateSet } from '../lib/deploy/templates.js';
-import { mockedClients } from './helpers/aws-mock.js';
+import { ACCOUNT, deployedStack, mockedClients, nestedStackChange, NETWORK_CS, NETWORK_ID, ROOT_CS, serviceError, STACK_ID, stackArn, VPC_REPLACEMENT } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
-const ACCOUNT = '111122223333';
-const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod/1a2b3c4d-0000-4000-8000-000000000001`;
-const NETWORK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-Network-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000002`;
-const ROOT_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1/aaaaaaaa-0000-4000-8000-000000000001`;
-const NETWORK_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1-Network-XYZ/aaaaaaaa-0000-4000-8000-000000000002`;
-const BASE_URL = `https://dcos-cfn-templates-${ACCOUNT}-us-east-1.s3.us-east-1.amazonaws.com`;
-
-/** An SDK service error as the SDK builds it from an AWS answer. */
-function serviceError(name: string, message: string, status: number, extra: object = {}): Error {
-  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 8 }, ...extra });
-}
-
-function stackIn(status: string, extra: Partial<Stack> = {}): Stack {
-  return {
-    StackId: STACK_ID,
-    StackName: 'prod',
-    StackStatus: status as Stack['StackStatus'],
-    CreationTime: new Date('2026-01-01T00:00:00Z'),
-    LastUpdatedTime: new Date(Date.now() - 60_000),
-    EnableTerminationProtection: true,
-    Parameters: [
-      { ParameterKey: 'TemplateBaseUrl', ParameterValue: BASE_URL },
-      { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
-      { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
-    ],
-    Outputs: [],
-    ...extra,
-  };
-}
-
-const nestedChange: Change = {
-  Type: 'Resource',
-  ResourceChange: { Action: 'Modify', LogicalResourceId: 'Network', PhysicalResourceId: NETWORK_ID, ResourceType: 'AWS::CloudFormation::Stack', Replacement: 'False', ChangeSetId: NETWORK_CS },
-};
-const vpcReplacement: Change = {
-  Type: 'Resource',
-  ResourceChange: {
-    Action: 'Modify',
-    LogicalResourceId: 'Vpc',
-    PhysicalResourceId: 'vpc-0abc',
-    ResourceType: 'AWS::EC2::VPC',
-    Replacement: 'True',
-    Details: [{ Target: { Attribute: 'Properties', Name: 'CidrBlock', RequiresRecreation: 'Always' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
-  },
-};
+/** The fixture deployed, last updated a minute ago. */
+const stackIn = (status: string, extra: Partial<Stack> = {}): Stack => deployedStack(status, { LastUpdatedTime: new Date(Date.now() - 60_000), Outputs: [], ...extra });
+const nestedChange = nestedStackChange('Network', NETWORK_ID, NETWORK_CS);
 
 describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
   let out: string;
@@ -266,7 +224,7 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
         .resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] })
         .resolvesOnce({ Stacks: [stackIn('UPDATE_ROLLBACK_IN_PROGRESS')] })
         .resolves({ Stacks: [stackIn('UPDATE_ROLLBACK_COMPLETE')] });
-      changeSets([vpcReplacement]);
+      changeSets([VPC_REPLACEMENT]);
       cfn.on(ExecuteChangeSetCommand).resolves({});
       const result = await deploy(props({ allowReplacement: ['Vpc'] }));
       assert.equal(result.kind, 'failed');
@@ -378,7 +336,7 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
   });
 
   describe('destroy puts back everything it loosened when the delete does not start', () => {
-    const MASTER_ZONE_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-MasterZone-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000003`;
+    const MASTER_ZONE_ID = stackArn('prod-MasterZone-1ABCDEF', 4);
     const MASTER_ZONE = 'Resources:\n  Master1:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n  Master2:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n';
     let ec2: AwsStub<any, any, any>;
     /** The protection calls in order: `stack off`, `i-...1 off`, ... */
