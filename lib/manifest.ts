@@ -13,11 +13,31 @@
  * byte for byte what synth, lint and the audit saw.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
+
+/** The folder inside the template folder that `npm run package` writes. */
+export const PACKAGED_DIR = 'packaged';
+
+/**
+ * What in a template folder's `packaged/` package did not write (it writes a root template, `root.yaml`, and each
+ * nested template under its content-hash key, `network-<sha256>.yaml`), relative to the template folder:
+ * `packaged/notes.txt`, or `packaged` itself when it is not a folder. Synth and package never delete these.
+ */
+export function foreignPackaged(templateDir: string): string[] {
+  const dir = join(templateDir, PACKAGED_DIR);
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return [PACKAGED_DIR];
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e !== 'root.yaml' && !/^[a-z0-9][a-z0-9-]*-[0-9a-f]{64}\.(ya?ml|json)$/.test(e)).map((e) => `${PACKAGED_DIR}/${e}`).sort();
+}
 
 /** The root template parameter that holds the S3 base URL the nested templates were uploaded to. */
 export const TEMPLATE_BASE_URL_PARAMETER = 'TemplateBaseUrl';

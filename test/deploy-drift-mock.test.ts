@@ -311,7 +311,7 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
     const result = await deploy(props({ execute: true }));
     assert.equal(result.kind, 'deployed');
     const text = lines.join('\n');
-    assert.match(text, /^Drift: could not be checked: DetectStackDrift \(stack Root\) failed: AccessDenied: User: arn:aws:iam::111122223333:user\/ci is not authorized to perform: cloudformation:DetectStackDrift$/m);
+    assert.match(text, /^Drift: could not be checked: DetectStackDrift \(stack prod\) failed: AccessDenied: User: arn:aws:iam::111122223333:user\/ci is not authorized to perform: cloudformation:DetectStackDrift$/m);
     assert.match(text, /^ {2}The deploy goes on without knowing which drifted properties it would overwrite \(--no-drift-check skips this step\)\.$/m);
     assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 1);
   });

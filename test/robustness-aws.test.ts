@@ -393,6 +393,11 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
       rmSync(dir, { recursive: true, force: true });
     });
 
+    it('a stack that does not exist is not an error: said, exit 0, as delete-stack and cdk destroy do', async () => {
+      expectRun(await runCli(['destroy', '--stack-name', 'robust-never-made', '--endpoint-url', proxy.endpoint, '--yes']), 0, /^Stack robust-never-made does not exist in us-east-1; nothing to destroy\.$/m);
+      assert.ok(!proxy.calls.includes('DeleteStack'));
+    });
+
     it('lists RetainExceptOnCreate resources as retained', async () => {
       const stack = stackName();
       const dir = writeCluster((file, text) => (file === 'logs.yaml' ? text.replace('DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName', 'DeletionPolicy: RetainExceptOnCreate\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName') : text), mkdtempSync(join(tmpdir(), 'robust-retain-')));

@@ -6,16 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../lib/manifest.js';
 import { PROJECT_DIR } from '../lib/build.js';
 import { definitionCode, withDefinition } from './helpers/definition.js';
 import { emulatorEnv, expectRun, processesMarked, runCli, startCli, type CliResult } from './helpers/cli.js';
+import { tempFolders } from './helpers/temp.js';
 import { writeCluster } from './moto-fixtures.js';
 
-const tmp = (prefix = 'dcos-robust-') => mkdtempSync(join(tmpdir(), prefix));
+const tmp = tempFolders('dcos-robust-');
 
 /** A fingerprint of the project's sources: a refused synth must leave it exactly as it was. */
 function projectFingerprint(): string {
@@ -66,6 +66,43 @@ describe('robustness: synth never deletes what it did not write', () => {
     expectRun(await runCli(['synth', '--no-audit', '--out', dir]), 2, /holds 'params\.json', which synth did not write and would delete: move it out/);
     assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'params.json', 'root.yaml']);
     rmSync(join(dir, '..'), { recursive: true });
+  });
+
+  it("removes diagram's and package's files made from the previous templates, and says so", async () => {
+    const parent = tmp();
+    const out = previousOutput(join(parent, 'out'));
+    writeFileSync(join(out, 'architecture.svg'), '<svg/>');
+    mkdirSync(join(out, 'packaged'));
+    writeFileSync(join(out, 'packaged', 'root.yaml'), 'packaged root');
+    writeFileSync(join(out, 'packaged', `network-${'a'.repeat(64)}.yaml`), 'packaged network');
+    const run = await runCli(['synth', '--no-audit', '--out', out]);
+    expectRun(run, 0, /^Removed with the previous templates, which they were made from: .*\/out\/architecture\.svg, .*\/out\/packaged\/\. Run 'npm run diagram' and 'npm run package' to make them from these\.$/m);
+    assert.ok(!existsSync(join(out, 'architecture.svg')) && !existsSync(join(out, 'packaged')));
+    expectRun(await runCli(['synth', '--no-audit', '--out', out]), 0, /Synthesized/);
+    rmSync(parent, { recursive: true });
+  });
+
+  it("refuses a file of the user's inside packaged/, naming it, and changes nothing", async () => {
+    const parent = tmp();
+    const out = previousOutput(join(parent, 'out'));
+    mkdirSync(join(out, 'packaged'));
+    writeFileSync(join(out, 'packaged', 'root.yaml'), 'packaged root');
+    writeFileSync(join(out, 'packaged', 'notes.txt'), 'mine');
+    expectRun(await runCli(['synth', '--no-audit', '--out', out]), 2, /holds 'packaged\/notes\.txt', which synth did not write and would delete: move it out/);
+    assert.deepEqual(readdirSync(join(out, 'packaged')).sort(), ['notes.txt', 'root.yaml']);
+    assert.equal(readFileSync(join(out, 'root.yaml'), 'utf8'), 'previous output');
+    rmSync(parent, { recursive: true });
+  });
+
+  it('refuses an output inside another synth output, which the next synth of that one would delete', async () => {
+    const parent = tmp();
+    const out = previousOutput(join(parent, 'out'));
+    expectRun(await runCli(['synth', '--no-audit', '--out', join(out, 'sub')]), 2, /--out .*\/out\/sub is inside .*\/out\/, another synth output: synthesizing that one again replaces it whole and would delete this one\. Pass a folder of its own, beside it\./);
+    assert.deepEqual(readdirSync(out).sort(), ['.dcos-cfn-synth', 'root.yaml']);
+    // One made before this check is named as what it is.
+    previousOutput(join(out, 'sub'));
+    expectRun(await runCli(['synth', '--no-audit', '--out', out]), 2, /holds 'sub' \(another synth output\), which synth did not write and would delete/);
+    rmSync(parent, { recursive: true });
   });
 
   it('refuses a symbolic link', async () => {
@@ -379,6 +416,26 @@ describe('robustness: deploy, diff and package refuse an out/ whose own sources 
 });
 
 describe('robustness: flags', () => {
+  it('destroy without a terminal and without --yes stops before any AWS call, saying nothing was deleted', async () => {
+    expectRun(await runCli(['destroy', '--stack-name', 'prod', '--endpoint-url', 'http://127.0.0.1:9']), 1, /^error: Not a terminal, so no one can confirm: pass --yes to go ahead without asking\. Nothing was deleted\.$/m);
+  });
+
+  it('--profile naming a profile the shared files lack says so, with the profiles they hold', async () => {
+    const dir = tmp();
+    const files = { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') };
+    writeFileSync(files.AWS_CONFIG_FILE, '[default]\nregion = us-east-1\n\n[profile ops]\nregion = eu-west-1\n');
+    writeFileSync(files.AWS_SHARED_CREDENTIALS_FILE, '[ci]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = not-a-secret\n');
+    const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...env } = emulatorEnv(files); // credentials from the profiles only
+    for (const command of [['drift', '--stack-name', 'prod'], ['destroy', '--stack-name', 'prod', '--yes'], ['audit', '--stack-name', 'prod']]) {
+      const run = await runCli([...command, '--profile', 'nope', '--endpoint-url', 'http://127.0.0.1:9'], { env });
+      expectRun(run, 1, new RegExp(`^error: The AWS profile 'nope' \\(--profile\\) does not exist in ${files.AWS_CONFIG_FILE} or ${files.AWS_SHARED_CREDENTIALS_FILE}; the profiles there are ci, default, ops\\. Check the name, or create it with 'aws configure --profile nope'`, 'm'));
+    }
+    // Profiles that exist pass: one with credentials reaches the endpoint, one without says that.
+    expectRun(await runCli(['drift', '--stack-name', 'prod', '--profile', 'ci', '--endpoint-url', 'http://127.0.0.1:9'], { env }), 1, /Nothing answers at http:\/\/127\.0\.0\.1:9/);
+    expectRun(await runCli(['drift', '--stack-name', 'prod', '--profile', 'ops', '--endpoint-url', 'http://127.0.0.1:9'], { env }), 1, /No AWS credentials found \(profile ops\)/);
+    rmSync(dir, { recursive: true });
+  });
+
   it('refuses an --endpoint-url that is not a URL', async () => {
     const out = writeCluster();
     expectRun(await runCli(['deploy', '--stack-name', 'x', '--out', out, '--skip-synth-check', '--endpoint-url', 'notaurl', '--yes'], { env: emulatorEnv() }), 2, /--endpoint-url notaurl: expected an http:\/\/ or https:\/\/ URL/);

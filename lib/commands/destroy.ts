@@ -12,13 +12,18 @@ Instances the templates protect from termination (masters, the VPN gateway, the 
 that protection turned off first, exactly those, each named. Ctrl-C once the delete has started leaves
 CloudFormation deleting; run destroy again to follow it.
 
+A stack that does not exist is not an error: destroy says so and exits 0, as 'aws cloudformation
+delete-stack' and 'cdk destroy' do, so a teardown can be run again safely.
+
 Destroy:
   --stack-name NAME       root stack (required)
   --force                 turn termination protection off first (refused without it)
 
 ${AWS_HELP}
 ${YES_HELP}
-${HELP_HELP}`;
+${HELP_HELP}
+
+Exit codes: 0 deleted, or no such stack; 1 failed, refused or declined; 2 bad usage; 130 interrupted.`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCommandArgs('destroy', argv, { ...AWS_OPTIONS, ...YES_OPTION, ...HELP_OPTION, force: { type: 'boolean' } });
@@ -28,13 +33,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const stackName = requireStackName('destroy', values);
   const clients = await clientsFrom(values);
-  requireConfirmation(values.yes ?? false, '');
+  const untouched = 'Nothing was deleted.';
+  requireConfirmation(values.yes ?? false, '', untouched);
   const print = (line: string) => console.log(line);
   const result = await destroy({
     clients,
     stackName,
     force: values.force ?? false,
-    confirm: (question) => confirm(question, values.yes ?? false, ''),
+    confirm: (question) => confirm(question, values.yes ?? false, '', untouched),
     print,
   });
   switch (result.kind) {

@@ -1,6 +1,7 @@
 import { AWS_HELP, AWS_OPTIONS, HELP_HELP, HELP_OPTION, parseCommandArgs } from '../args.js';
 import { clientsFrom, SYNTH_CHECK_HELP, templatesFrom } from '../deploy/options.js';
-import { packageTemplates, PACKAGED_DIR } from '../package.js';
+import { PACKAGED_DIR } from '../manifest.js';
+import { packageTemplates } from '../package.js';
 
 const HELP = `Usage: npm run package -- [--bucket NAME] [--prefix P] [options]
 
