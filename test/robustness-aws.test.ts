@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { connect, type AwsClients } from '../lib/deploy/aws.js';
 import { expectRun, runCli, startCli, type CliOptions, type CliResult } from './helpers/cli.js';
 import { motoAvailable, startMoto, stopMoto, type Moto } from './moto.js';
+import { tempFolders } from './helpers/temp.js';
 import { writeCluster } from './moto-fixtures.js';
 import { awsError, EXPIRED, FaultProxy, HTML_PAGE, SERVER_ERROR, THROTTLED, type Behaviour } from './proxy.js';
 
@@ -347,6 +348,7 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
   });
 
   describe('destroy', () => {
+    const tmp = tempFolders('robust-destroy-');
     it('interrupted while turning termination protection off (--force) turns it back on and deletes nothing', async () => {
       const stack = stackName();
       expectRun(await deploy(stack), 0, /CREATE_COMPLETE/);
@@ -357,40 +359,38 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
     });
 
     /** A stack of the fixture with an instance its template protects from termination, deployed with protection on. */
-    async function guardedStack(): Promise<{ stack: string; instance: string; dir: string }> {
+    async function guardedStack(): Promise<{ stack: string; instance: string }> {
       const stack = stackName();
       const guarded = '  Guarded:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-12345678\n      InstanceType: t3.micro\n      SubnetId: !Ref PrivateSubnet\n      DisableApiTermination: true\nOutputs:\n';
-      const dir = writeCluster((file, text) => (file === 'network.yaml' ? text.replace('Outputs:\n', guarded) : text), mkdtempSync(join(tmpdir(), 'robust-guarded-')));
+      const dir = writeCluster((file, text) => (file === 'network.yaml' ? text.replace('Outputs:\n', guarded) : text), tmp('robust-guarded-'));
       const args = deployArgs(stack, '--yes');
       args[args.indexOf(out)] = dir;
       expectRun(await runCli(args), 0, /CREATE_COMPLETE/);
       const network = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: stack }))).StackResourceSummaries!.find((r) => r.LogicalResourceId === 'Network')!.PhysicalResourceId!;
       const instance = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: network }))).StackResourceSummaries!.find((r) => r.LogicalResourceId === 'Guarded')!.PhysicalResourceId!;
       assert.equal(await instanceProtected(instance), true, 'the template protects it');
-      return { stack, instance, dir };
+      return { stack, instance };
     }
     const instanceProtected = async (instance: string) =>
       (await clients.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instance, Attribute: 'disableApiTermination' }))).DisableApiTermination?.Value;
 
     it("interrupted while turning an instance's protection off puts back the instance's and the stack's, and deletes nothing", async () => {
-      const { stack, instance, dir } = await guardedStack();
+      const { stack, instance } = await guardedStack();
       const run = await interruptAt('ModifyInstanceAttribute', 'SIGINT', ['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
       expectRun(run, 130, new RegExp(`Interrupted \\(SIGINT\\)\\.\\n[\\s\\S]*^  Instance termination protection turned back on on ${stack}/Network/Guarded \\(${instance}\\)\\.\\n  Termination protection turned back on on ${stack}\\.\\n  Stack ${stack} was not deleted\\.`, 'm'));
       assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
       assert.equal((await protectionsOf(stack)).termination, true);
       assert.equal(await instanceProtected(instance), true);
-      rmSync(dir, { recursive: true, force: true });
     });
 
     it("a refused DeleteStack puts back the instance's and the stack's protection, and says so", async () => {
-      const { stack, instance, dir } = await guardedStack();
+      const { stack, instance } = await guardedStack();
       proxy.fail('DeleteStack', { kind: 'answer', status: 403, body: awsError('AccessDenied', `User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudformation:DeleteStack on resource: ${stack}`) });
       const run = await runCli(['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
       expectRun(run, 1, new RegExp(`error: Access denied: DeleteStack in us-east-1 was refused\\.[^\\n]*\\n  AWS said: [^\\n]*cloudformation:DeleteStack[^\\n]*\\nInstance termination protection turned back on on ${stack}/Network/Guarded \\(${instance}\\)\\.\\nTermination protection turned back on on ${stack}\\.\\nStack ${stack} was not deleted\\.`));
       assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
       assert.equal((await protectionsOf(stack)).termination, true);
       assert.equal(await instanceProtected(instance), true);
-      rmSync(dir, { recursive: true, force: true });
     });
 
     it('a stack that does not exist is not an error: said, exit 0, as delete-stack and cdk destroy do', async () => {
@@ -400,14 +400,13 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
 
     it('lists RetainExceptOnCreate resources as retained', async () => {
       const stack = stackName();
-      const dir = writeCluster((file, text) => (file === 'logs.yaml' ? text.replace('DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName', 'DeletionPolicy: RetainExceptOnCreate\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName') : text), mkdtempSync(join(tmpdir(), 'robust-retain-')));
+      const dir = writeCluster((file, text) => (file === 'logs.yaml' ? text.replace('DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName', 'DeletionPolicy: RetainExceptOnCreate\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName') : text), tmp('robust-retain-'));
       assert.match(readFileSync(join(dir, 'logs.yaml'), 'utf8'), /RetainExceptOnCreate/);
       const args = deployArgs(stack, '--yes', '--no-termination-protection');
       args[args.indexOf(out)] = dir;
       expectRun(await runCli(args), 0, /CREATE_COMPLETE/);
       const run = await runCli(['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--yes']);
       expectRun(run, 0, new RegExp(`Retained[^\\n]*\\n(  - .*\\n)*  - ${stack}/Logs/ClusterLogs  AWS::Logs::LogGroup`));
-      rmSync(dir, { recursive: true, force: true });
     });
   });
 
