@@ -113,7 +113,27 @@ export async function transpile(sources: readonly string[]): Promise<string[]> {
       }
     }),
   );
+  await stopEsbuild(esbuild);
   return problems;
+}
+
+/**
+ * Stops esbuild's service process (it would otherwise live until this process exits) and waits, at most a second,
+ * until it has exited and been reaped, so it outlives no command, not even as a zombie where nothing reaps orphans
+ * (a container without an init). The wait reads this process's children from /proc, where there is one.
+ */
+async function stopEsbuild(esbuild: typeof import('esbuild')): Promise<void> {
+  const children = `/proc/${process.pid}/task/${process.pid}/children`;
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const esbuildChildren = () => read(children).split(' ').filter((pid) => pid && read(`/proc/${pid}/comm`) === 'esbuild');
+  await esbuild.stop();
+  for (let waited = 0; waited < 1000 && esbuildChildren().length > 0; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 /** Writes through a temporary file and a rename, so a command running beside this one never loads half a file. */

@@ -30,6 +30,7 @@ import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import { translateAwsError, type AwsClients } from '../lib/deploy/aws.js';
 import { deploy, followDeploy, type DeployProps } from '../lib/deploy/deploy.js';
+import { report } from '../lib/commands/deploy.js';
 import { destroy, retainedResources } from '../lib/deploy/destroy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, requiredCapabilities, type TemplateSet } from '../lib/deploy/templates.js';
@@ -324,6 +325,19 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
       ]);
       assert.equal(policies.get(NETWORK_ID), fullPolicy());
       assert.equal(cfn.commandCalls(DescribeStackEventsCommand).length, 0, 'no history replayed');
+    });
+
+    it('--follow on a stack whose last update rolled back says so, with where to read why, and fails (exit 1)', async () => {
+      deployedAre(templates.root, templates.nested['Network']!);
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_ROLLBACK_COMPLETE')] });
+      const result = await followDeploy(followProps());
+      assert.ok(result.kind === 'settled' && result.hint !== undefined, JSON.stringify(result));
+      const printed: string[] = [];
+      assert.equal(report(result, (l) => printed.push(l)), 1);
+      assert.deepEqual(printed, [
+        'Its last operation did not succeed (UPDATE_ROLLBACK_COMPLETE). Its events say why: aws cloudformation describe-stack-events --stack-name prod. Fix the cause and deploy again.',
+      ]);
+      assert.equal(cfn.commandCalls(DescribeStackEventsCommand).length, 0);
     });
 
     it('--follow refuses to touch the protections when it cannot read the deployed templates', async () => {

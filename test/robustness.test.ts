@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../lib/manifest.js';
 import { PROJECT_DIR } from '../lib/build.js';
@@ -231,6 +231,18 @@ describe('robustness: Ctrl-C leaves no temporary folder and no process behind (t
     }, { compiled: false });
     assert.deepEqual(readdirSync(parent), []);
     rmSync(parent, { recursive: true });
+  });
+
+  it('while the launcher transpiles a changed source: esbuild stopped and reaped, the Interrupted line, exit 130', async () => {
+    const source = join(PROJECT_DIR, 'lib', 'suggest.ts');
+    const now = new Date();
+    utimesSync(source, now, now); // newer than its dist/ output: the launcher transpiles it (the same code)
+    const run = await interrupt(['synth', '--no-audit', '--out', join(tmp(), 'out')], { child: 'esbuild' });
+    assert.ok([...run.started.values()].includes('esbuild'), `interrupted before esbuild started:\n${run.result.output}`);
+    expectRun(run.result, 130, /^Interrupted \(SIGINT\)\. Nothing was left to undo\.$/m);
+    assert.deepEqual(run.survivors, [], 'processes left');
+    assert.deepEqual(run.leftovers, [], 'temporary folders left');
+    assert.ok(statSync(join(PROJECT_DIR, 'dist', 'lib', 'suggest.js')).mtimeMs >= statSync(source).mtimeMs, 'the transpile finished before the launcher stopped');
   });
 
   it('during the audit: every cfn-guard stopped and reaped, its folder removed, out/ as it was, exit 130', async () => {

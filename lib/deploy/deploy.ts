@@ -92,6 +92,14 @@ function failureHint(stackName: string, status: string): string {
   return `Look at the events above, fix the cause and deploy again.`;
 }
 
+/** What to do about a stack whose last operation failed, when --follow found it already settled (no events shown). */
+function settledFailureHint(stackName: string, status: string): string {
+  const events = `Its events say why: aws cloudformation describe-stack-events --stack-name ${stackName}.`;
+  if (status === 'UPDATE_ROLLBACK_FAILED') return `${events} Fix what blocks the rollback, run 'aws cloudformation continue-update-rollback --stack-name ${stackName}', then deploy again.`;
+  if (status === 'ROLLBACK_COMPLETE' || status === 'ROLLBACK_FAILED') return `${events} Fix the cause, then deploy again with --replace-failed.`;
+  return `${events} Fix the cause and deploy again.`;
+}
+
 function resumeCommandOf(props: FollowDeployProps): string {
   return props.resumeCommand ?? `npm run deploy -- --stack-name ${props.stackName} --follow`;
 }
@@ -259,7 +267,7 @@ export async function followDeploy(props: FollowDeployProps): Promise<DeployResu
     const status = stack.StackStatus!;
     print(`Stack ${stackName} is ${status}: no operation is in progress, so there is nothing to follow.`);
     if (isProtectable(status)) await protect({ clients, templates: await templatesNow(), stackName, stack, terminationProtection: props.terminationProtection ?? true, print });
-    return { kind: 'settled', stackName, status, outputs: stack.Outputs ?? [], ...(isFailure(status) ? { hint: failureHint(stackName, status) } : {}) };
+    return { kind: 'settled', stackName, status, outputs: stack.Outputs ?? [], ...(isFailure(status) ? { hint: settledFailureHint(stackName, status) } : {}) };
   }
   const start = operationStart(stack);
   print(
