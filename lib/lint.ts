@@ -36,12 +36,6 @@ export const CFN_LINT_MISSING =
  */
 export const EXTRA_SCHEMAS = fileURLToPath(new URL('../../lib/cfn-lint-schemas/', import.meta.url));
 
-/** True when a `cfn-lint` executable answers `--version`. */
-export async function cfnLintAvailable(): Promise<boolean> {
-  const result = await execa('cfn-lint', ['--version'], { reject: false });
-  return result.exitCode === 0;
-}
-
 /** Runs cfn-lint once over all `files`; returns every finding, errors first. */
 export async function lintTemplates(files: readonly string[], cwd = process.cwd()): Promise<LintFinding[]> {
   if (files.length === 0) return [];

@@ -2,10 +2,11 @@
  * `out/manifest.json`: what synth wrote, and the contract deploy, package and audit rely on.
  *
  * ```json
- * { "root": "root.yaml", "rootSha256": "<hex>", "cluster": "default",
+ * { "root": "root.yaml", "rootSha256": "<hex>", "cluster": "dcos", "definition": "default",
  *   "stacks": { "Network": { "file": "network.yaml", "sha256": "<hex>" }, ... },
  *   "genconf": { "config.yaml": "<hex>", "ip-detect": "<hex>" },
- *   "bundle": { "region": "us-east-1", "bucket": "dcos-dcos-bundle-us-east-1", "prefix": "dcos", "url": "https://..." } }
+ *   "bundle": { "region": "us-east-1", "bucket": "dcos-dcos-bundle-us-east-1", "prefix": "dcos", "url": "https://..." },
+ *   "sources": { "lib/synth.ts": "<hex>", "stacks/clusters/default.ts": "<hex>", ... } }
  * ```
  * Keys of `stacks` are the nested stacks' logical IDs in the root template. Each nested stack's
  * TemplateURL in the root is `${TemplateBaseUrl}/<templateKey(file, sha256)>`, so an unchanged child keeps
@@ -14,11 +15,31 @@
  * byte for byte what synth, lint and the audit saw.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
+
+/** The folder inside the template folder that `npm run package` writes. */
+export const PACKAGED_DIR = 'packaged';
+
+/**
+ * What in a template folder's `packaged/` package did not write (it writes a root template, `root.yaml`, and each
+ * nested template under its content-hash key, `network-<sha256>.yaml`), relative to the template folder:
+ * `packaged/notes.txt`, or `packaged` itself when it is not a folder. Synth and package never delete these.
+ */
+export function foreignPackaged(templateDir: string): string[] {
+  const dir = join(templateDir, PACKAGED_DIR);
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return [PACKAGED_DIR];
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e !== 'root.yaml' && !/^[a-z0-9][a-z0-9-]*-[0-9a-f]{64}\.(ya?ml|json)$/.test(e)).map((e) => `${PACKAGED_DIR}/${e}`).sort();
+}
 
 /** The root template parameter that holds the S3 base URL the nested templates were uploaded to. */
 export const TEMPLATE_BASE_URL_PARAMETER = 'TemplateBaseUrl';
@@ -35,8 +56,10 @@ export interface Manifest {
   readonly root: string;
   /** Hex SHA-256 of the root template's bytes. */
   readonly rootSha256: string;
-  /** Name of the cluster definition that was synthesized. */
+  /** The cluster's name (`ClusterConfig.name`). */
   readonly cluster?: string;
+  /** The definition that was synthesized: `stacks/clusters/<definition>.ts`. */
+  readonly definition?: string;
   /** Nested stacks by their logical ID in the root template. */
   readonly stacks: Readonly<Record<string, ManifestEntry>>;
   /**
@@ -46,6 +69,8 @@ export interface Manifest {
   readonly genconf?: Readonly<Record<string, string>>;
   /** Where the DC/OS install bundle goes (`npm run bundle`) and the nodes fetch it from. Absent in an older synth's manifest. */
   readonly bundle?: BundleLocation;
+  /** Hex SHA-256 of each file the output was made from, by its path in the project (lib/sources.ts). */
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 /** The folder of the output that holds the DC/OS configuration. */
@@ -74,6 +99,9 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
 const STACK_ID = /^[A-Za-z][A-Za-z0-9]*$/;
 /** A file name inside `genconf/` (`config.yaml`, `ip-detect`): no path. */
 const GENCONF_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** A relative path inside the project, `/`-separated. */
+const SOURCE_PATH = /^[\w@.-]+(\/[\w@.-]+)*$/;
+const DEFINITION_NAME = /^[\w.-]+$/;
 
 /** Reads `<dir>/manifest.json` and checks its shape (every problem at once); the files are not read. */
 export function parseManifest(dir: string): Manifest {
@@ -125,6 +153,19 @@ export function parseManifest(dir: string): Manifest {
   const bundle = m['bundle'] as Record<string, unknown> | null | undefined;
   if (bundle !== undefined && (bundle === null || typeof bundle !== 'object' || !['region', 'bucket', 'prefix', 'url'].every((k) => typeof bundle[k] === 'string'))) {
     problems.push(`bundle: got ${JSON.stringify(bundle)}, expected {"region", "bucket", "prefix", "url"} strings`);
+  }
+  const sources = m['sources'];
+  if (sources !== undefined) {
+    if (sources === null || typeof sources !== 'object' || Array.isArray(sources)) problems.push(`sources: got ${JSON.stringify(sources)}, expected an object of file hashes`);
+    else {
+      for (const [file, hash] of Object.entries(sources)) {
+        if (!SOURCE_PATH.test(file) || file.split('/').includes('..')) problems.push(`sources: ${JSON.stringify(file)} is not a path inside the project`);
+        if (typeof hash !== 'string' || !HEX_SHA256.test(hash)) problems.push(`sources.${file}: got ${JSON.stringify(hash)}, expected a hex SHA-256`);
+      }
+    }
+  }
+  if (m['definition'] !== undefined && (typeof m['definition'] !== 'string' || !DEFINITION_NAME.test(m['definition']))) {
+    problems.push(`definition: got ${JSON.stringify(m['definition'])}, expected a definition's name`);
   }
   if (problems.length) throw new ValidationError(`${path} is not a valid synth manifest. ${again}`, problems);
   return raw as Manifest;

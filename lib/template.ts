@@ -125,8 +125,19 @@ export function resource<T extends ResourceType>(Type: T, Properties: ResourcePr
  */
 export const RETAIN = { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' } as const satisfies ResourceAttributes;
 
-/** The tag key that names a compute resource's DC/OS role; the audit and the diagram read it. */
+/** The tag key that names a compute resource's DC/OS role; the audit, the diagram, deploy's data gate and drift read it. */
 export const ROLE_TAG = 'dcos:role';
+
+/**
+ * The value of the {@link ROLE_TAG} tag in a `Tags` list (`[{ Key, Value }]`, as a template or AWS gives it), or
+ * undefined: no such tag, a value that is not a string, or `tags` not a list. The one reader of the role tag.
+ */
+export function taggedRole(tags: unknown): string | undefined {
+  if (!Array.isArray(tags)) return undefined;
+  const tag: unknown = tags.find((t: unknown) => t !== null && typeof t === 'object' && (t as { Key?: unknown }).Key === ROLE_TAG);
+  const value = (tag as { Value?: unknown } | undefined)?.Value;
+  return typeof value === 'string' ? value : undefined;
+}
 
 export type NodeRole = 'master' | 'private-agent' | 'public-agent' | 'vpn' | 'admin';
 

@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LiveAuditResult } from '../lib/audit/live/audit.js';
-import { measureDeploy } from '../lib/deploy/measure.js';
+import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
@@ -254,16 +254,30 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     assert.deepEqual(result.unreadable, []);
   });
 
-  it('names a stack that does not exist, refuses a bad --timeout, and refuses live options without --stack-name', async () => {
+  it('names a stack that does not exist, and refuses a bad --timeout', async () => {
     const missing = await execa(process.execPath, [CLI, 'audit', '--stack-name', 'dcos-typo', '--endpoint-url', endpoint, '--region', 'eu-west-1'], { reject: false, env: { AWS_EC2_METADATA_DISABLED: 'true' } });
     assert.equal(missing.exitCode, 1);
     assert.match(missing.stderr, /^error: Stack dcos-typo does not exist in eu-west-1\. Check --stack-name and --region \(or --profile\)\.$/m);
     assert.doesNotMatch(missing.stderr, TRACE);
     const timeout = await audit(endpoint, '--timeout', '5m');
     assert.equal(timeout.exitCode, 2);
-    assert.match(timeout.stderr, /^error: --timeout 5m: expected whole seconds from 1 to 3600\.$/m);
+    assert.match(timeout.stderr, /^error: --timeout 5m: expected whole seconds from 1 to 86400\.$/m);
+  });
+});
+
+describe('npm run audit: live and template options are not mixed (the CLI as a subprocess)', () => {
+  it('names the live option given without --stack-name', async () => {
     const noStack = await execa(process.execPath, [CLI, 'audit', '--profile', 'ops'], { reject: false });
     assert.equal(noStack.exitCode, 2);
-    assert.match(noStack.stderr, /^error: --profile: for a live audit, give --stack-name NAME/m);
+    assert.match(noStack.stderr, /^error: --profile belongs to a live audit, which needs --stack-name NAME\./m);
+  });
+
+  it('names --compare and the template path given with --stack-name, not the live options', async () => {
+    const compare = await execa(process.execPath, [CLI, 'audit', '--stack-name', 'dcos-prod', '--compare', 'out'], { reject: false });
+    assert.equal(compare.exitCode, 2);
+    assert.match(compare.stderr, /^error: --compare: a live audit \(--stack-name\) reads the deployed stack, not templates/m);
+    const path = await execa(process.execPath, [CLI, 'audit', 'out', '--stack-name', 'dcos-prod'], { reject: false });
+    assert.equal(path.exitCode, 2);
+    assert.match(path.stderr, /^error: template path out: a live audit/m);
   });
 });

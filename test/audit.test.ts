@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTemplateSet, WAIVABLE_RULES, type AuditResult } from '../lib/audit/audit.js';
 import { analyzeExposure, describePaths } from '../lib/audit/exposure.js';
@@ -16,11 +14,13 @@ import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
 import { SCANNER_RULES } from '../stacks/waivers.js';
+import { tempFolders } from './helpers/temp.js';
 
 const FIXTURES = 'test/fixtures/audit';
 const fixture = (name: string) => join(FIXTURES, name);
 const MESOSPHERE = 'reference/mesosphere-1.8.7/multi-master.cloudformation.json';
 const CLI = join(process.cwd(), 'dist/lib/cli.js');
+const tmp = tempFolders('dcos-audit-');
 
 /** Our rules only (no cfn-guard): `rule resource: message` lines. */
 function dcosFindings(path: string): string[] {
@@ -280,7 +280,7 @@ describe("audit: user data within EC2's 16 KB limit (DCOS.EC2.6)", () => {
 
 describe('audit: several output folders at once', () => {
   it('reads each stack of each folder from its own file: the default and ha clusters together have no finding', async () => {
-    const parent = mkdtempSync(join(tmpdir(), 'dcos-audit-both-'));
+    const parent = tmp('dcos-audit-both-');
     for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as const) await writeOutput(compile(config), join(parent, name));
     const set = loadTemplateSet([join(parent, 'default'), join(parent, 'ha')]);
     assert.deepEqual(runDcosRules(set, analyzeNetwork(set)).map((f) => `${f.rule} ${f.resource}`), []);
@@ -405,7 +405,7 @@ for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as
     let compiled: ReturnType<typeof compile>;
     let dir: string;
     before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'dcos-audit-out-'));
+      dir = tmp('dcos-audit-out-');
       compiled = compile(config);
       await writeOutput(compiled, dir);
       ours = await auditTemplateSet(dir);
@@ -464,7 +464,7 @@ describe('audit: several clusters at once', () => {
   it("keeps each root's nested stacks apart: both definitions' out/ together have zero findings, each group named by its root", async () => {
     const dirs = await Promise.all(
       [defaultCluster, haCluster].map(async (config) => {
-        const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-two-'));
+        const dir = tmp('dcos-audit-two-');
         await writeOutput(compile(config), dir);
         return dir;
       }),

@@ -246,7 +246,7 @@ async function benchDeploy(out: string): Promise<void> {
   }
   Object.assign(process.env, AWS_ENV);
   const { startMoto, stopMoto } = await import('./moto.js');
-  const { measureDeploy } = await import('../lib/deploy/measure.js');
+  const { measureDeploy } = await import('./helpers/measure.js');
   const { loadTemplates } = await import('../lib/deploy/templates.js');
   const dir = join(out, 'deploy');
   await writeOutput(compile(defaultCluster), dir);

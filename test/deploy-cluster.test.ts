@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { connect } from '../lib/deploy/aws.js';
 import type { DeployProps } from '../lib/deploy/deploy.js';
 import { destroy } from '../lib/deploy/destroy.js';
-import { measureDeploy } from '../lib/deploy/measure.js';
+import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import { defineCluster } from '../stacks/config.js';

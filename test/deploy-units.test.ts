@@ -220,6 +220,27 @@ describe('deploy: command line', () => {
   });
 });
 
+describe('deploy, diff, package: --help', () => {
+  const help = (command: string) => spawnSync(process.execPath, ['dist/lib/cli.js', command, '--help'], { encoding: 'utf8' });
+
+  for (const command of ['deploy', 'diff', 'package']) {
+    it(`${command} documents --skip-synth-check on its own line`, () => {
+      const run = help(command);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^ {2}--skip-synth-check {6}use DIR as it is, even when its sources changed since synth$/m);
+      assert.match(run.stdout, /^ {2}--out DIR {15}synthesized templates and manifest\.json/m);
+    });
+  }
+
+  it('diff, which never asks, neither lists nor takes --yes; deploy and destroy do', () => {
+    assert.doesNotMatch(help('diff').stdout, /--yes/);
+    const yes = spawnSync(process.execPath, ['dist/lib/cli.js', 'diff', '--stack-name', 'prod', '--yes'], { encoding: 'utf8' });
+    assert.equal(yes.status, 2);
+    assert.match(yes.stderr, /^error: Unknown option '--yes'/);
+    for (const command of ['deploy', 'destroy']) assert.match(help(command).stdout, /^ {2}-y, --yes {15}do not ask \(CI\)/m);
+  });
+});
+
 describe('deploy: preview', () => {
   it('marks adds, removals and replacements and calls out what changes the internet\'s view', () => {
     const preview = renderPreview({

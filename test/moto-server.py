@@ -82,6 +82,9 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    DeleteOnTermination), so terminating it left both behind: it is launched with the template's block device
    mappings, and its interface is the template's (gap 16), as EC2 launches it.
 
+25. An AWS::EC2::Instance ignored `DisableApiTermination` (DescribeInstanceAttribute said false for an instance
+   the template protects): it is set on the instance. (Deleting the stack still terminates it, as before.)
+
 For tests, not a gap: with DCOS_CFN_MOTO_FAIL_CREATE=LogicalId in its environment, the launcher fails the creation
 of every resource with that logical ID, the way AWS fails one it cannot make (a quota, capacity, a bad image): the
 way to show what a failed create leaves behind.
@@ -243,8 +246,11 @@ def create_instance(cls, resource_name, cloudformation_json, account_id, region_
         data = backend.get_launch_template(launch_template["LaunchTemplateId"]).latest_version().data
         properties["ImageId"] = data.get("ImageId", "ami-0123456789abcdef0")
     if properties.get("NetworkInterfaces"):
-        return create_instance_with_interfaces(backend, resource_name, properties)
-    return _create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        instance = create_instance_with_interfaces(backend, resource_name, properties)
+    else:
+        instance = _create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    instance.disable_api_termination = cfn_true(properties.get("DisableApiTermination", False))
+    return instance
 
 
 ec2_instances.Instance.create_from_cloudformation_json = classmethod(create_instance)

@@ -8,14 +8,14 @@
  */
 import { CloudFormationClient, CreateChangeSetCommand, CreateStackCommand, DeleteStackCommand, DescribeChangeSetCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, GetSubnetCidrReservationsCommand, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeAddressesCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, GetSubnetCidrReservationsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupAttributesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../lib/deploy/aws.js';
-import { measureDeploy } from '../lib/deploy/measure.js';
+import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
@@ -158,6 +158,8 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
           assert.equal(eni?.PrivateIpAddress, spec.PrivateIpAddress);
           assert.equal(eni?.Association?.PublicIp, undefined, `${id} interface has no public IP`);
           assert.deepEqual(eni?.Groups?.map((g) => g.GroupId), [masterGroup]);
+          const protection = await ec2!.send(new DescribeInstanceAttributeCommand({ InstanceId: instance.InstanceId!, Attribute: 'disableApiTermination' }));
+          assert.equal(protection.DisableApiTermination?.Value, true, `${id} protected from termination, as its template says (gap 25)`);
         }
         assert.equal(seen.size, Math.min(masters.length, masterSubnets.length), 'masters spread over the master subnets');
       });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkTemplates, compile, writeOutput, type CompiledTemplate } from '../lib/synth.js';
 import { readManifest, sha256, templateKey } from '../lib/manifest.js';
@@ -9,9 +8,10 @@ import { defineCluster } from '../stacks/config.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import { definitionCode, withDefinition } from './helpers/definition.js';
 import { DEFINITIONS } from './helpers/template.js';
+import { tempFolders } from './helpers/temp.js';
 
 const CLI = join(process.cwd(), 'dist/lib/cli.js');
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'dcos-cfn-synth-'));
+const tmp = tempFolders('dcos-cfn-synth-');
 const synth = (...args: string[]) => spawnSync(process.execPath, [CLI, 'synth', ...args], { encoding: 'utf8' });
 
 describe('synth', () => {
@@ -72,6 +72,7 @@ describe('synth', () => {
   it('explains its options in --help', () => {
     const run = synth('--help');
     assert.equal(run.status, 0);
+    assert.match(run.stdout, /^Usage: npm run synth -- \[--cluster NAME\] \[--out DIR\] \[--no-audit\]$/m);
     assert.match(run.stdout, /--cluster NAME.*known: default, ha/);
     assert.match(run.stdout, /--out DIR/);
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { defineCluster, type ClusterDefinition } from '../stacks/config.js';
-import { validateCluster } from '../stacks/validate.js';
+import { DESCRIPTION_LIMIT, validateCluster, validateDefinition } from '../stacks/validate.js';
+import { rootDescription } from '../stacks/root.js';
 import { compile } from '../lib/synth.js';
 import { ValidationError } from '../lib/errors.js';
 import { DEFINITIONS } from './helpers/template.js';
@@ -96,5 +97,60 @@ describe('cluster definition validation', () => {
         /Cluster definition 'x' is invalid/.test(err.message) &&
         ['name:', 'masters.count:', 'vpcCidr:', 'flowLogRetentionDays:'].every((p) => err.problems.some((q) => q.startsWith(p))),
     );
+  });
+
+  describe('shape and value problems in one report (validateDefinition)', () => {
+    /** A definition as a file might export it: defineCluster's result with `edit` applied afterwards (a cast, a spread). */
+    const exported = (edit: (config: Record<string, unknown>) => void) => {
+      const config = JSON.parse(JSON.stringify(defineCluster({ name: 'test' }))) as Record<string, unknown>;
+      edit(config);
+      return config;
+    };
+
+    it('an unknown key, a NaN and two bad values: all four, the NaN named as NaN once', () => {
+      const value = exported((c) => {
+        c['privateAgent'] = { count: 50 };
+        (c['vpn'] as Record<string, unknown>)['port'] = NaN;
+        (c['masters'] as Record<string, unknown>)['count'] = 2;
+        (c['subnets'] as Record<string, unknown>)['public'] = ['10.1.0.0/24'];
+      });
+      assert.deepEqual(validateDefinition(value), [
+        'vpn.port: got NaN, expected a finite number',
+        'privateAgent: unknown key (did you mean privateAgents?); it would be ignored, leaving the default in place',
+        'masters.count: got 2, expected 1, 3 or 5 (a ZooKeeper quorum)',
+        'subnets.public[0]: got "10.1.0.0/24", expected a range inside vpcCidr 10.0.0.0/16',
+      ]);
+    });
+
+    it('a group of the wrong type: its shape problem, the other groups still checked, nothing about what it would hold', () => {
+      const value = exported((c) => {
+        c['masters'] = 'three';
+        (c['privateAgents'] as Record<string, unknown>)['count'] = 0;
+      });
+      assert.deepEqual(validateDefinition(value), [
+        'masters: got a string ("three"), expected an object',
+        'privateAgents.count: got 0, expected a whole number from 1 to 100',
+      ]);
+    });
+
+    it('a check that combines a broken input is skipped, not run on a guess', () => {
+      // The longest description the root's Description takes with one master; with the count unknown, its length is too.
+      const valid = defineCluster({ name: 'test' });
+      const longest = DESCRIPTION_LIMIT - (rootDescription(valid).length - valid.description.length);
+      assert.deepEqual(validateDefinition(exported((c) => (c['description'] = 'x'.repeat(longest)))), []);
+      const value = exported((c) => {
+        c['description'] = 'x'.repeat(longest);
+        (c['masters'] as Record<string, unknown>)['count'] = 'one';
+        c['availabilityZones'] = Infinity;
+      });
+      assert.deepEqual(validateDefinition(value), [
+        'availabilityZones: got Infinity, expected a finite number',
+        'masters.count: got a string ("one"), expected a number',
+      ]);
+    });
+
+    it('no definition at all: only that', () => {
+      assert.deepEqual(validateDefinition('dcos'), ['the default export: got a string ("dcos"), expected a cluster definition: export default defineCluster({ name: \'...\', ... })']);
+    });
   });
 });

@@ -15,6 +15,7 @@ import { arch, availableParallelism, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readCache, writeCache } from '../cache.js';
 import { UserError } from '../errors.js';
+import { onInterrupt, stopOnInterrupt } from '../interrupt.js';
 import { sha256 } from '../manifest.js';
 import type { Finding } from './finding.js';
 import type { Stack } from './load.js';
@@ -133,6 +134,8 @@ function runGuard(args: readonly string[]): Promise<GuardFileResult[]> {
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const release = stopOnInterrupt(child);
+    child.on('exit', release);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -182,6 +185,8 @@ async function checkUnits(units: readonly Unit[], ruleText: (r: ControlTowerRule
   const cores = availableParallelism();
   const groups = planGroups(runs, cores);
   const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const release = onInterrupt(removeDir); // runs after the cfn-guard processes are stopped (handlers run newest first)
   try {
     units.forEach((unit, i) => {
       unit.dataFile = join(dir, `${i}-${unit.stacks[0]!.name.replace(/[^\w.-]+/g, '_')}.json`);
@@ -199,7 +204,8 @@ async function checkUnits(units: readonly Unit[], ruleText: (r: ControlTowerRule
     );
     for (const fileResult of results.flat()) byData.get(fileResult.name)?.notCompliant.push(...(fileResult.not_compliant ?? []));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    release();
+    removeDir();
   }
   for (const unit of units) writeCache('guard', unit.cacheKey, { not_compliant: unit.notCompliant });
 }

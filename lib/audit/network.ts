@@ -31,9 +31,9 @@ import {
 import { describeItem, identityOf, isFalse, isTrue, itemsIn, resolvedProperties, ResourceRef, Unknown, type Item } from './resolve.js';
 import { SecurityGroups } from './security-groups.js';
 import { defaultVpcFacts, subnetFacts, type SubnetFacts } from './subnets.js';
-import { ROLE_TAG } from '../template.js';
+import { taggedRole } from '../template.js';
 
-export { COMPUTE_TYPES, ROLE_TAG, ROLES };
+export { COMPUTE_TYPES, ROLES };
 export type { ComputeType, NetworkModel as Network, Role };
 
 /** Every resource of the given types in the set. */
@@ -47,11 +47,16 @@ export function refOf(set: TemplateSet, at: { readonly stack: string; readonly f
   return new ResourceRef(set.stacks.find((s) => s.name === at.stack && (at.file === undefined || s.file === at.file))!, at.resource);
 }
 
+/** The audit's role a `Tags` list names through our `dcos:role` tag, or undefined (none, or not a role the audit knows). */
+export function roleFromTags(tags: unknown): Role | undefined {
+  const value = taggedRole(Array.isArray(tags) ? records(tags) : tags);
+  return value !== undefined && (ROLES as readonly string[]).includes(value) ? (value as Role) : undefined;
+}
+
 /** Role from our `dcos:role` tag, else guessed from the logical ID (foreign templates). */
 export function roleOf(ref: ResourceRef): Role {
-  const tag = records(prop(ref, 'Tags')).find((t) => t['Key'] === ROLE_TAG);
-  const value = tag?.['Value'];
-  if (typeof value === 'string' && (ROLES as readonly string[]).includes(value)) return value as Role;
+  const tagged = roleFromTags(records(prop(ref, 'Tags')));
+  if (tagged) return tagged;
   const id = ref.id;
   if (/public.?(slave|agent)/i.test(id)) return 'public-agent';
   if (/master/i.test(id)) return 'master';

@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.js';
 import { knownClusters, loadCluster } from '../definitions.js';
 import { compile, writeOutput, type Compiled } from '../synth.js';
 
-const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR]
+const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR] [--no-audit]
 
 Compiles a cluster definition (stacks/clusters/NAME.ts) to nested CloudFormation templates in YAML:
 root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.json; and to the DC/OS
@@ -20,9 +20,18 @@ leaves DIR exactly as it was.
 Options:
   --cluster NAME  cluster definition to compile (default: default; known: ${knownClusters().join(', ')})
   --out DIR       output folder (default: out). Replaced whole, so it must be new, empty, or written by
-                  synth (marked with .dcos-cfn-synth, holding nothing else); never the project or its sources
+                  synth (marked with .dcos-cfn-synth, holding nothing else but diagram's architecture.svg
+                  and package's packaged/, which are removed with the old templates, and said so); never
+                  the project or its sources, nor a folder inside another synth output
   --no-audit      skip the audit (quicker iterations on a definition; 'npm run audit' checks later)
   -h, --help      this text`;
+
+/** What the previous templates' picture and package folder became, and how to make them again. */
+function removedNote(outDir: string, removed: readonly string[]): string {
+  const names = removed.map((e) => (e === 'packaged' ? `${outDir}/packaged/` : `${outDir}/${e}`));
+  const again = [...new Set(removed.map((e) => (e === 'packaged' ? "'npm run package'" : "'npm run diagram'")))];
+  return `Removed with the previous templates, which they were made from: ${names.join(', ')}. Run ${again.join(' and ')} to make them from these.`;
+}
 
 /** 26657 → 26,657 (without toLocaleString, whose ICU start-up costs more than all of synth's formatting). */
 export function withCommas(n: number): string {
@@ -71,15 +80,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const config = await loadCluster(values.cluster!);
-  const result = compile(config);
+  const result = compile(config, values.cluster!);
   let audited = '';
-  await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
-    audited = await audit(result, values.out!.replace(/\/+$/, ''));
+  const outDir = values.out!.replace(/(.)\/+$/, '$1');
+  const { removed } = await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
+    audited = await audit(result, outDir);
   });
-  const out = values.out!.replace(/\/+$/, '');
-  console.log(table(result, out));
-  console.log(`DC/OS config: ${out}/genconf/ (${result.genconf.map((f) => f.name).join(', ')}), bootstrap_url ${result.manifest.bundle?.url}`);
+  console.log(table(result, outDir));
+  console.log(`DC/OS config: ${outDir}/genconf/ (${result.genconf.map((f) => f.name).join(', ')}), bootstrap_url ${result.manifest.bundle?.url}`);
   if (audited) console.log(audited);
+  if (removed.length) console.log(removedNote(outDir, removed));
   for (const w of result.warnings) console.log(`warning: ${w}`);
   return 0;
 }
