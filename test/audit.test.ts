@@ -6,14 +6,15 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { auditTemplateSet, WAIVABLE_RULES, type AuditResult } from '../lib/audit/audit.js';
 import { analyzeExposure, describePaths } from '../lib/audit/exposure.js';
-import type { Finding } from '../lib/audit/finding.js';
-import { controlTowerRules, guardBinary, planRuns, runControlTower } from '../lib/audit/guard.js';
+import { sortFindings, type Finding } from '../lib/audit/finding.js';
+import { controlTowerRules, guardBinary, guardProcessesStarted, planRuns, runControlTower, startControlTower } from '../lib/audit/guard.js';
 import { loadTemplateSet, templateSetOf } from '../lib/audit/load.js';
 import { analyzeNetwork } from '../lib/audit/network.js';
 import { formatCompare } from '../lib/audit/report.js';
 import { runDcosRules } from '../lib/audit/rules.js';
 import { UserError } from '../lib/errors.js';
 import { compile, writeOutput } from '../lib/synth.js';
+import { childStacks } from '../stacks/cluster.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
 import { SCANNER_RULES } from '../stacks/waivers.js';
@@ -291,6 +292,26 @@ describe('audit: with cfn-guard (Control Tower rules) and waivers', () => {
       assert.deepEqual(ours, reference);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the results of cfn-guard runs started early on the nested templates (as synth does) and starts no other', async () => {
+    const previous = process.env['DCOS_CFN_CACHE'];
+    process.env['DCOS_CFN_CACHE'] = 'off';
+    try {
+      const before = guardProcessesStarted();
+      startControlTower(Object.values(childStacks(haCluster)));
+      const early = guardProcessesStarted() - before;
+      assert.ok(early > 0, 'runs started');
+      const ha = compile(haCluster);
+      const nested = templateSetOf('ha', ha.root, ha.children).stacks.filter((s) => s.parent);
+      const taken = await runControlTower(nested);
+      assert.equal(guardProcessesStarted() - before, early, 'no other cfn-guard process');
+      assert.deepEqual(sortFindings(taken), sortFindings(await runControlTower(nested)), 'the same findings as a run of its own');
+      assert.ok(guardProcessesStarted() - before > early, 'the second audit ran cfn-guard itself');
+    } finally {
+      if (previous === undefined) delete process.env['DCOS_CFN_CACHE'];
+      else process.env['DCOS_CFN_CACHE'] = previous;
     }
   });
 

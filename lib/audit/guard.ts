@@ -26,7 +26,7 @@ import { readCache, writeCache } from '../cache.js';
 import { UserError } from '../errors.js';
 import { sha256 } from '../manifest.js';
 import type { Finding } from './finding.js';
-import type { Stack, Template } from './load.js';
+import type { Stack } from './load.js';
 
 /** One Control Tower rule: its guard file and what its metadata says. */
 export interface ControlTowerRule {
@@ -99,7 +99,10 @@ interface Unit {
   readonly cacheKey: string;
 }
 
-function unitOf(json: string, template: Template): Unit {
+/** What the rule choice reads of a template: its resources' types. */
+type Typed = { readonly Resources?: Readonly<Record<string, { readonly Type: string }>> };
+
+function unitOf(json: string, template: Typed): Unit {
   const types = new Set(Object.values(template.Resources ?? {}).map((r) => r.Type));
   const rules = controlTowerRules().filter((r) => r.resourceTypes.some((t) => types.has(t)));
   const rulesDigest = sha256(rules.map((r) => `${r.guardFile}\n${ruleText(r)}`).join('\n'));
@@ -114,6 +117,12 @@ function unitOf(json: string, template: Template): Unit {
 const results = new Map<string, Promise<unknown[]>>();
 /** The cfn-guard processes running. */
 const running = new Set<ChildProcess>();
+let processesStarted = 0;
+
+/** How many cfn-guard processes this process has started. */
+export function guardProcessesStarted(): number {
+  return processesStarted;
+}
 
 /**
  * The cfn-guard processes for a set of templates: the rules grouped by the exact set of templates they apply
@@ -149,6 +158,7 @@ function runGuard(rules: readonly string[], data: readonly string[]): Promise<Gu
   return new Promise((resolve, reject) => {
     const child = spawn(guardBinary(), ['validate', '--payload', '--output-format', 'json', '--show-summary', 'none', '--structured'], { stdio: ['pipe', 'pipe', 'pipe'] });
     running.add(child);
+    processesStarted++;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -220,7 +230,7 @@ function uncached(units: Iterable<Unit>): Unit[] {
  * and writes the YAML meanwhile); `runControlTower` then takes these runs' results. Returns at once; a failure
  * is reported by `runControlTower`.
  */
-export function startControlTower(templates: readonly Template[]): void {
+export function startControlTower(templates: readonly Typed[]): void {
   const units = new Map<string, Unit>();
   for (const template of templates) {
     const json = JSON.stringify(template);
