@@ -5,9 +5,9 @@
  *   under `lib/` and `stacks/` whose `dist/` output is missing or older than it or than tsconfig.json; with
  *   nothing changed it only compares modification times (~80 files, a few ms). Cluster definitions are left to
  * - `buildDefinition`, called when a command loads one: a definition that changed (or whose library
- *   changed) is type-checked alone by tsgo while the command goes on with a copy transpiled by esbuild; the
- *   command awaits the check before it writes anything. A type error in it blocks only that definition,
- *   reported as `file:line:column message`; other clusters and commands that load no definition run.
+ *   changed) is type-checked alone and emitted by tsgo (the few library files it imports are emitted again
+ *   beside it). A type error in it blocks only that definition, reported as `file:line:column message`;
+ *   other clusters and commands that load no definition run.
  *
  * Type checking of the whole project (tests included) is `npm run check` and `npm test` (`tsgo -p .`, which
  * also writes `dist/`, so a fresh test build leaves nothing to transpile). Transpiling file by file needs
@@ -73,57 +73,39 @@ function tsconfigRaw(): string {
   return readFileSync(join(PROJECT_DIR, 'tsconfig.json'), 'utf8');
 }
 
-/** esbuild's output for one source: its JavaScript, ending with the comment naming its map, and the map. */
-interface Transpiled {
-  readonly code: string;
-  readonly map: string;
-}
-
-/** Transpiles one source's text (the source relative to the project) as its `dist/` file; or its problems. */
-async function transpileText(source: string, text: string): Promise<Transpiled | { readonly problems: string[] }> {
+/** Transpiles sources (relative to the project) to `dist/`, with source maps; returns the problems. */
+export async function transpile(sources: readonly string[]): Promise<string[]> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
   } catch {
-    return { problems: ["esbuild is not installed. Run 'npm install'."] };
+    return ["esbuild is not installed. Run 'npm install'."];
   }
-  const output = outputOf(source);
-  try {
-    const result = await esbuild.transform(text, {
-      loader: 'ts',
-      format: 'esm',
-      platform: 'node',
-      target: 'es2022',
-      sourcemap: 'external',
-      sourcefile: relative(dirname(output), join(PROJECT_DIR, source)),
-      tsconfigRaw: (raw ??= tsconfigRaw()),
-    });
-    return { code: `${result.code}//# sourceMappingURL=${basename(output)}.map\n`, map: result.map };
-  } catch (err) {
-    const errors = (err as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
-    if (!errors) throw err;
-    return { problems: errors.map((e) => `${source}${e.location ? `:${e.location.line}:${e.location.column + 1}` : ''} ${e.text}`) };
-  }
-}
-
-let raw: string | undefined;
-
-/** Transpiles sources (relative to the project) to `dist/`, with source maps; returns the problems. */
-export async function transpile(sources: readonly string[]): Promise<string[]> {
+  const raw = tsconfigRaw();
   const problems: string[] = [];
   await Promise.all(
     sources.map(async (source) => {
-      const js = await transpileText(source, readFileSync(join(PROJECT_DIR, source), 'utf8'));
-      if ('problems' in js) {
-        problems.push(...js.problems);
-        return;
-      }
       const output = outputOf(source);
-      writeAtomically(output, js.code);
-      writeAtomically(`${output}.map`, js.map);
+      try {
+        const result = await esbuild.transform(readFileSync(join(PROJECT_DIR, source), 'utf8'), {
+          loader: 'ts',
+          format: 'esm',
+          platform: 'node',
+          target: 'es2022',
+          sourcemap: 'external',
+          sourcefile: relative(dirname(output), join(PROJECT_DIR, source)),
+          tsconfigRaw: raw,
+        });
+        writeAtomically(output, `${result.code}//# sourceMappingURL=${basename(output)}.map\n`);
+        writeAtomically(`${output}.map`, result.map);
+      } catch (err) {
+        const errors = (err as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
+        if (!errors) throw err;
+        for (const e of errors) problems.push(`${source}${e.location ? `:${e.location.line}:${e.location.column + 1}` : ''} ${e.text}`);
+      }
     }),
   );
-  return [...new Set(problems)];
+  return problems;
 }
 
 /** Writes through a temporary file and a rename, so a command running beside this one never loads half a file. */
@@ -142,80 +124,22 @@ export function definitionNames(): string[] {
     .sort();
 }
 
-/** A definition ready to import, and whether it type-checks. */
-export interface LoadableDefinition {
-  /** The module to import: its `dist/` file, or, while its type check runs, a copy beside it. */
-  readonly file: string;
-  /**
-   * Its type errors (`file:line:column message`), empty when it type-checks. Settles when tsgo is done; only
-   * then does a copy that type-checks become the definition's `dist/` file (so later commands skip the
-   * check), and one that does not is removed with any older `dist/` file of it.
-   */
-  readonly typeErrors: Promise<string[]>;
-}
-
 /**
- * Makes `stacks/clusters/<name>.ts` loadable. Unchanged since it was last built (and its library and
- * tsconfig.json too): its `dist/` file, checked. Otherwise it is type-checked alone by tsgo and, meanwhile,
- * transpiled by esbuild to a copy beside its `dist/` file, so the command can go on with it; the caller awaits
- * `typeErrors` before it writes anything. Returns the problems at once when it does not even transpile (tsgo's
- * messages, which name more than esbuild's), in which case no output of it is left to load.
+ * Makes `stacks/clusters/<name>.ts` loadable: when it (or the library, or tsconfig.json) changed since it was
+ * last built, type-checks it alone and emits it with tsgo. Returns its `dist/` file, or the type errors
+ * (`file:line:column message`), in which case no output of it is left to load.
  */
-export async function buildDefinition(name: string): Promise<LoadableDefinition | { readonly problems: string[] }> {
+export async function buildDefinition(name: string): Promise<{ readonly file: string } | { readonly problems: string[] }> {
   const source = `${DEFINITIONS_DIR}/${name}.ts`;
-  const sourcePath = join(PROJECT_DIR, source);
   const output = outputOf(source);
   const built = mtime(output);
-  if (built >= mtime(sourcePath) && built >= newestLibraryTime()) return { file: output, typeErrors: Promise.resolve([]) };
-  const checking = typeCheck(source);
-  const text = readFileSync(sourcePath, 'utf8');
-  const js = await transpileText(source, text);
-  if ('problems' in js) {
-    const typeErrors = await checking;
+  if (built >= mtime(join(PROJECT_DIR, source)) && built >= newestLibraryTime()) return { file: output };
+  const problems = await typeCheck(source, true);
+  if (problems.length > 0) {
     for (const stale of [output, `${output}.map`]) rmSync(stale, { force: true });
-    return { problems: typeErrors.length > 0 ? typeErrors : js.problems };
+    return { problems };
   }
-  removeUncheckedCopies(name);
-  const copy = join(dirname(output), `.${name}.${process.pid}.unchecked.js`);
-  writeAtomically(copy, js.code);
-  const typeErrors = checking
-    .then((problems) => {
-      if (problems.length > 0) {
-        for (const stale of [output, `${output}.map`]) rmSync(stale, { force: true });
-      } else if (readIfPresent(sourcePath) === text) {
-        // The text checked and the text transpiled are one (an edit during the check leaves it to the next run).
-        writeAtomically(`${output}.map`, js.map);
-        renameSync(copy, output);
-      }
-      return problems;
-    })
-    .finally(() => rmSync(copy, { force: true }));
-  return { file: copy, typeErrors };
-}
-
-function readIfPresent(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Removes the unchecked copies of a definition that commands stopped by a signal left, those older than a
- * minute: a command imports its copy moments after writing it, and never reads the file again.
- */
-function removeUncheckedCopies(name: string): void {
-  const dir = dirname(outputOf(`${DEFINITIONS_DIR}/${name}.ts`));
-  let files: string[];
-  try {
-    files = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const f of files) {
-    if (/^\.(.+)\.\d+\.unchecked\.js$/.exec(f)?.[1] === name && mtime(join(dir, f)) < Date.now() - 60_000) rmSync(join(dir, f), { force: true });
-  }
+  return { file: output };
 }
 
 /** The tsgo binary of `@typescript/native-preview` for this platform (what its `tsgo` script starts). */
@@ -227,9 +151,10 @@ function tsgoBinary(): string {
 
 /**
  * Type-checks one source and what it imports, with the project's compiler options (no ambient Node or mocha
- * types: a definition is pure data), writing nothing. Returns `file:line:column message` per error.
+ * types: a definition is pure data); with `emit`, writes their JavaScript to `dist/` when there is no error.
+ * Returns `file:line:column message` per error.
  */
-export async function typeCheck(source: string): Promise<string[]> {
+export async function typeCheck(source: string, emit = false): Promise<string[]> {
   let binary: string;
   try {
     binary = tsgoBinary();
@@ -243,7 +168,7 @@ export async function typeCheck(source: string): Promise<string[]> {
       config,
       JSON.stringify({
         extends: join(PROJECT_DIR, 'tsconfig.json'),
-        compilerOptions: { types: [], rootDir: PROJECT_DIR, noEmit: true },
+        compilerOptions: { types: [], rootDir: PROJECT_DIR, outDir: DIST_DIR, ...(emit ? { noEmitOnError: true } : { noEmit: true }) },
         include: [],
         files: [join(PROJECT_DIR, source)],
       }),

@@ -1,6 +1,6 @@
 import { parseCommandArgs } from '../args.js';
 import { ValidationError } from '../errors.js';
-import { knownClusters, loadCluster, typeErrorsFirst } from '../definitions.js';
+import { knownClusters, loadCluster } from '../definitions.js';
 import { compile, writeOutput, type Compiled } from '../synth.js';
 import { childStacks } from '../../stacks/cluster.js';
 import type { ClusterConfig } from '../../stacks/config.js';
@@ -82,28 +82,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const outDir = values.out!.replace(/\/+$/, '');
-  const { config, typeChecked } = await loadCluster(values.cluster!);
-  // The definition's type check runs meanwhile: compile and the audit go on, nothing is written before it passed.
-  let auditing: Promise<string> | undefined;
-  let result: Compiled;
-  try {
-    result = await typeErrorsFirst(typeChecked, async () => {
-      if (!values['no-audit']) await startAudit(config);
-      const compiled = compile(config);
-      if (!values['no-audit']) (auditing = audit(compiled, outDir)).catch(() => {}); // awaited below
-      await typeChecked;
-      return compiled;
-    });
-  } catch (err) {
-    if (!values['no-audit']) (await import('../audit/guard.js')).stopControlTower();
-    throw err;
-  }
+  const config = await loadCluster(values.cluster!);
+  if (!values['no-audit']) await startAudit(config);
+  const result = compile(config);
   let audited = '';
-  await writeOutput(result, values.out!, auditing && (async () => {
-    audited = await auditing!;
-  }));
-  console.log(table(result, outDir));
+  await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
+    audited = await audit(result, values.out!.replace(/\/+$/, ''));
+  });
+  console.log(table(result, values.out!.replace(/\/+$/, '')));
   if (audited) console.log(audited);
   for (const w of result.warnings) console.log(`warning: ${w}`);
   return 0;
