@@ -9,6 +9,18 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+// Ctrl-C or SIGTERM before the command's own handling is in place (lib/interrupt.ts) is kept, not fatal: the build
+// below finishes its writes, then the launcher stops, or hands the signal over to the command's handling.
+const EARLY_SIGNAL = Symbol.for('dcos-cfn.early-signal');
+const keepSignal = (signal) => (globalThis[EARLY_SIGNAL] ??= signal);
+process.on('SIGINT', keepSignal);
+process.on('SIGTERM', keepSignal);
+const stopIfInterrupted = () => {
+  if (globalThis[EARLY_SIGNAL] === undefined) return;
+  console.error(`\nInterrupted (${globalThis[EARLY_SIGNAL]}). Nothing was left to undo.`);
+  process.exit(130);
+};
+
 // Node 22.1+ keeps the compiled code of every module between runs (Node 20 has no such cache).
 module.enableCompileCache?.(fileURLToPath(new URL('../node_modules/.cache/dcos-cfn/compile/', import.meta.url)));
 
@@ -34,6 +46,7 @@ if (mtime(BUILD_OUTPUT) < mtime(BUILD_SOURCE)) {
 
 const { ensureBuilt } = await import(BUILD_OUTPUT.href);
 const problems = await ensureBuilt();
+stopIfInterrupted();
 if (problems.length > 0) {
   console.error(`error: the sources do not compile:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exit(1);

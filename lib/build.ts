@@ -21,11 +21,19 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The project folder (this file runs as `<project>/dist/lib/build.js`). */
+/**
+ * The project folder (package.json, lib/, stacks/, node_modules), for every module: this file runs as
+ * `<project>/dist/lib/build.js`, and the launcher loads it before anything else.
+ */
 export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const DIST_DIR = join(PROJECT_DIR, 'dist');
-/** Where cluster definitions live, relative to the project. */
+/** Where cluster definitions live, relative to the project: `stacks/clusters/NAME.ts`. */
 export const DEFINITIONS_DIR = 'stacks/clusters';
+
+/** The source of a definition, relative to the project, as messages name it: `stacks/clusters/NAME.ts`. */
+export function definitionFile(name: string): string {
+  return `${DEFINITIONS_DIR}/${name}.ts`;
+}
 /** Sources every command may load, relative to the project; definitions excepted. */
 const LIBRARY_DIRS = ['lib', 'stacks'];
 
@@ -105,7 +113,27 @@ export async function transpile(sources: readonly string[]): Promise<string[]> {
       }
     }),
   );
+  await stopEsbuild(esbuild);
   return problems;
+}
+
+/**
+ * Stops esbuild's service process (it would otherwise live until this process exits) and waits, at most a second,
+ * until it has exited and been reaped, so it outlives no command, not even as a zombie where nothing reaps orphans
+ * (a container without an init). The wait reads this process's children from /proc, where there is one.
+ */
+async function stopEsbuild(esbuild: typeof import('esbuild')): Promise<void> {
+  const children = `/proc/${process.pid}/task/${process.pid}/children`;
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const esbuildChildren = () => read(children).split(' ').filter((pid) => pid && read(`/proc/${pid}/comm`) === 'esbuild');
+  await esbuild.stop();
+  for (let waited = 0; waited < 1000 && esbuildChildren().length > 0; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 /** Writes through a temporary file and a rename, so a command running beside this one never loads half a file. */
@@ -125,18 +153,33 @@ export function definitionNames(): string[] {
 }
 
 /**
+ * What the caller lets a type check do if the user interrupts it (lib/interrupt.ts, passed in because this module
+ * imports nothing of the project): remove its temporary folder, stop tsgo and wait for it.
+ */
+export interface InterruptHooks {
+  /** Runs `handler` on an interrupt; returns the release. */
+  onInterrupt(handler: () => void | Promise<void>): () => void;
+  /** Stops `child` on an interrupt and waits for its exit; returns the release. */
+  stopOnInterrupt(child: import('node:child_process').ChildProcess): () => void;
+}
+
+/**
  * Makes `stacks/clusters/<name>.ts` loadable: when it (or the library, or tsconfig.json) changed since it was
  * last built, type-checks it alone and emits it with tsgo. Returns its `dist/` file, or the type errors
  * (`file:line:column message`), in which case no output of it is left to load.
  */
-export async function buildDefinition(name: string): Promise<{ readonly file: string } | { readonly problems: string[] }> {
-  const source = `${DEFINITIONS_DIR}/${name}.ts`;
+export async function buildDefinition(name: string, hooks?: InterruptHooks): Promise<{ readonly file: string } | { readonly problems: string[] }> {
+  const source = definitionFile(name);
   const output = outputOf(source);
   const built = mtime(output);
   if (built >= mtime(join(PROJECT_DIR, source)) && built >= newestLibraryTime()) return { file: output };
-  const problems = await typeCheck(source, true);
+  const removeOutput = () => [output, `${output}.map`].forEach((stale) => rmSync(stale, { force: true }));
+  // Interrupted, tsgo may have written part of it: removed, it is checked again on its next load.
+  const release = hooks?.onInterrupt(removeOutput);
+  const problems = await typeCheck(source, true, hooks);
+  release?.();
   if (problems.length > 0) {
-    for (const stale of [output, `${output}.map`]) rmSync(stale, { force: true });
+    removeOutput();
     return { problems };
   }
   return { file: output };
@@ -156,7 +199,7 @@ function tsgoBinary(): string {
  * in scope. With `emit`, writes their JavaScript to `dist/` when there is no error. Returns
  * `file:line:column message` per error.
  */
-export async function typeCheck(source: string, emit = false): Promise<string[]> {
+export async function typeCheck(source: string, emit = false, hooks?: InterruptHooks): Promise<string[]> {
   let binary: string;
   try {
     binary = tsgoBinary();
@@ -164,6 +207,8 @@ export async function typeCheck(source: string, emit = false): Promise<string[]>
     return [`${source}: cannot type-check it, tsgo (@typescript/native-preview) is not installed. Run 'npm install'.`];
   }
   const dir = mkdtempSync(join(tmpdir(), 'dcos-cfn-check-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const release = hooks?.onInterrupt(removeDir); // runs after tsgo is stopped (handlers run newest first)
   try {
     const config = join(dir, 'tsconfig.json');
     writeFileSync(
@@ -175,7 +220,7 @@ export async function typeCheck(source: string, emit = false): Promise<string[]>
         files: [join(PROJECT_DIR, source)],
       }),
     );
-    const { code, output } = await run(binary, ['-p', config, '--pretty', 'false'], PROJECT_DIR);
+    const { code, output } = await run(binary, ['-p', config, '--pretty', 'false'], PROJECT_DIR, hooks);
     if (code === 0) return [];
     // `stacks/clusters/x.ts(12,5): error TS2322: Type ...` and indented continuation lines.
     const problems: string[] = [];
@@ -186,16 +231,19 @@ export async function typeCheck(source: string, emit = false): Promise<string[]>
     }
     return problems.length > 0 ? problems : [`${source}: tsgo failed (exit ${code}): ${output.trim().slice(0, 2000)}`];
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    release?.();
+    removeDir();
   }
 }
 
 /** Runs a program; resolves with its exit code and its stdout and stderr together. */
-async function run(binary: string, args: readonly string[], cwd: string): Promise<{ code: number | null; output: string }> {
+async function run(binary: string, args: readonly string[], cwd: string, hooks?: InterruptHooks): Promise<{ code: number | null; output: string }> {
   // Loaded here: child_process costs ~10 ms to load, and a command with nothing to check never needs it.
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const release = hooks?.stopOnInterrupt(child);
+    if (release) child.on('exit', release);
     const chunks: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => chunks.push(b));
     child.stderr.on('data', (b: Buffer) => chunks.push(b));

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
   destroy: { summary: 'delete the stack and list what was retained', load: () => import('./commands/destroy.js') },
   diagram: { summary: 'draw out/ as out/architecture.svg: VPC, zones, nodes, the internet ingress the audit reports', load: () => import('./commands/diagram.js') },
   package: { summary: 'upload the nested templates and write out/packaged/ for the AWS console', load: () => import('./commands/package.js') },
+  bundle: { summary: "upload the DC/OS bundle (genconf/serve) where the cluster's nodes fetch it", load: () => import('./commands/bundle.js') },
 };
 
 function usage(): string {

@@ -5,19 +5,15 @@
  * the checks around it: a definition edited since it was last built is type-checked alone and emitted first
  * (`buildDefinition`), its type errors blocking it and only it; a definition that throws is reported with its
  * file and the error's message, and the loaded value's shape is checked (`checkDefinitionShape`) before
- * anything uses it.
+ * anything uses it; a shape problem is reported together with the value problems (`validateDefinition`).
  */
 import { pathToFileURL } from 'node:url';
-import { buildDefinition, definitionNames } from './build.js';
+import { buildDefinition, definitionFile, definitionNames } from './build.js';
 import { UserError, ValidationError } from './errors.js';
+import { onInterrupt, stopOnInterrupt } from './interrupt.js';
 import { nearest } from './suggest.js';
 import type { ClusterConfig } from '../stacks/config.js';
-import { checkDefinitionShape } from '../stacks/validate.js';
-
-/** The source file of a definition, as messages name it. */
-export function definitionFile(name: string): string {
-  return `stacks/clusters/${name}.ts`;
-}
+import { checkDefinitionShape, validateDefinition } from '../stacks/validate.js';
 
 /** Names of the cluster definitions: their sources under `stacks/clusters/` (built when loaded). */
 export function knownClusters(): string[] {
@@ -29,7 +25,7 @@ export function knownClusters(): string[] {
  * ValidationError with its type errors (`file:line:column message`) when it does not compile.
  */
 async function importDefinition(name: string): Promise<unknown> {
-  const built = await buildDefinition(name);
+  const built = await buildDefinition(name, { onInterrupt, stopOnInterrupt });
   if ('problems' in built) {
     throw new ValidationError(`${definitionFile(name)} does not compile; fix it and run the command again (other clusters are not affected):`, built.problems);
   }
@@ -53,7 +49,7 @@ export async function loadCluster(name: string): Promise<ClusterConfig> {
     const e = err instanceof Error ? err : new Error(String(err));
     throw new UserError(`${definitionFile(name)} failed to load: ${e.name}: ${e.message.split('\n')[0]}. Fix the definition and run synth again.`);
   }
-  const problems = checkDefinitionShape(value);
-  if (problems.length) throw new ValidationError(`${definitionFile(name)} does not export a valid cluster definition:`, problems);
+  // A shape problem is reported with every value problem the checks can still find, all in one run.
+  if (checkDefinitionShape(value).length) throw new ValidationError(`${definitionFile(name)} does not export a valid cluster definition:`, validateDefinition(value));
   return value as ClusterConfig;
 }

@@ -4,8 +4,15 @@
  * execution it leaves running, remove a staging folder. On the first signal the handlers run, newest first,
  * and the process exits 130. Meanwhile the interrupted work stops at its next AWS call or sleep
  * (`InterruptedError`); only the handlers' own calls go through. A second signal exits at once.
+ *
+ * Since the process exits once the handlers are done, a `finally` of the interrupted work may never run: whatever
+ * must not outlive the command is registered here too. A temporary folder gets a handler that removes it; a child
+ * process (cfn-guard, tsgo) gets `stopOnInterrupt`, which stops it and waits for its exit, so none keeps running
+ * (or writing) after the command, and none is left unreaped. A signal that comes while the launcher
+ * (bin/dcos-cfn.mjs) is still building is kept by the launcher and handed over here.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ChildProcess } from 'node:child_process';
 import { UserError } from './errors.js';
 
 /** Exit code of a process stopped by a signal the shell's way (128 + SIGINT). */
@@ -84,6 +91,32 @@ export function whenInterrupted(listener: () => void): () => void {
   return () => wakers.delete(listener);
 }
 
+/**
+ * Stops `child` if the user interrupts while it runs: SIGTERM, SIGKILL after `graceMs`; the handler returns once the
+ * child has exited (and was reaped), or after twice `graceMs` at most. Returns the release: call it once the child
+ * has exited.
+ */
+export function stopOnInterrupt(child: ChildProcess, graceMs = 2000): () => void {
+  return onInterrupt(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const giveUp = setTimeout(done, 2 * graceMs);
+        function done() {
+          clearTimeout(kill);
+          clearTimeout(giveUp);
+          resolve();
+        }
+        child.once('exit', done);
+        child.kill('SIGTERM');
+      }),
+  );
+}
+
 /** Runs every handler, newest first; a failing handler is reported in one line and the rest still run. */
 async function runHandlers(print: (line: string) => void): Promise<void> {
   for (const handler of [...handlers].reverse()) {
@@ -105,7 +138,15 @@ export function interrupt(signal: string, print: (line: string) => void = (l) =>
   return finished;
 }
 
-/** Installs the process's SIGINT and SIGTERM handling (entry point only). */
+/**
+ * Where the launcher (bin/dcos-cfn.mjs) keeps a signal that came before the entry point installed its handling.
+ */
+export const EARLY_SIGNAL = Symbol.for('dcos-cfn.early-signal');
+
+/**
+ * Installs the process's SIGINT and SIGTERM handling (entry point only), in place of the launcher's, and acts on
+ * a signal the launcher kept.
+ */
 export function installInterruptHandlers(): void {
   const onSignal = (signal: NodeJS.Signals) => {
     process.exitCode = INTERRUPTED_EXIT;
@@ -115,6 +156,10 @@ export function installInterruptHandlers(): void {
     }
     void interrupt(signal).then(() => process.exit(INTERRUPTED_EXIT));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, onSignal);
+  }
+  const early = (globalThis as Record<symbol, unknown>)[EARLY_SIGNAL];
+  if (early === 'SIGINT' || early === 'SIGTERM') onSignal(early);
 }

@@ -9,17 +9,15 @@
  * the console can later be updated with `npm run deploy` (which passes TemplateBaseUrl itself) without
  * a parameter appearing or disappearing. The nested URLs keep their content hashes either way.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from './errors.js';
-import { sha256, TEMPLATE_BASE_URL_PARAMETER, templateKey } from './manifest.js';
+import { onInterrupt } from './interrupt.js';
+import { foreignPackaged, PACKAGED_DIR, sha256, TEMPLATE_BASE_URL_PARAMETER, templateKey } from './manifest.js';
 import { accountId, type AwsClients } from './deploy/aws.js';
 import type { TemplateSet } from './deploy/templates.js';
 import { bucketUrl, defaultBucketName, ensureBucket, uploadTemplates, type TemplateObject } from './deploy/upload.js';
 import { parseTemplate, toYaml } from './yaml.js';
-
-/** The folder inside the template folder that package writes. */
-export const PACKAGED_DIR = 'packaged';
 
 export interface PackageProps {
   readonly clients: AwsClients;
@@ -89,6 +87,10 @@ export async function packageTemplates(props: PackageProps): Promise<Packaged> {
   const { s3, region } = clients;
   const prefix = normalizePrefix(props.prefix);
   if (props.bucket !== undefined) checkBucketName(props.bucket);
+  const foreign = foreignPackaged(templates.dir);
+  if (foreign.length) {
+    throw new UserError(`${templates.dir}/ holds ${foreign.join(', ')}, which package did not write: it replaces ${templates.dir}/${PACKAGED_DIR}/ whole, so move ${foreign.length === 1 ? 'it' : 'them'} out first. Nothing was uploaded.`);
+  }
 
   // 1. The bucket: the one given (it must exist), or deploy's default one (created hardened).
   const bucket = props.bucket ?? defaultBucketName(await accountId(clients), region);
@@ -104,13 +106,11 @@ export async function packageTemplates(props: PackageProps): Promise<Packaged> {
   const { uploaded, skipped } = await uploadTemplates({ s3, bucket, ...(prefix ? { prefix } : {}), objects });
   print(`Templates in s3://${bucket}${prefix ? `/${prefix}` : ''}: ${uploaded.length} uploaded, ${skipped.length} already there.`);
 
-  // 4. <out>/packaged/: the root for "Upload a template file", and each object as uploaded.
+  // 4. <out>/packaged/: the root for "Upload a template file", and each object as uploaded, written beside it and
+  //    swapped in, so the folder is the old one or the new one, never half of each.
   const dir = join(templates.dir, PACKAGED_DIR);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  writePackaged(dir, [{ key: templates.root.file, body: root }, ...objects.slice(0, -1)]);
   const rootFile = join(dir, templates.root.file);
-  writeFileSync(rootFile, root);
-  for (const { key, body } of objects.slice(0, -1)) writeFileSync(join(dir, key), body);
 
   const rootUrl = `${templateBaseUrl}/${rootKey}`;
   const stackName = props.stackName ?? templates.manifest.cluster ?? 'dcos';
@@ -124,4 +124,27 @@ export async function packageTemplates(props: PackageProps): Promise<Packaged> {
     uploaded,
     skipped,
   };
+}
+
+/** Writes `files` into a fresh folder beside `dir`, then swaps it in; an interrupt or a failure before the swap leaves `dir` as it was. */
+function writePackaged(dir: string, files: readonly TemplateObject[]): void {
+  const staging = `${dir}.staging-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  const removeStaging = () => rmSync(staging, { recursive: true, force: true });
+  const release = onInterrupt(removeStaging);
+  try {
+    removeStaging();
+    mkdirSync(staging);
+    for (const { key, body } of files) writeFileSync(join(staging, key), body);
+    // The swap is synchronous: no interrupt handler runs in its middle.
+    const hadOld = existsSync(dir);
+    if (hadOld) renameSync(dir, old);
+    renameSync(staging, dir);
+    if (hadOld) rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    removeStaging();
+    throw err;
+  } finally {
+    release();
+  }
 }

@@ -7,12 +7,16 @@ import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, r
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError, ValidationError } from './errors.js';
 import { InterruptedError, onInterrupt, throwIfInterrupted } from './interrupt.js';
-import { PROJECT_ROOT } from './project.js';
-import { MANIFEST_FILE, sha256, templateKey, type Manifest } from './manifest.js';
+import { PROJECT_DIR } from './build.js';
+import { templateSetOf } from './audit/load.js';
+import { oversizedUserData } from './audit/user-data.js';
+import { foreignPackaged, GENCONF_FOLDER, MANIFEST_FILE, PACKAGED_DIR, sha256, templateKey, type Manifest } from './manifest.js';
 import type { StackTemplate } from './template.js';
+import { hashSources } from './sources.js';
 import { cachedYaml } from './yaml-cache.js';
 import { childStacks, rootStack } from '../stacks/cluster.js';
-import type { ClusterConfig } from '../stacks/config.js';
+import { bundleUrl, type ClusterConfig } from '../stacks/config.js';
+import { GENCONF_FILE_NAMES, genconfFiles, type GenconfFile } from '../stacks/genconf.js';
 import { ROOT_FILE, STACK_FILES, type StackId } from '../stacks/names.js';
 import { validateDefinition } from '../stacks/validate.js';
 
@@ -30,6 +34,8 @@ export interface Compiled {
   readonly root: CompiledTemplate;
   readonly children: readonly CompiledTemplate[];
   readonly manifest: Manifest;
+  /** The DC/OS configuration, written to `genconf/`. */
+  readonly genconf: readonly GenconfFile[];
   /** Templates at 80% or more of a CloudFormation limit. */
   readonly warnings: readonly string[];
 }
@@ -44,10 +50,11 @@ function compiled(id: CompiledTemplate['id'], file: string, template: StackTempl
 }
 
 /**
- * Validates the config and compiles every template. Throws a ValidationError listing every config problem, or
+ * Validates the config and compiles every template; the manifest records the definition's name, when given
+ * (`stacks/clusters/<definition>.ts`), and the hashes of the sources the output was made from. Throws a ValidationError listing every config problem, or
  * every wiring and limit problem, at once.
  */
-export function compile(config: ClusterConfig): Compiled {
+export function compile(config: ClusterConfig, definition?: string): Compiled {
   const problems = validateDefinition(config);
   if (problems.length > 0) throw new ValidationError(`Cluster definition '${String(config?.name)}' is invalid:`, problems);
 
@@ -55,15 +62,33 @@ export function compile(config: ClusterConfig): Compiled {
   const keys = Object.fromEntries(children.map((c) => [c.id, templateKey(c.file, c.sha256)])) as Record<StackId, string>;
   const root = compiled('Root', ROOT_FILE, rootStack(config, keys));
 
+  const genconf = genconfFiles(config);
   const { errors, warnings } = checkTemplates(root, children);
   if (errors.length > 0) throw new ValidationError(`Synth checks failed for '${config.name}':`, errors);
   const manifest: Manifest = {
     root: root.file,
     rootSha256: root.sha256,
     cluster: config.name,
+    ...(definition !== undefined ? { definition } : {}),
     stacks: Object.fromEntries(children.map((c) => [c.id, { file: c.file, sha256: c.sha256 }])),
+    ...genconfManifest(config, genconf),
+    sources: hashSources(definition),
   };
-  return { cluster: config.name, root, children, manifest, warnings };
+  return { cluster: config.name, root, children, manifest, genconf, warnings };
+}
+
+/** The manifest's record of the DC/OS configuration: each file's hash, and where the bundle goes. */
+function genconfManifest(config: ClusterConfig, files: readonly GenconfFile[]): Pick<Manifest, 'genconf' | 'bundle'> {
+  return {
+    genconf: Object.fromEntries(files.map((f) => [f.name, sha256(f.content)])),
+    bundle: { region: config.region, bucket: config.bundle.bucket, prefix: config.bundle.prefix, url: bundleUrl(config) },
+  };
+}
+
+/** Writes `genconf/` into a (staging) output folder. */
+function writeGenconf(dir: string, files: readonly GenconfFile[]): void {
+  mkdirSync(join(dir, GENCONF_FOLDER));
+  for (const f of files) writeFileSync(join(dir, GENCONF_FOLDER, f.name), f.content, { mode: f.executable ? 0o755 : 0o644 });
 }
 
 /** Every `Fn::GetAtt` in a value, as [logical ID, attribute]. */
@@ -80,7 +105,8 @@ function getAtts(value: unknown, found: [string, string][] = []): [string, strin
 
 /**
  * The wiring and limit checks: every parameter passed to a child is declared by it, every child parameter
- * without a default is passed, every `Outputs.X` read exists, every template within CloudFormation's limits.
+ * without a default is passed, every `Outputs.X` read exists, every template within CloudFormation's limits,
+ * every user data within EC2's at its longest.
  * Each problem is prefixed with the stack it concerns.
  */
 export function checkTemplates(root: CompiledTemplate, children: readonly CompiledTemplate[]): { errors: string[]; warnings: string[] } {
@@ -126,6 +152,8 @@ export function checkTemplates(root: CompiledTemplate, children: readonly Compil
       else if (n >= limit * WARN_AT) warnings.push(`${name}: ${n} ${what} in ${t.file}, ${Math.round((100 * n) / limit)}% of CloudFormation's limit of ${limit}`);
     }
   }
+  // EC2's user-data limit, which CloudFormation does not check (the audit's DCOS.EC2.6, kept by `--no-audit` too).
+  for (const f of oversizedUserData(templateSetOf('', root, children))) errors.push(`${f.stack}: ${f.resource} ${f.message}`);
   return { errors, warnings };
 }
 
@@ -136,8 +164,26 @@ export function checkTemplates(root: CompiledTemplate, children: readonly Compil
 export const SYNTH_MARKER = '.dcos-cfn-synth';
 const MARKER_TEXT = "Written by 'npm run synth' (dcos-cfn). This folder is replaced whole on every synth: keep nothing else here.\n";
 
-/** Entries synth, diagram (architecture.svg/.dot) and package (packaged/) write into an output folder. */
-const OWN_ENTRIES = new Set([MANIFEST_FILE, SYNTH_MARKER, ROOT_FILE, ...Object.values(STACK_FILES), 'architecture.svg', 'architecture.dot', 'packaged']);
+/**
+ * What other commands make from the templates inside an output folder: diagram's picture and package's folder.
+ * A synth removes them with the old templates (they would describe templates that are gone) and says so.
+ */
+export const DERIVED_ENTRIES = ['architecture.svg', 'architecture.dot', PACKAGED_DIR] as const;
+
+/** Entries synth (templates, manifest, genconf/), diagram (architecture.svg/.dot) and package (packaged/) write into an output folder. */
+const OWN_ENTRIES = new Set<string>([MANIFEST_FILE, SYNTH_MARKER, ROOT_FILE, ...Object.values(STACK_FILES), GENCONF_FOLDER, ...DERIVED_ENTRIES]);
+
+/** What in an output folder synth did not write and would delete, as `'name'` (a nested output said to be one). */
+function foreignEntries(target: string, entries: readonly string[]): string[] {
+  const foreign = entries.filter((e) => !OWN_ENTRIES.has(e)).map((e) => (existsSync(join(target, e, SYNTH_MARKER)) ? `'${e}' (another synth output)` : `'${e}'`));
+  foreign.push(...foreignPackaged(target).map((e) => `'${e}'`));
+  // genconf/ is synth's, but dcos_generate_config.sh writes beside its files (serve/, state/) when run in place.
+  if (entries.includes(GENCONF_FOLDER) && statSync(join(target, GENCONF_FOLDER)).isDirectory()) {
+    const own = GENCONF_FILE_NAMES as readonly string[];
+    foreign.push(...readdirSync(join(target, GENCONF_FOLDER)).filter((e) => !own.includes(e)).map((e) => `'${GENCONF_FOLDER}/${e}'`));
+  }
+  return foreign.sort();
+}
 
 /** A folder's real path, resolving symbolic links in the part that exists. */
 function realPath(path: string): string {
@@ -162,12 +208,13 @@ const within = (path: string, folder: string) => path === folder || path.startsW
  * one that is not a folder, and an existing folder that synth did not write (no marker) or that holds files
  * synth does not write. Everything refused is named, with what to do.
  */
-export function checkOutputFolder(outDir: string, projectRoot = PROJECT_ROOT): void {
+export function checkOutputFolder(outDir: string, projectRoot = PROJECT_DIR): void {
   const target = realPath(resolve(outDir));
   const project = realPath(projectRoot);
   if (within(project, target)) {
     throw new UserError(`--out ${outDir} is ${target === project ? 'the project folder' : `a folder that contains the project (${project})`}: synth replaces its output folder whole, and would delete the project. Pass a folder of its own, like out.`, 2);
   }
+  checkNotNested(outDir, target);
   if (within(target, project)) {
     const top = relative(project, target).split(sep)[0]!;
     const entry = join(project, top);
@@ -199,9 +246,21 @@ export function checkOutputFolder(outDir: string, projectRoot = PROJECT_ROOT): v
       2,
     );
   }
-  const foreign = entries.filter((e) => !OWN_ENTRIES.has(e)).sort();
+  const foreign = foreignEntries(target, entries);
   if (foreign.length) {
-    throw new UserError(`${outDir}/ holds ${foreign.map((f) => `'${f}'`).join(', ')}, which synth did not write and would delete: move ${foreign.length === 1 ? 'it' : 'them'} out of ${outDir}/ first.`, 2);
+    throw new UserError(`${outDir}/ holds ${foreign.join(', ')}, which synth did not write and would delete: move ${foreign.length === 1 ? 'it' : 'them'} out of ${outDir}/ first.`, 2);
+  }
+}
+
+/**
+ * Refuses an output folder inside another synth output: synthesizing that one again replaces it whole, which
+ * would delete the inner one (and a later synth of the outer one would refuse to, naming it).
+ */
+function checkNotNested(outDir: string, target: string): void {
+  for (let parent = dirname(target); parent !== dirname(parent); parent = dirname(parent)) {
+    if (existsSync(join(parent, SYNTH_MARKER))) {
+      throw new UserError(`--out ${outDir} is inside ${parent}/, another synth output: synthesizing that one again replaces it whole and would delete this one. Pass a folder of its own, beside it.`, 2);
+    }
   }
 }
 
@@ -259,8 +318,10 @@ function fsError(err: unknown, outDir: string): unknown {
  * Writes the templates and manifest to a fresh sibling folder, then swaps it in for `outDir`. If anything
  * fails (or the user interrupts) before the swap, `outDir` is untouched and the staging folder is removed.
  * @param check runs on the fresh folder before the swap (the audit); throwing aborts the swap.
+ * @returns what other commands had made from the previous templates and is gone with them (`DERIVED_ENTRIES`
+ *   that were in `outDir`), for the caller to say.
  */
-export async function writeOutput(result: Compiled, outDir: string, check?: (dir: string) => Promise<void>): Promise<void> {
+export async function writeOutput(result: Compiled, outDir: string, check?: (dir: string) => Promise<void>): Promise<{ readonly removed: readonly string[] }> {
   checkOutputFolder(outDir);
   const target = resolve(outDir);
   const parent = dirname(target);
@@ -284,15 +345,18 @@ export async function writeOutput(result: Compiled, outDir: string, check?: (dir
     mkdirSync(staging);
     writeFileSync(join(staging, SYNTH_MARKER), MARKER_TEXT);
     for (const t of [result.root, ...result.children]) writeFileSync(join(staging, t.file), t.yaml);
+    writeGenconf(staging, result.genconf);
     writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(result.manifest, null, 2)}\n`);
     if (check) await check(staging);
     throwIfInterrupted();
     // The swap is synchronous: no interrupt handler can run in its middle.
     const old = join(parent, `.${basename(target)}.old-${process.pid}`);
     const hadOld = existsSync(target);
+    const removed = hadOld ? DERIVED_ENTRIES.filter((e) => existsSync(join(target, e))) : [];
     if (hadOld) renameSync(target, old);
     renameSync(staging, target);
     if (hadOld) rmSync(old, { recursive: true, force: true });
+    return { removed };
   } catch (err) {
     if (!(err instanceof InterruptedError)) removeStaging();
     throw fsError(err, outDir);

@@ -5,7 +5,7 @@
  */
 import { masterAddresses, type ClusterConfig, type NodeGroupProps } from './config.js';
 import { dcosNodeUserData, type DcosRole } from './bootstrap.js';
-import { instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
+import { BUNDLE_URL_PARAMETER, BUNDLE_URL_PARAMETER_DECLARATION, bundleUrlStatement, instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
 import { SecurityGroupIds, SubnetIds, type SecurityGroupName, type ZoneName } from './names.js';
 import { PUBLIC_PORTS } from './network.js';
 import { asgTags, Fn, GetAtt, output, Ref, resource, type CfnResource, type NodeRole, type StackTemplate } from '../lib/template.js';
@@ -32,12 +32,18 @@ function agentGroup(config: ClusterConfig, props: AgentGroupProps): Record<strin
   const groupId = `${props.prefix}Group`;
   const { count } = props.group;
   return {
-    ...instanceRole({ prefix: props.prefix, cluster: config.name, description: `DC/OS ${props.label}: Session Manager only` }),
+    ...instanceRole({
+      prefix: props.prefix,
+      cluster: config.name,
+      description: `DC/OS ${props.label}: Session Manager, and reading the bundle URL`,
+      statements: [bundleUrlStatement()],
+    }),
     [`${props.prefix}LaunchTemplate`]: launchTemplate({
       cluster: config.name,
       name: props.label,
       role: props.role,
       imageId: Ref('NodeImageId'),
+      keyName: Ref('KeyName'),
       instanceType: props.group.instanceType,
       instanceProfile: `${props.prefix}InstanceProfile`,
       rootDeviceName: Ref('NodeRootDeviceName'),
@@ -123,6 +129,7 @@ export function agentsStack(config: ClusterConfig): StackTemplate {
     Description: `${name}: agents - ${config.privateAgents.count} private, ${config.publicAgents.count} public behind a load balancer on 80/443`,
     Parameters: {
       ...NODE_PARAMETERS,
+      [BUNDLE_URL_PARAMETER]: BUNDLE_URL_PARAMETER_DECLARATION,
       VpcId: { Type: 'AWS::EC2::VPC::Id', Description: 'The cluster VPC' },
       [SubnetIds.list('Public')]: subnetList('Public'),
       [SubnetIds.list('PrivateAgent')]: subnetList('Private-agent'),

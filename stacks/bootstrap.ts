@@ -5,8 +5,8 @@
  * program ends in a CloudFormation signal: success when the node is really up, failure with the cause otherwise.
  *
  * The files are read once, when this module loads, like source code: the stack functions stay pure (the same
- * config gives the same template). No secret ever appears here: the DC/OS bundle comes from a URL, VPN
- * credentials are made on the gateway.
+ * config gives the same template). No secret ever appears here: the DC/OS bundle comes from a URL (read at boot from
+ * an SSM parameter), VPN credentials are made on the gateway.
  */
 import { readFileSync } from 'node:fs';
 import type { Value } from 'cloudform-types/types/dataTypes.js';
@@ -44,9 +44,10 @@ export interface DcosNodeProps {
 }
 
 /**
- * A DC/OS node (`dcos-node.sh`): mounts a master's state volume, waits for DNS, checks that the bundle at the
- * `DcosInstallerUrl` parameter names exactly the masters these templates placed, installs the role, waits for
- * the node's Mesos health endpoint, and signals.
+ * A DC/OS node (`dcos-node.sh`): mounts a master's state volume, waits for DNS, reads the bundle URL from the SSM
+ * parameter the `BundleUrlParameter` stack parameter names, checks that the bundle there was generated for that
+ * URL and names exactly the masters these templates placed, installs the role, waits for the node's Mesos health
+ * endpoint, and signals. Nothing in the program changes with the bundle URL, the agents' image or the key pair.
  */
 export function dcosNodeUserData(props: DcosNodeProps) {
   return userData('dcos-node.sh', {

@@ -74,6 +74,8 @@ export interface LaunchTemplateProps {
   readonly name: string;
   readonly role: NodeRole;
   readonly imageId: Value<string>;
+  /** The EC2 key pair for SSH. */
+  readonly keyName: Value<string>;
   readonly instanceType: string;
   readonly instanceProfile: string;
   readonly rootDeviceName: Value<string>;
@@ -92,7 +94,7 @@ export function launchTemplate(props: LaunchTemplateProps): CfnResource {
     LaunchTemplateData: {
       ImageId: props.imageId,
       InstanceType: props.instanceType,
-      KeyName: Ref('KeyName'),
+      KeyName: props.keyName,
       IamInstanceProfile: { Arn: GetAtt(props.instanceProfile, 'Arn') },
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
       Monitoring: { Enabled: true },
@@ -120,18 +122,54 @@ export function launchTemplate(props: LaunchTemplateProps): CfnResource {
   });
 }
 
-/** Common parameters of stacks that run nodes. */
+const ROOT_DEVICE_PATTERN = '^/dev/[a-z0-9]+$';
+
+/** The agents' image and root device, and the key pair of the agents, the VPN gateway and the dcos-cli instance. */
 export const NODE_PARAMETERS = {
-  KeyName: { Type: 'AWS::EC2::KeyPair::KeyName', Description: 'EC2 key pair for SSH through the VPN' },
-  NodeImageId: { Type: 'AWS::EC2::Image::Id', Description: 'AMI for DC/OS nodes (a DC/OS-supported OS)' },
-  NodeRootDeviceName: { Type: 'String', Description: 'Root device name of the node AMI', AllowedPattern: '^/dev/[a-z0-9]+$' },
-  DcosInstallerUrl: {
-    Type: 'String',
-    Description: 'HTTPS URL of the DC/OS install bundle (the genconf/serve folder of dcos_generate_config.sh)',
-    AllowedPattern: '^https?://[^\\s]+[^/\\s]$',
-    ConstraintDescription: 'an http(s) URL without a trailing slash',
-  },
+  KeyName: { Type: 'AWS::EC2::KeyPair::KeyName', Description: 'EC2 key pair for SSH through the VPN (agents, VPN gateway, dcos-cli instance)' },
+  NodeImageId: { Type: 'AWS::EC2::Image::Id', Description: 'AMI for the DC/OS agents (a DC/OS-supported OS with its prerequisites)' },
+  NodeRootDeviceName: { Type: 'String', Description: 'Root device name of the agent AMI', AllowedPattern: ROOT_DEVICE_PATTERN },
 } as const;
+
+/**
+ * The masters' own image, root device and key pair, so that rotating the agents' image or key never touches a master
+ * (a master's image or key is in its launch template, and a new launch template version replaces the instance).
+ * Deploy sets each to its node counterpart's value when the stack is created (`PARAMETER_DEFAULTS_KEY` in the root's
+ * Metadata); after that each keeps its own value.
+ */
+export const MASTER_PARAMETERS = {
+  MasterImageId: { Type: 'AWS::EC2::Image::Id', Description: 'AMI for the DC/OS masters (at create: NodeImageId). A new value replaces every master: a maintenance operation, refused by deploy' },
+  MasterRootDeviceName: { Type: 'String', Description: 'Root device name of the master AMI (at create: NodeRootDeviceName)', AllowedPattern: ROOT_DEVICE_PATTERN },
+  MasterKeyName: { Type: 'AWS::EC2::KeyPair::KeyName', Description: 'EC2 key pair for SSH to the masters through the VPN (at create: KeyName)' },
+} as const;
+
+/** Each master parameter and the node parameter whose value it takes when the stack is created. */
+export const MASTER_PARAMETER_SOURCES: Readonly<Record<keyof typeof MASTER_PARAMETERS, keyof typeof NODE_PARAMETERS>> = {
+  MasterImageId: 'NodeImageId',
+  MasterRootDeviceName: 'NodeRootDeviceName',
+  MasterKeyName: 'KeyName',
+};
+
+/**
+ * The stack parameter that names the SSM parameter holding the DC/OS bundle URL. DC/OS nodes read the URL at boot
+ * from there, so a new bundle location changes the SSM parameter and nothing in any instance or launch template.
+ */
+export const BUNDLE_URL_PARAMETER = 'BundleUrlParameter';
+export const BUNDLE_URL_PARAMETER_DECLARATION = {
+  Type: 'String',
+  Description: 'Name of the SSM parameter that holds the DC/OS bundle URL (bootstrap_url), read by the nodes at boot',
+  AllowedPattern: '^/[A-Za-z0-9/_.-]+$',
+} as const;
+
+/** Lets a DC/OS node read the bundle URL's SSM parameter, and nothing else of SSM's parameters. */
+export function bundleUrlStatement(): PolicyStatement {
+  return {
+    Sid: 'ReadBundleUrl',
+    Effect: 'Allow',
+    Action: 'ssm:GetParameter',
+    Resource: Fn.sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter\${${BUNDLE_URL_PARAMETER}}`),
+  };
+}
 
 /**
  * The Ubuntu 24.04 AMI for the VPN gateway and the admin instance. A plain, pinned image ID, not an SSM path:

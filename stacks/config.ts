@@ -3,7 +3,7 @@
  * differs from the defaults; everything else is filled in here, so the stack functions see a complete,
  * readonly `ClusterConfig`.
  */
-import { hostAddress, subnet } from './cidr.js';
+import { formatCidr, hostAddress, parseCidr, subnet } from './cidr.js';
 
 export interface NodeGroupProps {
   /** How many nodes. */
@@ -43,6 +43,18 @@ export interface AdminProps {
   readonly instanceType: string;
 }
 
+export interface BundleProps {
+  /**
+   * The S3 bucket that holds the DC/OS install bundle, in the cluster's region; `npm run bundle` creates it and
+   * uploads `genconf/serve`, and the network stack lets only the cluster's VPC endpoint read it. Lowercase letters,
+   * digits and dashes, 3-63 characters: no dots, since nodes fetch it over HTTPS by its virtual-hosted name.
+   * @default `<name>-dcos-bundle-<region>`
+   */
+  readonly bucket: string;
+  /** The folder in the bucket that holds `genconf/serve`: the end of `bootstrap_url`. @default dcos */
+  readonly prefix: string;
+}
+
 export interface SubnetLayout {
   /** Public subnets (internet-facing load balancers, NAT, the VPN entry), one per AZ. */
   readonly public: readonly string[];
@@ -59,6 +71,14 @@ export interface ClusterConfig {
   readonly name: string;
   /** One line for the root template's Description. */
   readonly description: string;
+  /**
+   * The AWS Region the cluster is deployed to. The DC/OS bundle's bucket is there (an S3 gateway endpoint reaches
+   * only its own Region's buckets), `bootstrap_url` names it, and the root template refuses any other Region.
+   * @default us-east-1
+   */
+  readonly region: string;
+  /** Where the DC/OS install bundle lives: the bucket and folder `bootstrap_url` names. */
+  readonly bundle: BundleProps;
   /** Availability Zones to spread over: 1-3; 3 masters or more need 3. @default 1 */
   readonly availabilityZones: number;
   /** The VPC range. @default 10.0.0.0/16 */
@@ -102,6 +122,8 @@ export function defaultSubnets(vpcCidr: string, azs: number): SubnetLayout {
 
 export const DEFAULTS = {
   description: 'DC/OS cluster with a private master zone, reachable by admins only through OpenVPN',
+  region: 'us-east-1',
+  bundle: { prefix: 'dcos' },
   availabilityZones: 1,
   vpcCidr: '10.0.0.0/16',
   natGatewayPerAz: false,
@@ -111,7 +133,7 @@ export const DEFAULTS = {
   vpn: { instanceType: 'c6a.large', port: 1194, protocol: 'udp', clientCidr: '10.255.0.0/24' },
   admin: { instanceType: 'c6a.large' },
   flowLogRetentionDays: 365,
-} as const satisfies Omit<ClusterConfig, 'name' | 'subnets'>;
+} as const satisfies Omit<ClusterConfig, 'name' | 'subnets' | 'bundle'> & { readonly bundle: Omit<BundleProps, 'bucket'> };
 
 /**
  * Fills a definition with the defaults. Validation happens later, in `validateDefinition`, on the result; keys
@@ -121,6 +143,7 @@ export const DEFAULTS = {
 export function defineCluster(def: ClusterDefinition): ClusterConfig {
   const azs = def.availabilityZones ?? DEFAULTS.availabilityZones;
   const vpcCidr = def.vpcCidr ?? DEFAULTS.vpcCidr;
+  const region = def.region ?? DEFAULTS.region;
   let carved: SubnetLayout | undefined;
   try {
     carved = defaultSubnets(vpcCidr, Math.max(1, Math.min(3, Math.trunc(azs) || 1)));
@@ -138,6 +161,8 @@ export function defineCluster(def: ClusterDefinition): ClusterConfig {
     ...(def as object),
     name: def.name,
     description: def.description ?? DEFAULTS.description,
+    region,
+    bundle: { bucket: `${def.name}-dcos-bundle-${region}`, ...DEFAULTS.bundle, ...def.bundle },
     availabilityZones: azs,
     vpcCidr,
     subnets,
@@ -156,9 +181,46 @@ export function masterAz(config: ClusterConfig, i: number): number {
   return i % config.availabilityZones;
 }
 
+/**
+ * Where the nodes fetch the DC/OS bundle, and so the `bootstrap_url` of its config.yaml: the bucket's virtual-hosted
+ * HTTPS name in the cluster's region, which resolves to S3's regional addresses and so goes through the VPC's S3
+ * gateway endpoint (Amazon S3 User Guide, "Virtual hosting of buckets"; Amazon VPC, "Gateway endpoints for Amazon S3").
+ */
+export function bundleUrl(config: ClusterConfig): string {
+  const domain = partitionOf(config.region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://${config.bundle.bucket}.s3.${config.region}.${domain}/${config.bundle.prefix}`;
+}
+
+/** The AWS partition of a Region: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws` elsewhere. */
+export function partitionOf(region: string): string {
+  return region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+}
+
 /** Fixed private addresses of the masters, in order; DC/OS static master discovery uses exactly this list. */
 export function masterAddresses(config: ClusterConfig): string[] {
   return Array.from({ length: config.masters.count }, (_, i) =>
     hostAddress(config.subnets.masterZone[masterAz(config, i)]!, MASTER_HOST_OFFSET + Math.floor(i / config.availabilityZones)),
   );
+}
+
+/** How many masters live in AZ `az`'s master subnet. */
+export function mastersInAz(config: ClusterConfig, az: number): number {
+  return Array.from({ length: config.masters.count }, (_, i) => masterAz(config, i)).filter((a) => a === az).length;
+}
+
+/**
+ * The block reserved for the masters' fixed addresses in AZ `az`'s master subnet (`AWS::EC2::SubnetCidrReservation`,
+ * type explicit: EC2 never assigns its addresses by itself, so the dcos-cli instance, the internal load balancer's
+ * interfaces or anything launched later cannot take a master's address, also while a master is being rebuilt).
+ * The smallest aligned block, at least a /31, holding offsets `MASTER_HOST_OFFSET`.. of the masters there; undefined
+ * for a subnet without masters.
+ */
+export function masterReservation(config: ClusterConfig, az: number): string | undefined {
+  const count = mastersInAz(config, az);
+  const block = parseCidr(config.subnets.masterZone[az] ?? '');
+  if (count === 0 || !block) return undefined;
+  const last = MASTER_HOST_OFFSET + count - 1;
+  let size = 2;
+  while (Math.floor(MASTER_HOST_OFFSET / size) !== Math.floor(last / size)) size *= 2;
+  return formatCidr({ base: block.base + Math.floor(MASTER_HOST_OFFSET / size) * size, prefix: 32 - Math.log2(size) });
 }

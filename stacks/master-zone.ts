@@ -4,7 +4,18 @@
  */
 import { masterAddresses, masterAz, type ClusterConfig } from './config.js';
 import { adminUserData, dcosNodeUserData } from './bootstrap.js';
-import { fixedInstance, GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate, NODE_PARAMETERS } from './compute.js';
+import {
+  BUNDLE_URL_PARAMETER,
+  BUNDLE_URL_PARAMETER_DECLARATION,
+  bundleUrlStatement,
+  fixedInstance,
+  GATEWAY_IMAGE_PARAMETER,
+  GATEWAY_ROOT_DEVICE,
+  instanceRole,
+  launchTemplate,
+  MASTER_PARAMETERS,
+  NODE_PARAMETERS,
+} from './compute.js';
 import { networkLoadBalancer } from './load-balancer.js';
 import { masterId, SecurityGroupIds, SubnetIds } from './names.js';
 import { MASTER_LB_PORTS } from './network.js';
@@ -18,15 +29,17 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
   const addresses = masterAddresses(config);
   const masterSubnet = (az: number) => Fn.select(az, Ref(SubnetIds.list('Master')));
   const resources: Record<string, CfnResource> = {
-    ...instanceRole({ prefix: 'Master', cluster: name, description: 'DC/OS masters: Session Manager only' }),
+    ...instanceRole({ prefix: 'Master', cluster: name, description: 'DC/OS masters: Session Manager, and reading the bundle URL', statements: [bundleUrlStatement()] }),
+    // The masters' own image, key and root device: rotating the agents' never touches the masters.
     MasterLaunchTemplate: launchTemplate({
       cluster: name,
       name: 'master',
       role: 'master',
-      imageId: Ref('NodeImageId'),
+      imageId: Ref('MasterImageId'),
+      keyName: Ref('MasterKeyName'),
       instanceType: config.masters.instanceType,
       instanceProfile: 'MasterInstanceProfile',
-      rootDeviceName: Ref('NodeRootDeviceName'),
+      rootDeviceName: Ref('MasterRootDeviceName'),
       rootVolumeGiB: config.masters.rootVolumeGiB,
     }),
   };
@@ -90,6 +103,7 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
     name: 'dcos-cli',
     role: 'admin',
     imageId: Ref('GatewayImageId'),
+    keyName: Ref('KeyName'),
     instanceType: config.admin.instanceType,
     instanceProfile: 'AdminInstanceProfile',
     rootDeviceName: GATEWAY_ROOT_DEVICE,
@@ -114,7 +128,9 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: `${name}: master zone - ${config.masters.count} master(s), internal master load balancer, dcos-cli instance`,
     Parameters: {
-      ...NODE_PARAMETERS,
+      KeyName: NODE_PARAMETERS.KeyName,
+      ...MASTER_PARAMETERS,
+      [BUNDLE_URL_PARAMETER]: BUNDLE_URL_PARAMETER_DECLARATION,
       GatewayImageId: GATEWAY_IMAGE_PARAMETER,
       DcosCliUrl: stringParameter('URL of the dcos CLI binary for the admin instance; empty to skip', {
         AllowedPattern: '^(https?://[^\\s]+)?$',

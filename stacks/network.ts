@@ -3,7 +3,8 @@
  * security group with all its rules. The groups live here, in one place to review, because masters and agents
  * admit each other: split over the master-zone and agents stacks they would depend on each other in a cycle.
  */
-import { type ClusterConfig } from './config.js';
+import { masterReservation, partitionOf, type ClusterConfig } from './config.js';
+import { denyInsecureTransport } from '../lib/tls-only.js';
 import { Fn, GetAtt, Ref, RETAIN, resource, stringParameter, tags, output, type CfnResource, type StackTemplate } from '../lib/template.js';
 import { SecurityGroupIds, SubnetIds, type SecurityGroupName, type ZoneName } from './names.js';
 
@@ -187,6 +188,18 @@ export function networkStack(config: ClusterConfig): StackTemplate {
     });
   }
 
+  // S3 through a gateway endpoint on every route table: the nodes fetch the DC/OS bundle without NAT (and its data
+  // charges), and the bundle's bucket can admit this endpoint alone.
+  const routeTables = [Ref('PublicRouteTable'), ...azs.map((i) => Ref(`PrivateRouteTable${i + 1}`))];
+  resources.S3Endpoint = resource('AWS::EC2::VPCEndpoint', {
+    VpcId: Ref('Vpc'),
+    ServiceName: Fn.sub('com.amazonaws.${AWS::Region}.s3'),
+    VpcEndpointType: 'Gateway',
+    RouteTableIds: routeTables,
+  });
+  Object.assign(resources, bundleBucketPolicy(config));
+  Object.assign(resources, masterAddressReservations(config));
+
   resources.FlowLogGroup = resource(
     'AWS::Logs::LogGroup',
     { RetentionInDays: config.flowLogRetentionDays, KmsKeyId: GetAtt('ClusterKey', 'Arn') },
@@ -280,6 +293,56 @@ export function networkStack(config: ClusterConfig): StackTemplate {
       ),
     },
   };
+}
+
+/**
+ * The policy of the DC/OS bundle's bucket (made by `npm run bundle`, outside the stacks): its objects may be read by
+ * anyone whose request comes through this VPC's S3 endpoint, which is how `dcos_install.sh`'s
+ * unsigned curl reads them, and by nobody else but the account's own principals with IAM permission. Requests without
+ * TLS are refused. A fixed `aws:SourceVpce` makes the policy non-public, so the bucket keeps every Block Public
+ * Access setting on (Amazon S3 User Guide, "The meaning of 'public'"; "Controlling access from VPC endpoints with
+ * bucket policies"). The bucket must use SSE-S3: an object encrypted with KMS cannot be read by an unsigned request.
+ */
+function bundleBucketPolicy(config: ClusterConfig): Record<string, CfnResource> {
+  // The definition's Region gives the partition, so the ARNs are plain strings (Control Tower's CT.S3.PR.8 reads them).
+  const bucket = `arn:${partitionOf(config.region)}:s3:::${config.bundle.bucket}`;
+  return {
+    BundleBucketPolicy: resource('AWS::S3::BucketPolicy', {
+      Bucket: config.bundle.bucket,
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          denyInsecureTransport(bucket, `${bucket}/*`),
+          {
+            Sid: 'ClusterNodesReadTheBundle',
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            // The whole bucket, which holds only this cluster's bundle: a new folder (bundle.prefix) then changes the
+            // bundle URL's SSM parameter alone, not this stack.
+            Resource: `${bucket}/*`,
+            Condition: { StringEquals: { 'aws:SourceVpce': Ref('S3Endpoint') } },
+          },
+        ],
+      },
+    }),
+  };
+}
+
+/** The masters' fixed addresses, reserved (explicit) in each master subnet that holds masters: `masterReservation`. */
+function masterAddressReservations(config: ClusterConfig): Record<string, CfnResource> {
+  const found: Record<string, CfnResource> = {};
+  for (let az = 0; az < config.availabilityZones; az++) {
+    const cidr = masterReservation(config, az);
+    if (!cidr) continue;
+    found[`MasterAddressReservation${az + 1}`] = resource('AWS::EC2::SubnetCidrReservation', {
+      SubnetId: Ref(SubnetIds.subnet('Master', az + 1)),
+      Cidr: cidr,
+      ReservationType: 'explicit',
+      Description: `${config.name}: the masters' fixed addresses; EC2 assigns none of them by itself`,
+    });
+  }
+  return found;
 }
 
 /** An IPv4 CIDR block in canonical notation (octets 0-255 without leading zeros), for parameter AllowedPattern. */

@@ -2,12 +2,15 @@
  * The root stack: the four nested stacks, wired explicitly by parameters and `!GetAtt Child.Outputs.X`, and the
  * cluster's outputs in the classic shape (dcos_cli, internal_master, public_slave, vpn) in CloudFormation naming.
  */
-import { masterAddresses, type ClusterConfig } from './config.js';
-import { GATEWAY_IMAGE_PARAMETER, NODE_PARAMETERS } from './compute.js';
+import { bundleUrl, masterAddresses, type ClusterConfig } from './config.js';
+import { BUNDLE_URL_PARAMETER, GATEWAY_IMAGE_PARAMETER, MASTER_PARAMETERS, MASTER_PARAMETER_SOURCES, NODE_PARAMETERS } from './compute.js';
 import { SecurityGroupIds, StackIds, SubnetIds, type StackId } from './names.js';
 import { CIDR_PATTERN } from './network.js';
 import { TEMPLATE_BASE_URL_PARAMETER } from '../lib/manifest.js';
-import { Fn, GetAtt, output, Ref, resource, type CfnResource, type StackTemplate, type Value } from '../lib/template.js';
+import { Fn, GetAtt, output, PARAMETER_DEFAULTS_KEY, Ref, resource, type CfnResource, type StackTemplate, type Value } from '../lib/template.js';
+
+/** The root's SSM parameter that holds the DC/OS bundle URL; the nodes read it at boot. */
+export const BUNDLE_URL_RESOURCE = 'BundleUrl';
 
 /** The root template's Description: the definition's `description` with the cluster's shape. */
 export function rootDescription(config: ClusterConfig): string {
@@ -31,12 +34,9 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
       Tags: [{ Key: 'dcos:cluster', Value: config.name }],
     });
   const fromNetwork = (name: string) => childOutput('Network', name);
-  const nodeParameters = {
-    KeyName: Ref('KeyName'),
-    NodeImageId: Ref('NodeImageId'),
-    NodeRootDeviceName: Ref('NodeRootDeviceName'),
-    DcosInstallerUrl: Ref('DcosInstallerUrl'),
-  };
+  const passed = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, Ref(n)]));
+  // The bundle URL's SSM parameter by name: its name never changes, so a new URL updates the SSM parameter only.
+  const bundleUrlParameter = { [BUNDLE_URL_PARAMETER]: Ref(BUNDLE_URL_RESOURCE) };
   const securityGroup = (name: Parameters<typeof SecurityGroupIds.output>[0]) => ({
     [SecurityGroupIds.output(name)]: fromNetwork(SecurityGroupIds.output(name)),
   });
@@ -49,9 +49,20 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
     Metadata: {
       'AWS::CloudFormation::Interface': {
         ParameterGroups: [
-          { Label: { default: 'DC/OS' }, Parameters: ['DcosInstallerUrl', 'DcosCliUrl', 'NodeImageId', 'NodeRootDeviceName'] },
-          { Label: { default: 'Access' }, Parameters: ['KeyName', 'VpnClientCidr', 'PublicIngressCidr', 'GatewayImageId'] },
+          { Label: { default: 'DC/OS' }, Parameters: ['NodeImageId', 'NodeRootDeviceName', 'MasterImageId', 'MasterRootDeviceName', 'DcosCliUrl'] },
+          { Label: { default: 'Access' }, Parameters: ['KeyName', 'MasterKeyName', 'VpnClientCidr', 'PublicIngressCidr', 'GatewayImageId'] },
           { Label: { default: 'Packaging' }, Parameters: [TEMPLATE_BASE_URL_PARAMETER] },
+        ],
+      },
+      [PARAMETER_DEFAULTS_KEY]: MASTER_PARAMETER_SOURCES,
+    },
+    Rules: {
+      Region: {
+        Assertions: [
+          {
+            Assert: Fn.equals(Ref('AWS::Region'), config.region),
+            AssertDescription: `Cluster '${config.name}' is defined for ${config.region}: its DC/OS bundle (bootstrap_url ${bundleUrl(config)}) is read through the VPC's S3 endpoint, which reaches only its own Region. Deploy it in ${config.region}, or set region in its definition and synth again.`,
+          },
         ],
       },
     },
@@ -64,8 +75,10 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
       },
       ...NODE_PARAMETERS,
       NodeRootDeviceName: { ...NODE_PARAMETERS.NodeRootDeviceName, Default: '/dev/sda1' },
+      ...MASTER_PARAMETERS,
       DcosCliUrl: {
         Type: 'String',
+        MaxLength: 512,
         Description: 'URL of the dcos CLI binary to install on the admin instance; empty to skip',
         Default: '',
         AllowedPattern: '^(https?://[^\\s]+)?$',
@@ -88,10 +101,16 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
     },
     Resources: {
       [StackIds.Network]: nested('Network', { VpnClientCidr: Ref('VpnClientCidr'), PublicIngressCidr: Ref('PublicIngressCidr') }),
+      [BUNDLE_URL_RESOURCE]: resource('AWS::SSM::Parameter', {
+        Name: Fn.sub('/dcos-cfn/${AWS::StackName}/bundle-url'),
+        Type: 'String',
+        Value: bundleUrl(config),
+        Description: `Where the DC/OS nodes of ${config.name} fetch the install bundle (bootstrap_url of genconf/config.yaml)`,
+        Tags: { 'dcos:cluster': config.name },
+      }),
       [StackIds.MasterZone]: nested('MasterZone', {
-        ...nodeParameters,
-        GatewayImageId: Ref('GatewayImageId'),
-        DcosCliUrl: Ref('DcosCliUrl'),
+        ...passed(['KeyName', ...Object.keys(MASTER_PARAMETERS), 'GatewayImageId', 'DcosCliUrl']),
+        ...bundleUrlParameter,
         VpcId: fromNetwork('VpcId'),
         ...subnets('Master'),
         ...securityGroup('Master'),
@@ -99,7 +118,8 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
         ...securityGroup('Admin'),
       }),
       [StackIds.Agents]: nested('Agents', {
-        ...nodeParameters,
+        ...passed(['KeyName', 'NodeImageId', 'NodeRootDeviceName']),
+        ...bundleUrlParameter,
         VpcId: fromNetwork('VpcId'),
         ...subnets('Public'),
         ...subnets('PrivateAgent'),

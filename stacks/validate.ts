@@ -4,7 +4,7 @@
  */
 import { nearest } from '../lib/suggest.js';
 import { AWS_RESERVED_ADDRESSES, cidrProblem, contains, overlaps, parseCidr, prefixFor, size, type Cidr } from './cidr.js';
-import { defineCluster, MASTER_HOST_OFFSET, type ClusterConfig, type NodeGroupProps } from './config.js';
+import { defineCluster, MASTER_HOST_OFFSET, masterReservation, mastersInAz, type ClusterConfig, type NodeGroupProps } from './config.js';
 import { rootDescription } from './root.js';
 
 /** CloudFormation's limit on a template Description (CloudFormation User Guide, "Template format: Description"). */
@@ -14,6 +14,16 @@ export const DESCRIPTION_LIMIT = 1024;
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+/** An AWS Region code: `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`. */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/**
+ * An S3 bucket name nodes can fetch from over HTTPS by its virtual-hosted name: 3-63 lowercase letters, digits and
+ * dashes, starting and ending with a letter or digit. Dots are legal in S3 but break TLS for virtual-hosted names
+ * (Amazon S3 User Guide, "Bucket naming rules").
+ */
+const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** A folder inside the bucket: path segments of letters, digits, `.`, `_` and `-`, no slash at either end. */
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
 const NAME = /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/;
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
@@ -29,6 +39,13 @@ export function validateCluster(config: ClusterConfig): string[] {
 
   if (typeof config.name !== 'string' || !NAME.test(config.name)) {
     expect('name', config.name, 'lowercase letters, digits and dashes, 3-24 characters, starting with a letter');
+  }
+  if (typeof config.region !== 'string' || !REGION.test(config.region)) expect('region', config.region, 'an AWS Region code like eu-west-1');
+  if (typeof config.bundle.bucket !== 'string' || !BUCKET.test(config.bundle.bucket)) {
+    expect('bundle.bucket', config.bundle.bucket, 'an S3 bucket name of 3-63 lowercase letters, digits and dashes, starting and ending with a letter or digit (no dots: nodes fetch it over HTTPS by its virtual-hosted name)');
+  }
+  if (typeof config.bundle.prefix !== 'string' || !PREFIX.test(config.bundle.prefix)) {
+    expect('bundle.prefix', config.bundle.prefix, 'a folder like dcos or dcos/2.2 (letters, digits, ".", "_", "-", no slash at either end)');
   }
   if (![1, 3, 5].includes(config.masters.count)) expect('masters.count', config.masters.count, '1, 3 or 5 (a ZooKeeper quorum)');
   const azs = config.availabilityZones;
@@ -65,6 +82,8 @@ function checkDescription(config: ClusterConfig, expect: (path: string, value: u
   // The root template's Description is the description with the cluster's name and shape around it. Tag keys
   // and values the definition reaches (the name, at most 24 characters, in Name and dcos:cluster) stay far
   // inside their 128 and 256 characters.
+  // The shape around it counts the nodes: without usable counts its length is not known.
+  if (![config.masters.count, config.privateAgents.count, config.publicAgents.count].every(Number.isInteger)) return;
   const overhead = rootDescription(config).length - config.description.length;
   if (overhead + config.description.length > DESCRIPTION_LIMIT) {
     expect('description', `${config.description.slice(0, 40)}...`, `at most ${DESCRIPTION_LIMIT - overhead} characters (CloudFormation's ${DESCRIPTION_LIMIT} for a template Description, less ${overhead} for the name and shape); it has ${config.description.length}`);
@@ -82,8 +101,11 @@ function demand(config: ClusterConfig, zone: 'public' | 'masterZone' | 'privateA
       return { count: nat + vpn + 1, what: `${[nat ? 'a NAT gateway' : '', vpn ? 'the VPN gateway' : '', 'the public load balancer'].filter(Boolean).join(', ')}` };
     }
     case 'masterZone': {
-      const masters = Array.from({ length: config.masters.count }, (_, i) => i).filter((i) => i % azs === az).length;
-      return { count: masters + 1 + (az === 0 ? 1 : 0), what: `${masters} master(s), the internal load balancer${az === 0 ? ', the dcos-cli instance' : ''}` };
+      const masters = mastersInAz(config, az);
+      const reservation = masterReservation(config, az);
+      const reserved = reservation ? size(parseCidr(reservation)!) : 0;
+      const held = masters ? `the masters' reserved ${reservation} (${masters} master(s))` : '0 masters';
+      return { count: reserved + 1 + (az === 0 ? 1 : 0), what: `${held}, the internal load balancer${az === 0 ? ', the dcos-cli instance' : ''}` };
     }
     case 'privateAgents':
       return { count: spread(config.privateAgents.count), what: `${spread(config.privateAgents.count)} private agent(s) (${config.privateAgents.count} + 1 for rolling updates over ${azs} AZ(s))` };
@@ -151,17 +173,31 @@ function checkNetwork(config: ClusterConfig, expect: (path: string, value: unkno
  * complete config `defineCluster` makes.
  */
 export function checkDefinitionShape(value: unknown): string[] {
+  return inspectShape(value).problems;
+}
+
+/** A definition's shape problems, with the paths whose values are unusable (wrong type, not finite). */
+interface Shape {
+  readonly problems: string[];
+  /** Paths of values of the wrong type or not finite; unknown keys are not among them (they are ignored). */
+  readonly broken: string[];
+  /** False when the value is no definition at all (not an object, or not made by defineCluster). */
+  readonly definition: boolean;
+}
+
+function inspectShape(value: unknown): Shape {
   const schema: unknown = defineCluster({ name: 'schema' });
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return [`the default export: got ${describeType(value)}, expected a cluster definition: export default defineCluster({ name: '...', ... })`];
+    return { problems: [`the default export: got ${describeType(value)}, expected a cluster definition: export default defineCluster({ name: '...', ... })`], broken: [], definition: false };
   }
   const missing = Object.keys(schema as object).filter((k) => !(k in value));
   if (missing.length) {
-    return [`the default export lacks ${missing.join(', ')}: a definition must 'export default defineCluster({...})', which fills in the defaults`];
+    return { problems: [`the default export lacks ${missing.join(', ')}: a definition must 'export default defineCluster({...})', which fills in the defaults`], broken: [], definition: false };
   }
   const problems: string[] = [];
-  compareShape(value, schema, '', problems);
-  return problems;
+  const broken: string[] = [];
+  compareShape(value, schema, '', problems, broken);
+  return { problems, broken, definition: true };
 }
 
 function describeType(v: unknown): string {
@@ -172,24 +208,28 @@ function describeType(v: unknown): string {
   return `${typeof v === 'undefined' ? 'nothing' : `a ${typeof v}`}${typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? ` (${show(v)})` : ''}`;
 }
 
-function compareShape(value: unknown, expected: unknown, path: string, problems: string[]): void {
+function compareShape(value: unknown, expected: unknown, path: string, problems: string[], broken: string[]): void {
   const at = (key: string | number) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+  const wrong = (problem: string) => {
+    problems.push(`${path}: ${problem}`);
+    broken.push(path);
+  };
   if (typeof expected === 'number') {
-    if (typeof value !== 'number') problems.push(`${path}: got ${describeType(value)}, expected a number`);
-    else if (!Number.isFinite(value)) problems.push(`${path}: got ${value}, expected a finite number`);
+    if (typeof value !== 'number') wrong(`got ${describeType(value)}, expected a number`);
+    else if (!Number.isFinite(value)) wrong(`got ${value}, expected a finite number`);
     return;
   }
   if (typeof expected === 'string' || typeof expected === 'boolean') {
-    if (typeof value !== typeof expected) problems.push(`${path}: got ${describeType(value)}, expected a ${typeof expected}`);
+    if (typeof value !== typeof expected) wrong(`got ${describeType(value)}, expected a ${typeof expected}`);
     return;
   }
   if (Array.isArray(expected)) {
-    if (!Array.isArray(value)) problems.push(`${path}: got ${describeType(value)}, expected an array`);
-    else value.forEach((v, i) => compareShape(v, expected[0] ?? '', at(i), problems));
+    if (!Array.isArray(value)) wrong(`got ${describeType(value)}, expected an array`);
+    else value.forEach((v, i) => compareShape(v, expected[0] ?? '', at(i), problems, broken));
     return;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.push(`${path}: got ${describeType(value)}, expected an object`);
+    wrong(`got ${describeType(value)}, expected an object`);
     return;
   }
   const known = Object.keys(expected as object);
@@ -198,16 +238,36 @@ function compareShape(value: unknown, expected: unknown, path: string, problems:
       const near = nearest(key, known);
       problems.push(`${at(key)}: unknown key${near.length ? ` (did you mean ${near.join(' or ')}?)` : ` (known: ${known.join(', ')})`}; it would be ignored, leaving the default in place`);
     } else {
-      compareShape(v, (expected as Record<string, unknown>)[key], at(key), problems);
+      compareShape(v, (expected as Record<string, unknown>)[key], at(key), problems, broken);
     }
   }
 }
 
 /**
- * Everything wrong with a loaded definition: its shape first; its values (`validateCluster`) only when the
- * shape holds, so a NaN is reported as NaN and a missing group does not crash the value checks.
+ * Everything wrong with a loaded definition, in one list: its shape problems first, then its value problems
+ * (`validateCluster`). The value checks run whenever the value is a definition at all, on a copy in which each
+ * unusable value (wrong type, not finite) is left out (an object or array of the wrong type becomes an empty one),
+ * and their problems at or under an unusable path are dropped: the shape problem already names it, and a NaN is
+ * reported as NaN. The checks that combine values (the AZ rule, subnet sizes) run only on usable inputs.
  */
 export function validateDefinition(value: unknown): string[] {
-  const shape = checkDefinitionShape(value);
-  return shape.length ? shape : validateCluster(value as ClusterConfig);
+  const shape = inspectShape(value);
+  if (!shape.definition) return shape.problems;
+  if (shape.broken.length === 0) return [...shape.problems, ...validateCluster(value as ClusterConfig)];
+  const under = (path: string) => shape.broken.some((b) => path === b || path.startsWith(`${b}.`) || path.startsWith(`${b}[`));
+  const usable = withoutBroken(value, defineCluster({ name: 'schema' }), shape.broken);
+  const values = validateCluster(usable as ClusterConfig).filter((p) => !under(p.slice(0, p.indexOf(':'))));
+  return [...shape.problems, ...values];
+}
+
+/**
+ * A copy of `value` in which each broken path holds what the checks can read without crashing: an empty object or
+ * array where the schema (`expected`) has one, else undefined.
+ */
+function withoutBroken(value: unknown, expected: unknown, broken: readonly string[], path = ''): unknown {
+  if (path !== '' && broken.includes(path)) return Array.isArray(expected) ? [] : expected !== null && typeof expected === 'object' ? {} : undefined;
+  if (Array.isArray(value)) return value.map((v, i) => withoutBroken(v, Array.isArray(expected) ? expected[0] : undefined, broken, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return value;
+  const schema = (expected ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutBroken(v, schema[k], broken, path ? `${path}.${k}` : k)]));
 }

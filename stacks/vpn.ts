@@ -66,6 +66,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
       name: 'vpn',
       role: 'vpn',
       imageId: Ref('GatewayImageId'),
+      keyName: Ref('KeyName'),
       instanceType: config.vpn.instanceType,
       instanceProfile: 'VpnInstanceProfile',
       rootDeviceName: GATEWAY_ROOT_DEVICE,

@@ -151,6 +151,14 @@ describe("audit corpus: Mesosphere's templates, every version and variant", () =
     }
   }
 
+  it('finds no user data over EC2\'s limit and no secret in a parameter Default in any of them (DCOS.EC2.6, DCOS.CFN.4)', () => {
+    const paths = [
+      ...Object.keys(MESOSPHERE_EXPOSURE),
+      ...['1.8.7', '1.10.11', '1.13.9'].flatMap((v) => Object.keys(ADVANCED_ALONE).map((file) => `${MESOSPHERE}/dcos-${v}-rendered/advanced/${file}`)),
+    ];
+    for (const path of paths) assert.deepEqual(ruleHits(path).filter((hit) => /^DCOS\.(EC2\.6|CFN\.4) /.test(hit)), [], path);
+  });
+
   it('flags the possibly reachable masters of the zen template like reachable ones', () => {
     const hits = ruleHits(`${MESOSPHERE}/dcos-1.13.9-rendered/advanced/coreos-zen-3.json`);
     for (const hit of ['DCOS.EC2.1 MasterServerGroup', 'DCOS.EC2.4 MasterServerGroup', 'DCOS.ELB.1 ElasticLoadBalancer']) assert.ok(hits.includes(hit), `${hit} in\n${hits.join('\n')}`);

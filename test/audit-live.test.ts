@@ -8,6 +8,7 @@
  * permission is missing (HTTP 403, `UnauthorizedOperation`) or when it throttles (HTTP 503,
  * `RequestLimitExceeded`), so the real SDK clients' retry and error parsing are exercised.
  */
+import { uploadStandInBundle } from './boot/bundle.js';
 import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import {
   AllocateAddressCommand,
@@ -35,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LiveAuditResult } from '../lib/audit/live/audit.js';
-import { measureDeploy } from '../lib/deploy/measure.js';
+import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
@@ -44,7 +45,7 @@ import { startMotoOrSkip, stopMoto, type Moto } from './moto.js';
 const CLI = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
 const TRACE = /^\s+at .*(\.js|\.ts):\d+/m;
 const STACK = 'dcos-live';
-const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
 
 /**
  * A proxy to moto that answers a call (by its query-protocol Action) with an AWS error instead, a given
@@ -110,6 +111,7 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     moto = await startMotoOrSkip(this);
     dir = mkdtempSync(join(tmpdir(), 'dcos-live-'));
     await writeOutput(compile(defaultCluster), dir);
+    await uploadStandInBundle(dir, defaultCluster, moto.endpoint); // the bundle in its bucket, as npm run bundle puts it
     const aws = { endpointUrl: moto.endpoint, region: 'us-east-1' };
     const lines: string[] = [];
     const { result } = await measureDeploy(aws, { templates: loadTemplates(dir), stackName: STACK, parameters: PARAMETERS, endpointUrl: moto.endpoint, confirm: async () => true, print: (l) => lines.push(l), pollMs: 20, eventPollMs: 20 });
@@ -117,7 +119,8 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
     elbv2 = new ElasticLoadBalancingV2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
     const { cfn } = await import('../lib/deploy/aws.js').then((m) => m.connect(aws));
-    for (const nested of (await cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries ?? []) {
+    const rootResources = (await cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries ?? [];
+    for (const nested of rootResources.filter((r) => r.ResourceType === 'AWS::CloudFormation::Stack')) {
       const summaries = (await cfn.send(new ListStackResourcesCommand({ StackName: nested.PhysicalResourceId }))).StackResourceSummaries ?? [];
       physical[nested.LogicalResourceId!] = Object.fromEntries(summaries.map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
     }
@@ -251,16 +254,30 @@ describe('npm run audit -- --stack-name against the default cluster on moto_serv
     assert.deepEqual(result.unreadable, []);
   });
 
-  it('names a stack that does not exist, refuses a bad --timeout, and refuses live options without --stack-name', async () => {
+  it('names a stack that does not exist, and refuses a bad --timeout', async () => {
     const missing = await execa(process.execPath, [CLI, 'audit', '--stack-name', 'dcos-typo', '--endpoint-url', endpoint, '--region', 'eu-west-1'], { reject: false, env: { AWS_EC2_METADATA_DISABLED: 'true' } });
     assert.equal(missing.exitCode, 1);
     assert.match(missing.stderr, /^error: Stack dcos-typo does not exist in eu-west-1\. Check --stack-name and --region \(or --profile\)\.$/m);
     assert.doesNotMatch(missing.stderr, TRACE);
     const timeout = await audit(endpoint, '--timeout', '5m');
     assert.equal(timeout.exitCode, 2);
-    assert.match(timeout.stderr, /^error: --timeout 5m: expected whole seconds from 1 to 3600\.$/m);
+    assert.match(timeout.stderr, /^error: --timeout 5m: expected whole seconds from 1 to 86400\.$/m);
+  });
+});
+
+describe('npm run audit: live and template options are not mixed (the CLI as a subprocess)', () => {
+  it('names the live option given without --stack-name', async () => {
     const noStack = await execa(process.execPath, [CLI, 'audit', '--profile', 'ops'], { reject: false });
     assert.equal(noStack.exitCode, 2);
-    assert.match(noStack.stderr, /^error: --profile: for a live audit, give --stack-name NAME/m);
+    assert.match(noStack.stderr, /^error: --profile belongs to a live audit, which needs --stack-name NAME\./m);
+  });
+
+  it('names --compare and the template path given with --stack-name, not the live options', async () => {
+    const compare = await execa(process.execPath, [CLI, 'audit', '--stack-name', 'dcos-prod', '--compare', 'out'], { reject: false });
+    assert.equal(compare.exitCode, 2);
+    assert.match(compare.stderr, /^error: --compare: a live audit \(--stack-name\) reads the deployed stack, not templates/m);
+    const path = await execa(process.execPath, [CLI, 'audit', 'out', '--stack-name', 'dcos-prod'], { reject: false });
+    assert.equal(path.exitCode, 2);
+    assert.match(path.stderr, /^error: template path out: a live audit/m);
   });
 });

@@ -12,17 +12,20 @@ import { loadTemplateSet, templateSetOf } from '../lib/audit/load.js';
 import { analyzeNetwork } from '../lib/audit/network.js';
 import { formatCompare } from '../lib/audit/report.js';
 import { runDcosRules } from '../lib/audit/rules.js';
+import { oversizedUserData } from '../lib/audit/user-data.js';
 import { UserError } from '../lib/errors.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import { childStacks } from '../stacks/cluster.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
 import { SCANNER_RULES } from '../stacks/waivers.js';
+import { tempFolders } from './helpers/temp.js';
 
 const FIXTURES = 'test/fixtures/audit';
 const fixture = (name: string) => join(FIXTURES, name);
 const MESOSPHERE = 'reference/mesosphere-1.8.7/multi-master.cloudformation.json';
 const CLI = join(process.cwd(), 'dist/lib/cli.js');
+const tmp = tempFolders('dcos-audit-');
 
 /** Our rules only (no cfn-guard): `rule resource: message` lines. */
 function dcosFindings(path: string): string[] {
@@ -141,14 +144,39 @@ describe('audit: our rules', () => {
 
   it('DCOS.CFN.2: a secret parameter and an access key in user data, a secret in an output', () => {
     assert.deepEqual(dcosFindings(fixture('cfn-2-secret-user-data.yaml')).filter((f) => f.startsWith('DCOS.CFN.2')), [
-      'DCOS.CFN.2 Admin: user data holds secret parameter AdminPassword, text matching AKIA[0-9A-Z]{16}; fetch secrets at boot from Secrets Manager or SSM',
+      'DCOS.CFN.2 Admin: user data holds secret parameter AdminPassword, an AWS access key ID; fetch secrets at boot from Secrets Manager or SSM',
       'DCOS.CFN.2 Outputs.Password: output shows secret parameter AdminPassword; do not output secrets',
     ]);
   });
 
-  it('DCOS.CFN.3: a stateful resource not retained on replacement', () => {
-    assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')), [
-      'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set both to Retain',
+  it('DCOS.CFN.4: a secret in a parameter Default, by shape or by name, or any Default of a NoEcho parameter (look-alikes pass)', () => {
+    const fix = '; the template shows it to everyone who can read the stack: remove the Default and pass the value at deploy time (better: a dynamic reference to Secrets Manager), and replace a credential that was ever in a template';
+    const found = dcosFindings(fixture('cfn-4-secret-defaults.yaml'));
+    assert.deepEqual(found.filter((f) => f.startsWith('DCOS.CFN.4')), [
+      `DCOS.CFN.4 Parameters.DbPassword: it is NoEcho, but NoEcho does not mask its Default${fix}`,
+      `DCOS.CFN.4 Parameters.Foo: its Default holds an AWS access key ID${fix}`,
+      `DCOS.CFN.4 Parameters.SessionKeyId: its Default holds an AWS access key ID${fix}`,
+      `DCOS.CFN.4 Parameters.AwsSecretAccessKey: its Default holds a 40-character string shaped like an AWS secret access key${fix}`,
+      `DCOS.CFN.4 Parameters.AwsCredentials: its Default holds a 40-character string shaped like an AWS secret access key${fix}`,
+      `DCOS.CFN.4 Parameters.TlsBundle: its Default holds a private key (PEM)${fix}`,
+      `DCOS.CFN.4 Parameters.GithubToken: its name says it holds a secret and it has a Default (40 characters)${fix}`,
+      `DCOS.CFN.4 Parameters.AdminPassword: its name says it holds a secret and it has a Default (8 characters)${fix}`,
+      `DCOS.CFN.4 Parameters.LicenseKey: its Default is a random-looking 24-character string in a key parameter${fix}`,
+    ]);
+    // The messages say what a value looks like, never the value.
+    assert.ok(!found.some((f) => /SuperSecret|AKIAIOSFODNN|wJalrXUtn|changeme|ghp_/.test(f)), found.join('\n'));
+    // Names that only point at a secret or describe one are no secret's name (DCOS.CFN.1 agrees).
+    assert.deepEqual(found.filter((f) => f.startsWith('DCOS.CFN.1')).map((f) => f.split(':')[0]), [
+      'DCOS.CFN.1 Parameters.AwsCredentials',
+      'DCOS.CFN.1 Parameters.GithubToken',
+      'DCOS.CFN.1 Parameters.AdminPassword',
+    ]);
+  });
+
+  it('DCOS.CFN.3: a stateful resource not retained on replacement (RetainExceptOnCreate is for DeletionPolicy only)', () => {
+    assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')).filter((f) => f.startsWith('DCOS.CFN.3')), [
+      'DCOS.CFN.3 Bucket: AWS::S3::Bucket has DeletionPolicy RetainExceptOnCreate and UpdateReplacePolicy RetainExceptOnCreate; set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
+      'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
     ]);
   });
 
@@ -174,6 +202,93 @@ describe('audit: least privilege and termination protection', () => {
       'DCOS.IAM.2 NodeRole: allows s3:PutObject on ${Bucket.Arn}/clients/*; name the exact ARN (a bucket key, a key ID, a log group)',
       'DCOS.EC2.5 Master2: master instance can be terminated by an API call; set DisableApiTermination: true (npm run destroy turns it off before deleting)',
     ]);
+  });
+});
+
+describe("audit: user data within EC2's 16 KB limit (DCOS.EC2.6)", () => {
+  const instance = (userData: unknown) => ({ Type: 'AWS::EC2::Instance', Properties: { ImageId: 'ami-12345678', UserData: userData } });
+  const sub = (text: string, variables?: Record<string, unknown>) => ({ 'Fn::Base64': { 'Fn::Sub': variables ? [text, variables] : text } });
+  const x = (n: number) => 'x'.repeat(n);
+  const FIX = 'shorten the program (fetch the rest at boot), or give its parameters a MaxLength';
+
+  /** DCOS.EC2.6 findings, `stack/resource: message`, for templates given as objects (a root and its nested stacks). */
+  function oversized(root: object, children: Record<string, object> = {}): string[] {
+    const set = templateSetOf('mem', { file: 'root.json', template: root }, Object.entries(children).map(([id, template]) => ({ id, file: `${id}.json`, template })));
+    return oversizedUserData(set).map((f) => `${f.stack}/${f.resource}: ${f.message}`);
+  }
+
+  it('passes 16,384 bytes and fails one more, in UTF-8 bytes, for instances, launch templates and launch configurations', () => {
+    const over = { 'Fn::Base64': `é${x(16_383)}` };
+    assert.deepEqual(
+      oversized({
+        Resources: {
+          AtLimit: instance({ 'Fn::Base64': x(16_384) }),
+          Instance: instance(over),
+          Template: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { UserData: over } } },
+          Configuration: { Type: 'AWS::AutoScaling::LaunchConfiguration', Properties: { ImageId: 'ami-12345678', InstanceType: 'm6i.large', UserData: over } },
+          Encoded: instance(Buffer.from(x(16_385)).toString('base64')),
+        },
+      }),
+      ['Instance', 'Template', 'Configuration', 'Encoded'].map((id) => `root/${id}: user data is 16,385 bytes before base64 encoding, over EC2's limit of 16,384; ${FIX}`),
+    );
+  });
+
+  it("counts a parameter at its longest: no MaxLength is CloudFormation's 4,096-byte limit, MaxLength characters up to 4 bytes each, AllowedValues the longest", () => {
+    const Parameters = { Url: { Type: 'String' }, Short: { Type: 'String', MaxLength: 100 }, Mode: { Type: 'String', AllowedValues: ['a', 'abcdef'] } };
+    assert.deepEqual(
+      oversized({
+        Parameters,
+        Resources: {
+          Open: instance(sub(`${x(8_200)}\${Url}\${Url}`)),
+          Bounded: instance(sub(`${x(8_200)}\${Short}\${Short}`)),
+          Wide: instance(sub(`${x(16_000)}\${Short}`)),
+          Allowed: instance(sub(`${x(16_379)}\${Mode}`)),
+        },
+      }),
+      [
+        `root/Open: user data may reach 16,392 bytes before base64 encoding, over EC2's limit of 16,384: 8,200 bytes of text plus, at their longest, 2 × parameter Url (4,096 bytes: no MaxLength, so CloudFormation's limit on a parameter value); ${FIX}`,
+        `root/Wide: user data may reach 16,400 bytes before base64 encoding, over EC2's limit of 16,384: 16,000 bytes of text plus, at their longest, parameter Short (400 bytes: MaxLength 100 characters, up to 4 bytes each); ${FIX}`,
+        `root/Allowed: user data may reach 16,385 bytes before base64 encoding, over EC2's limit of 16,384: 16,379 bytes of text plus, at their longest, parameter Mode (6 bytes: its longest AllowedValues entry); ${FIX}`,
+      ],
+    );
+  });
+
+  it("follows a nested stack's parameter to what its parent passes; pseudo parameters at their maximum; ${!Literal} as text", () => {
+    const child = { Parameters: { Url: { Type: 'String' } }, Resources: { Node: instance(sub(`${x(8_200)}\${Url}\${Url}`)) } };
+    const root = (urlParameter: object) => ({
+      Parameters: { Url: urlParameter },
+      Resources: { Child: { Type: 'AWS::CloudFormation::Stack', Properties: { TemplateURL: 'Child.json', Parameters: { Url: { Ref: 'Url' } } } } },
+    });
+    assert.deepEqual(oversized(root({ Type: 'String', MaxLength: 200 }), { Child: child }), []);
+    assert.match(oversized(root({ Type: 'String' }), { Child: child }).join('\n'), /^Child\/Node: user data may reach 16,392 bytes .* 2 × parameter Url \(4,096 bytes/);
+    assert.deepEqual(
+      oversized({
+        Resources: {
+          Named: instance(sub(`${x(16_300)}\${AWS::StackName}`)),
+          Escaped: instance(sub(`${x(16_374)}\${!Literal}`)),
+          EscapedOver: instance(sub(`${x(16_375)}\${!Literal}`)),
+        },
+      }),
+      [
+        `root/Named: user data may reach 16,428 bytes before base64 encoding, over EC2's limit of 16,384: 16,300 bytes of text plus, at their longest, AWS::StackName (128 bytes); ${FIX}`,
+        `root/EscapedOver: user data is 16,385 bytes before base64 encoding, over EC2's limit of 16,384; ${FIX}`,
+      ],
+    );
+  });
+
+  it('fails closed: a value with no known maximum leaves the size unbounded', () => {
+    assert.deepEqual(oversized({ Resources: { Host: instance(sub('#!/bin/sh\n${Script}', { Script: { 'Fn::ImportValue': 'shared-script' } })) } }), [
+      `root/Host: user data has no upper bound on its size, over EC2's limit of 16,384: at their longest, Fn::ImportValue (its value is known only at deploy time and has no documented maximum); ${FIX}`,
+    ]);
+  });
+});
+
+describe('audit: several output folders at once', () => {
+  it('reads each stack of each folder from its own file: the default and ha clusters together have no finding', async () => {
+    const parent = tmp('dcos-audit-both-');
+    for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as const) await writeOutput(compile(config), join(parent, name));
+    const set = loadTemplateSet([join(parent, 'default'), join(parent, 'ha')]);
+    assert.deepEqual(runDcosRules(set, analyzeNetwork(set)).map((f) => `${f.rule} ${f.resource}`), []);
   });
 });
 
@@ -356,7 +471,7 @@ for (const [name, config] of [['default', defaultCluster], ['ha', haCluster]] as
     let compiled: ReturnType<typeof compile>;
     let dir: string;
     before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'dcos-audit-out-'));
+      dir = tmp('dcos-audit-out-');
       compiled = compile(config);
       await writeOutput(compiled, dir);
       ours = await auditTemplateSet(dir);
@@ -415,7 +530,7 @@ describe('audit: several clusters at once', () => {
   it("keeps each root's nested stacks apart: both definitions' out/ together have zero findings, each group named by its root", async () => {
     const dirs = await Promise.all(
       [defaultCluster, haCluster].map(async (config) => {
-        const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-two-'));
+        const dir = tmp('dcos-audit-two-');
         await writeOutput(compile(config), dir);
         return dir;
       }),

@@ -285,13 +285,16 @@ async function benchDeploy(out: string): Promise<void> {
   }
   Object.assign(process.env, AWS_ENV);
   const { startMoto, stopMoto } = await import('./moto.js');
-  const { measureDeploy } = await import('../lib/deploy/measure.js');
+  const { measureDeploy } = await import('./helpers/measure.js');
   const { loadTemplates } = await import('../lib/deploy/templates.js');
   const dir = join(out, 'deploy');
   await writeOutput(compile(defaultCluster), dir);
   const moto = await startMoto();
   try {
-    const parameters = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+    const parameters = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
+    // What a user does before the first deploy: the DC/OS bundle in its bucket (npm run bundle).
+    const { uploadStandInBundle } = await import('./boot/bundle.js');
+    await uploadStandInBundle(dir, defaultCluster, moto.endpoint);
     const aws = { endpointUrl: moto.endpoint, region: 'us-east-1' };
     const props = {
       templates: loadTemplates(dir),

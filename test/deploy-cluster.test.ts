@@ -1,8 +1,12 @@
 /**
  * The real synthesized cluster (not a fixture) deployed to a local moto_server over HTTP: create, unchanged
- * redeploy, a change to one definition value that touches one nested stack, destroy.
+ * redeploy, a change to one definition value that touches one nested stack, a new bundle location and a new agent
+ * image that touch no master, destroy (which keeps exactly the retained resources), and a first create that fails
+ * and keeps nothing. Everything is read back with the SDK.
  */
-import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeChangeSetCommand, DescribeStacksCommand, ListStackResourcesCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, DescribeVolumesCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,15 +14,19 @@ import { join } from 'node:path';
 import { connect } from '../lib/deploy/aws.js';
 import type { DeployProps } from '../lib/deploy/deploy.js';
 import { destroy } from '../lib/deploy/destroy.js';
-import { measureDeploy } from '../lib/deploy/measure.js';
+import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import { defineCluster } from '../stacks/config.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import { motoAvailable, motoEnv, startMoto, stopMoto, type Moto } from './moto.js';
+import { uploadStandInBundle } from './boot/bundle.js';
+import { motoCall } from './boot/cluster.js';
 
 const STACK = 'dcos-e2e';
-const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
+/** The default cluster with six private agents and its bundle in another folder (a DC/OS upgrade's new bundle). */
+const MOVED = defineCluster({ name: 'dcos', privateAgents: { count: 6 }, bundle: { prefix: 'dcos-2.2.1' } });
 
 describe('the synthesized cluster on moto_server (end to end)', function () {
   let moto: Moto | undefined;
@@ -32,6 +40,9 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     }
     motoEnv();
     moto = await startMoto();
+    // Both bundles this suite deploys go up before the first deploy: the stack's bucket policy then refuses plain
+    // HTTP, which is how the tests reach the emulator (a user uploads over HTTPS).
+    for (const config of [defaultCluster, MOVED]) await uploadStandInBundle(await synth(config), config, moto.endpoint);
   });
   after(async () => {
     await stopMoto(moto);
@@ -40,8 +51,8 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
 
   /** Synthesizes a definition (with its audit, as `npm run synth` does) into a fresh folder. */
   async function synth(config = defaultCluster): Promise<string> {
-    const dir = mkdtempSync(join(tmpdir(), 'dcos-e2e-'));
-    dirs.push(dir);
+    const dir = join(mkdtempSync(join(tmpdir(), 'dcos-e2e-')), 'out');
+    dirs.push(join(dir, '..'));
     const { auditTemplateSet } = await import('../lib/audit/audit.js');
     await writeOutput(compile(config), dir, async (staging) => {
       assert.deepEqual((await auditTemplateSet(staging)).findings, []);
@@ -49,11 +60,11 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     return dir;
   }
 
-  const run = (dir: string) =>
+  const run = (dir: string, parameters: Record<string, string> = PARAMETERS) =>
     measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, {
       templates: loadTemplates(dir),
       stackName: STACK,
-      parameters: PARAMETERS,
+      parameters,
       endpointUrl: moto!.endpoint,
       confirm: async () => true,
       print: (line) => lines.push(line),
@@ -72,8 +83,10 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     assert.match(outputs['VpnClientProfile'] ?? '', /^aws s3 cp s3:\/\/\S+\/clients\/admin\.ovpn dcos-admin\.ovpn --region us-east-1$/);
     assert.equal(outputs['MasterAddresses'], '10.0.8.10');
     const clients = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
-    const nested = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries!;
+    const resources = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: STACK }))).StackResourceSummaries!;
+    const nested = resources.filter((r) => r.ResourceType === 'AWS::CloudFormation::Stack');
     assert.deepEqual(nested.map((r) => r.LogicalResourceId).sort(), ['Agents', 'MasterZone', 'Network', 'Vpn']);
+    assert.deepEqual(resources.filter((r) => r.ResourceType === 'AWS::SSM::Parameter').map((r) => [r.LogicalResourceId, r.PhysicalResourceId]), [['BundleUrl', `/dcos-cfn/${STACK}/bundle-url`]]);
   });
 
   it('redeploys unchanged output with reads only: the stack, its template and each stack policy', async () => {
@@ -91,6 +104,48 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     assert.ok(lines.some((l) => /1 uploaded, 3 already there/.test(l)), lines.join('\n'));
   });
 
+  /** What a deploy's change set changed in the root stack, as CloudFormation reports it: `Action LogicalId`. */
+  async function rootChanges(changeSet: string): Promise<string[]> {
+    const { cfn } = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
+    const described = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: changeSet, StackName: STACK }));
+    return (described.Changes ?? []).map((c) => `${c.ResourceChange?.Action} ${c.ResourceChange?.LogicalResourceId}`).sort();
+  }
+
+  /** The master instance, read back: its ID, image and state. */
+  async function master(): Promise<{ id: string; image: string; state: string }> {
+    const { cfn } = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
+    const zone = await physicalId(cfn, STACK, 'MasterZone');
+    const id = await physicalId(cfn, zone, 'Master1');
+    const ec2 = new EC2Client({ endpoint: moto!.endpoint, region: 'us-east-1' });
+    const instance = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+    ec2.destroy();
+    return { id, image: instance.ImageId!, state: instance.State!.Name! };
+  }
+
+  it("moves the bundle by changing the bundle URL's SSM parameter alone: no nested stack, so no master, is touched", async () => {
+    lines.length = 0;
+    const before = await master();
+    const { result } = await run(await synth(MOVED));
+    assert.equal(result.kind, 'deployed', lines.join('\n'));
+    assert.deepEqual(await rootChanges(result.kind === 'deployed' ? result.changeSet : ''), ['Modify BundleUrl']);
+    const read = await motoCall(moto!.endpoint, 'AmazonSSM.GetParameter', { Name: `/dcos-cfn/${STACK}/bundle-url` });
+    assert.equal(read['Parameter'].Value, 'https://dcos-dcos-bundle-us-east-1.s3.us-east-1.amazonaws.com/dcos-2.2.1');
+    assert.deepEqual(await master(), before);
+  });
+
+  it("rolls a new agent image to the agents' stack alone: the masters keep their own image", async () => {
+    lines.length = 0;
+    const before = await master();
+    const { result } = await run(await synth(MOVED), { ...PARAMETERS, NodeImageId: 'ami-87654321' });
+    assert.equal(result.kind, 'deployed', lines.join('\n'));
+    assert.deepEqual(await rootChanges(result.kind === 'deployed' ? result.changeSet : ''), ['Modify Agents']);
+    const { cfn } = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
+    const parameters = Object.fromEntries(((await cfn.send(new DescribeStacksCommand({ StackName: STACK }))).Stacks![0]!.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
+    assert.equal(parameters['NodeImageId'], 'ami-87654321');
+    assert.equal(parameters['MasterImageId'], 'ami-12345678', 'the masters kept the image the stack was created with');
+    assert.deepEqual(await master(), before);
+  });
+
   it('destroys the cluster with --force and lists what was retained', async () => {
     lines.length = 0;
     const clients = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
@@ -104,5 +159,105 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     for (const id of ['Network/Vpc', 'Network/ClusterKey', 'Network/FlowLogGroup', 'MasterZone/Master1State', 'Vpn/ProfileBucket']) {
       assert.ok(retained.includes(id), `${id} retained: ${retained.join(', ')}`);
     }
+    // What is left is exactly what was retained (DeletionPolicy RetainExceptOnCreate keeps it after a create).
+    const left = await leftovers(moto!.endpoint);
+    const physical = (type: string) => (result.kind === 'destroyed' ? result.retained.filter((r) => r.resourceType === type).map((r) => r.physicalId).sort() : []);
+    assert.deepEqual(left.volumes, physical('AWS::EC2::Volume'));
+    assert.deepEqual(left.vpcs, physical('AWS::EC2::VPC'));
+    assert.deepEqual(left.subnets, physical('AWS::EC2::Subnet'));
+    assert.deepEqual(left.instances, [], 'no instance runs');
+    assert.deepEqual(left.interfaces, []);
+    await s3(moto!.endpoint, (client) => client.send(new HeadBucketCommand({ Bucket: physical('AWS::S3::Bucket')[0] })));
+  });
+});
+
+/** A cluster's resources that exist, read back with the SDK (the default VPC and its subnets left out). */
+async function leftovers(endpoint: string) {
+  const ec2 = new EC2Client({ endpoint, region: 'us-east-1' });
+  try {
+    const vpcs = ((await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []).filter((v) => !v.IsDefault).map((v) => v.VpcId!).sort();
+    const subnets = ((await ec2.send(new DescribeSubnetsCommand({}))).Subnets ?? []).filter((s) => !s.DefaultForAz).map((s) => s.SubnetId!).sort();
+    const volumes = ((await ec2.send(new DescribeVolumesCommand({}))).Volumes ?? []).map((v) => v.VolumeId!).sort();
+    const instances = ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
+    const interfaces = ((await ec2.send(new DescribeNetworkInterfacesCommand({}))).NetworkInterfaces ?? []).map((n) => n.NetworkInterfaceId!);
+    const buckets = await s3(endpoint, async (client) => ((await client.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!).sort());
+    return { vpcs, subnets, volumes, instances, interfaces, buckets };
+  } finally {
+    ec2.destroy();
+  }
+}
+
+async function s3<T>(endpoint: string, use: (client: S3Client) => Promise<T>): Promise<T> {
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true });
+  try {
+    return await use(client);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function physicalId(cfn: CloudFormationClient, stack: string, logicalId: string): Promise<string> {
+  const found = ((await cfn.send(new ListStackResourcesCommand({ StackName: stack }))).StackResourceSummaries ?? []).find((r) => r.LogicalResourceId === logicalId);
+  assert.ok(found?.PhysicalResourceId, `${stack} has ${logicalId}`);
+  return found.PhysicalResourceId;
+}
+
+describe('a first create that fails, on moto_server: nothing is kept', function () {
+  let moto: Moto | undefined;
+  let dir: string | undefined;
+
+  before(async function () {
+    if (!motoAvailable()) {
+      console.log('    NOTICE: moto is not installed; skipping the emulator tests');
+      this.skip();
+    }
+    motoEnv();
+    // The last resource of the last stack fails, as AWS fails one it cannot make: everything else exists by then.
+    moto = await startMoto({ DCOS_CFN_MOTO_FAIL_CREATE: 'VpnGateway' });
+  });
+  after(async () => {
+    await stopMoto(moto);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rolls back and deletes every resource it made, the retained kinds (VPC, subnets, key, log group, volumes, bucket) included', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dcos-failed-create-'));
+    const out = join(dir, 'out');
+    await writeOutput(compile(defaultCluster), out);
+    await uploadStandInBundle(out, defaultCluster, moto!.endpoint);
+    const before = await leftovers(moto!.endpoint);
+    const lines: string[] = [];
+    const { result } = await measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, {
+      templates: loadTemplates(out),
+      stackName: STACK,
+      parameters: PARAMETERS,
+      endpointUrl: moto!.endpoint,
+      confirm: async () => true,
+      print: (line) => lines.push(line),
+      pollMs: 20,
+      eventPollMs: 20,
+    });
+    assert.equal(result.kind, 'failed', lines.join('\n'));
+    assert.equal(result.kind === 'failed' ? result.status : '', 'ROLLBACK_COMPLETE', `${lines.join('\n')}\n${JSON.stringify(result)}`);
+    assert.match(result.kind === 'failed' ? result.hint : '', /first create failed and was rolled back.*--replace-failed/);
+    assert.ok(lines.some((l) => /CREATE_FAILED\s+Vpn\s.*The following resource\(s\) failed to create: \[VpnGateway\]/.test(l)), lines.join('\n'));
+
+    const after = await leftovers(moto!.endpoint);
+    const templateBucket = after.buckets.filter((b) => b.startsWith('dcos-cfn-templates-'));
+    assert.equal(templateBucket.length, 1, "deploy's own template bucket, made before the stack");
+    assert.deepEqual({ ...after, buckets: after.buckets.filter((b) => !templateBucket.includes(b)) }, before, 'nothing of the cluster is left: no VPC, subnet, volume, instance, interface or bucket');
+    const logs = await motoCall(moto!.endpoint, 'Logs_20140328.DescribeLogGroups', {});
+    assert.deepEqual(logs['logGroups'], []);
+    // AWS's own keys (alias/aws/ebs, made for the encrypted volumes) are not the stack's.
+    const aliases = (await motoCall(moto!.endpoint, 'TrentService.ListAliases', {}))['Aliases'] as { AliasName: string; TargetKeyId?: string }[];
+    const awsManaged = new Set(aliases.filter((a) => a.AliasName.startsWith('alias/aws/')).map((a) => a.TargetKeyId));
+    for (const { KeyId } of (await motoCall(moto!.endpoint, 'TrentService.ListKeys', {}))['Keys'] as { KeyId: string }[]) {
+      if (awsManaged.has(KeyId)) continue;
+      const { KeyMetadata } = await motoCall(moto!.endpoint, 'TrentService.DescribeKey', { KeyId });
+      assert.equal(KeyMetadata.KeyState, 'PendingDeletion', `the cluster key ${KeyId} (${KeyMetadata.Description})`);
+    }
+    await assert.rejects(motoCall(moto!.endpoint, 'AmazonSSM.GetParameter', { Name: `/dcos-cfn/${STACK}/bundle-url` }), /ParameterNotFound/);
+    const { cfn } = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
+    assert.equal((await cfn.send(new DescribeStacksCommand({ StackName: STACK }))).Stacks![0]!.StackStatus, 'ROLLBACK_COMPLETE');
   });
 });

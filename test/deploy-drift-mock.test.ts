@@ -36,34 +36,15 @@ import { diff } from '../lib/deploy/diff.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
 import { UserError } from '../lib/errors.js';
-import { mockedClients } from './helpers/aws-mock.js';
+import { ACCOUNT, deployedStack, LOGS_CS, LOGS_ID, mockedClients, NETWORK_CS, NETWORK_ID, ROOT_CS, STACK_ID, VPC_REPLACEMENT } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
-const ACCOUNT = '111122223333';
-const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod/1a2b3c4d-0000-4000-8000-000000000001`;
-const NETWORK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-Network-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000002`;
-const LOGS_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-Logs-2GHIJKL/1a2b3c4d-0000-4000-8000-000000000003`;
-const ROOT_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1/aaaaaaaa-0000-4000-8000-000000000001`;
-const NETWORK_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1-Network-XYZ/aaaaaaaa-0000-4000-8000-000000000002`;
-const LOGS_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1-Logs-UVW/aaaaaaaa-0000-4000-8000-000000000003`;
-const BASE_URL = `https://dcos-cfn-templates-${ACCOUNT}-us-east-1.s3.us-east-1.amazonaws.com`;
 const AT = new Date('2026-03-02T10:15:00.000Z');
 const SG = 'sg-0a1b2c3d4e5f60718';
 const TEMPLATE_RULE = { CidrIp: '10.0.0.0/8', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 };
 const SSH_FROM_ANYWHERE = { CidrIp: '0.0.0.0/0', FromPort: 22, IpProtocol: 'tcp', ToPort: 22 };
 
-const deployedStack: Stack = {
-  StackId: STACK_ID,
-  StackName: 'prod',
-  StackStatus: 'UPDATE_COMPLETE',
-  CreationTime: new Date('2026-01-01T00:00:00Z'),
-  EnableTerminationProtection: true,
-  Parameters: [
-    { ParameterKey: 'TemplateBaseUrl', ParameterValue: BASE_URL },
-    { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
-    { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
-  ],
-};
+const updated: Stack = deployedStack('UPDATE_COMPLETE');
 
 function drift(stackId: string, logicalId: string, type: string, status: StackResourceDrift['StackResourceDriftStatus'], extra: Partial<StackResourceDrift> = {}): StackResourceDrift {
   return { StackId: stackId, LogicalResourceId: logicalId, PhysicalResourceId: `${logicalId.toLowerCase()}-1`, ResourceType: type, ExpectedProperties: '{}', PropertyDifferences: [], StackResourceDriftStatus: status, Timestamp: AT, ...extra };
@@ -193,7 +174,7 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
   beforeEach(() => {
     ({ clients, cfn } = mockedClients(ACCOUNT));
     lines = [];
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack] });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [updated] });
     // The deployed root template is an older one: every run makes a change set.
     cfn.on(GetTemplateCommand).resolves({ TemplateBody: templates.root.body.replace('Fixture root', 'Older fixture root') });
     cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
@@ -330,7 +311,7 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
     const result = await deploy(props({ execute: true }));
     assert.equal(result.kind, 'deployed');
     const text = lines.join('\n');
-    assert.match(text, /^Drift: could not be checked: DetectStackDrift \(stack Root\) failed: AccessDenied: User: arn:aws:iam::111122223333:user\/ci is not authorized to perform: cloudformation:DetectStackDrift$/m);
+    assert.match(text, /^Drift: could not be checked: DetectStackDrift \(stack prod\) failed: AccessDenied: User: arn:aws:iam::111122223333:user\/ci is not authorized to perform: cloudformation:DetectStackDrift$/m);
     assert.match(text, /^ {2}The deploy goes on without knowing which drifted properties it would overwrite \(--no-drift-check skips this step\)\.$/m);
     assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 1);
   });
@@ -513,16 +494,12 @@ describe('deploy and diff around drift (aws-sdk-client-mock, shaped like CloudFo
     });
 
     it('the data gate still refuses a drift-aware change set that would replace a stateful resource', async () => {
+      // VPC_REPLACEMENT as a drift-aware change set describes it (IncludePropertyValues, ResourceDriftStatus).
       const vpcReplacement: Change = {
-        Type: 'Resource',
+        ...VPC_REPLACEMENT,
         ResourceChange: {
-          Action: 'Modify',
-          LogicalResourceId: 'Vpc',
-          PhysicalResourceId: 'vpc-0abc',
-          ResourceType: 'AWS::EC2::VPC',
-          Replacement: 'True',
+          ...VPC_REPLACEMENT.ResourceChange,
           ResourceDriftStatus: 'IN_SYNC',
-          Scope: ['Properties'],
           Details: [{ Target: { Attribute: 'Properties', Name: 'CidrBlock', RequiresRecreation: 'Always', Path: '/Properties/CidrBlock', BeforeValue: '10.20.0.0/16', AfterValue: '10.30.0.0/16', BeforeValueFrom: 'ACTUAL_STATE', AttributeChangeType: 'Modify' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
         },
       };

@@ -60,7 +60,7 @@ describe('deploy and diff around drift against moto_server (the CLI as a subproc
     assert.match(run.stdout, /^Detecting drift on drift-e2e and its 2 nested stack\(s\) \(Network, Logs\) \.\.\.$/m);
     assert.match(
       run.stdout,
-      /^Drift: could not be checked: DetectStackDrift \(stack Root\) got no AWS answer from http:\/\/127\.0\.0\.1:\d+ \(HTTP 500\)\. The emulator at --endpoint-url probably does not implement CloudFormation drift detection \(moto does not\); run drift against AWS\.\n {2}The deploy goes on without knowing which drifted properties it would overwrite \(--no-drift-check skips this step\)\.$/m,
+      /^Drift: could not be checked: DetectStackDrift \(stack drift-e2e\) got no AWS answer from http:\/\/127\.0\.0\.1:\d+ \(HTTP 500\)\. The emulator at --endpoint-url probably does not implement CloudFormation drift detection \(moto does not\); run drift against AWS\.\n {2}The deploy goes on without knowing which drifted properties it would overwrite \(--no-drift-check skips this step\)\.$/m,
     );
     assert.match(run.stdout, /^Executing dcos-cfn-/m);
     assert.doesNotMatch(run.stdout + run.stderr, TRACE);
@@ -97,7 +97,7 @@ describe('deploy and diff around drift against moto_server (the CLI as a subproc
     const run = await cli('diff', cluster(120));
     assert.equal(run.exitCode, 0, run.stderr);
     assert.match(run.stdout, /^Changes deploy would make to drift-e2e:$/m);
-    assert.match(run.stdout, /^Drift: could not be checked: DetectStackDrift \(stack Root\) got no AWS answer/m);
+    assert.match(run.stdout, /^Drift: could not be checked: DetectStackDrift \(stack drift-e2e\) got no AWS answer/m);
     const skipped = await cli('diff', cluster(120), '--no-drift-check');
     assert.equal(skipped.exitCode, 0, skipped.stderr);
     assert.doesNotMatch(skipped.stdout, /Detecting drift/);

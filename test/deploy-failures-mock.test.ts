@@ -19,66 +19,27 @@ import {
   ListChangeSetsCommand,
   ListStackResourcesCommand,
   SetStackPolicyCommand,
+  UpdateTerminationProtectionCommand,
   type Change,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
+import { ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 import { translateAwsError, type AwsClients } from '../lib/deploy/aws.js';
 import { deploy, followDeploy, type DeployProps } from '../lib/deploy/deploy.js';
-import { retainedResources } from '../lib/deploy/destroy.js';
+import { report } from '../lib/commands/deploy.js';
+import { destroy, retainedResources } from '../lib/deploy/destroy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, requiredCapabilities, type TemplateSet } from '../lib/deploy/templates.js';
-import { mockedClients } from './helpers/aws-mock.js';
+import { ACCOUNT, deployedStack, mockedClients, nestedStackChange, NETWORK_CS, NETWORK_ID, ROOT_CS, serviceError, STACK_ID, stackArn, VPC_REPLACEMENT } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
-const ACCOUNT = '111122223333';
-const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod/1a2b3c4d-0000-4000-8000-000000000001`;
-const NETWORK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-Network-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000002`;
-const ROOT_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1/aaaaaaaa-0000-4000-8000-000000000001`;
-const NETWORK_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1-Network-XYZ/aaaaaaaa-0000-4000-8000-000000000002`;
-const BASE_URL = `https://dcos-cfn-templates-${ACCOUNT}-us-east-1.s3.us-east-1.amazonaws.com`;
-
-/** An SDK service error as the SDK builds it from an AWS answer. */
-function serviceError(name: string, message: string, status: number, extra: object = {}): Error {
-  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 8 }, ...extra });
-}
-
-function stackIn(status: string, extra: Partial<Stack> = {}): Stack {
-  return {
-    StackId: STACK_ID,
-    StackName: 'prod',
-    StackStatus: status as Stack['StackStatus'],
-    CreationTime: new Date('2026-01-01T00:00:00Z'),
-    LastUpdatedTime: new Date(Date.now() - 60_000),
-    EnableTerminationProtection: true,
-    Parameters: [
-      { ParameterKey: 'TemplateBaseUrl', ParameterValue: BASE_URL },
-      { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
-      { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
-    ],
-    Outputs: [],
-    ...extra,
-  };
-}
-
-const nestedChange: Change = {
-  Type: 'Resource',
-  ResourceChange: { Action: 'Modify', LogicalResourceId: 'Network', PhysicalResourceId: NETWORK_ID, ResourceType: 'AWS::CloudFormation::Stack', Replacement: 'False', ChangeSetId: NETWORK_CS },
-};
-const vpcReplacement: Change = {
-  Type: 'Resource',
-  ResourceChange: {
-    Action: 'Modify',
-    LogicalResourceId: 'Vpc',
-    PhysicalResourceId: 'vpc-0abc',
-    ResourceType: 'AWS::EC2::VPC',
-    Replacement: 'True',
-    Details: [{ Target: { Attribute: 'Properties', Name: 'CidrBlock', RequiresRecreation: 'Always' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
-  },
-};
+/** The fixture deployed, last updated a minute ago. */
+const stackIn = (status: string, extra: Partial<Stack> = {}): Stack => deployedStack(status, { LastUpdatedTime: new Date(Date.now() - 60_000), Outputs: [], ...extra });
+const nestedChange = nestedStackChange('Network', NETWORK_ID, NETWORK_CS);
 
 describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
   let out: string;
@@ -264,7 +225,7 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
         .resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] })
         .resolvesOnce({ Stacks: [stackIn('UPDATE_ROLLBACK_IN_PROGRESS')] })
         .resolves({ Stacks: [stackIn('UPDATE_ROLLBACK_COMPLETE')] });
-      changeSets([vpcReplacement]);
+      changeSets([VPC_REPLACEMENT]);
       cfn.on(ExecuteChangeSetCommand).resolves({});
       const result = await deploy(props({ allowReplacement: ['Vpc'] }));
       assert.equal(result.kind, 'failed');
@@ -315,17 +276,133 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
       await assert.rejects(deploy(props({ followTimeoutMs: 20 })), /Stack \S+ is still UPDATE_IN_PROGRESS after 0 s of following\. CloudFormation keeps going on its own; nothing was cancelled\. Once that is fixed, run 'npm run deploy -- --stack-name prod --follow'/);
     });
 
-    it('--follow picks up an update in progress from its start, then protects and reports', async () => {
+    /** `deploy --follow` needs no templates: only the stack, the clients and the printer. */
+    const followProps = () => ({ clients, stackName: 'prod', print: (line: string) => lines.push(line), eventPollMs: 1 });
+    /** GetTemplate answers with the templates the stacks run: the fixture's root and network. */
+    const deployedAre = (root: TemplateSet['root'], network: TemplateSet['root']) =>
+      cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => ({ TemplateBody: (input.StackName === NETWORK_ID ? network : root).body }));
+
+    it('--follow picks up an update in progress from its start, then protects from the deployed templates and reports', async () => {
       policies.set(NETWORK_ID, loosenedPolicy());
+      deployedAre(templates.root, templates.nested['Network']!);
+      const started = new Date(Date.now() - 90_000);
       cfn.on(DescribeStacksCommand)
-        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
-        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
-        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-1' }] })] });
-      const result = await followDeploy(props());
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS', { LastUpdatedTime: started })] })
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS', { LastUpdatedTime: started })] })
+        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { LastUpdatedTime: started, Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-1' }] })] });
+      const result = await followDeploy(followProps());
       assert.equal(result.kind, 'deployed');
-      assert.match(lines[0]!, /^Following stack prod \(UPDATE_IN_PROGRESS\), from the start of its current operation:$/);
+      assert.equal(lines[0], `Following stack prod (UPDATE_IN_PROGRESS), from the start of its current operation (${started.toISOString()}):`);
       assert.ok(lines.includes('Stack policy restored on prod/Network.'), lines.join('\n'));
+      assert.equal(policies.get(NETWORK_ID), fullPolicy(), "the deployed network template's policy");
+      assert.ok(result.kind === 'deployed' && result.seconds !== undefined && result.seconds >= 90, `measured from the update's start: ${JSON.stringify(result)}`);
       assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
+    });
+
+    it('--follow on an update whose start CloudFormation does not give: events from now on, and no duration', async () => {
+      deployedAre(templates.root, templates.nested['Network']!);
+      cfn.on(DescribeStacksCommand)
+        .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS', { LastUpdatedTime: undefined })] })
+        .resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { LastUpdatedTime: undefined })] });
+      const result = await followDeploy(followProps());
+      assert.equal(lines[0], 'Following stack prod (UPDATE_IN_PROGRESS); CloudFormation does not say when this operation started, so events from now on:');
+      assert.equal(result.kind, 'deployed');
+      assert.ok(result.kind === 'deployed' && result.seconds === undefined, JSON.stringify(result));
+      assert.ok(cfn.commandCalls(DescribeStackEventsCommand).length >= 1, 'the operation was followed');
+    });
+
+    it('--follow on a settled stack says so, replays no history, and converges the protections from the deployed templates', async () => {
+      policies.set(NETWORK_ID, loosenedPolicy());
+      deployedAre(templates.root, templates.nested['Network']!);
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { EnableTerminationProtection: false })] });
+      cfn.on(UpdateTerminationProtectionCommand).resolves({ StackId: STACK_ID });
+      const result = await followDeploy(followProps());
+      assert.deepEqual(result, { kind: 'settled', stackName: 'prod', status: 'UPDATE_COMPLETE', outputs: [] });
+      assert.deepEqual(lines, [
+        'Stack prod is UPDATE_COMPLETE: no operation is in progress, so there is nothing to follow.',
+        'Stack policy restored on prod/Network.',
+        'Termination protection enabled on prod.',
+      ]);
+      assert.equal(policies.get(NETWORK_ID), fullPolicy());
+      assert.equal(cfn.commandCalls(DescribeStackEventsCommand).length, 0, 'no history replayed');
+    });
+
+    it('--follow on a stack whose last update rolled back says so, with where to read why, and fails (exit 1)', async () => {
+      deployedAre(templates.root, templates.nested['Network']!);
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_ROLLBACK_COMPLETE')] });
+      const result = await followDeploy(followProps());
+      assert.ok(result.kind === 'settled' && result.hint !== undefined, JSON.stringify(result));
+      const printed: string[] = [];
+      assert.equal(report(result, (l) => printed.push(l)), 1);
+      assert.deepEqual(printed, [
+        'Its last operation did not succeed (UPDATE_ROLLBACK_COMPLETE). Its events say why: aws cloudformation describe-stack-events --stack-name prod. Fix the cause and deploy again.',
+      ]);
+      assert.equal(cfn.commandCalls(DescribeStackEventsCommand).length, 0);
+    });
+
+    it('--follow refuses to touch the protections when it cannot read the deployed templates', async () => {
+      policies.set(NETWORK_ID, loosenedPolicy());
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      cfn.on(GetTemplateCommand).rejects(new UserError('Access denied: GetTemplate in us-east-1 was refused.'));
+      await assert.rejects(followDeploy(followProps()), /^UserError: Cannot read the deployed template of prod \(GetTemplate: Access denied: GetTemplate in us-east-1 was refused\.\), so its stack policy cannot be set to match it; the protections were not changed\./);
+      assert.equal(cfn.commandCalls(SetStackPolicyCommand).length, 0);
+    });
+  });
+
+  describe('destroy puts back everything it loosened when the delete does not start', () => {
+    const MASTER_ZONE_ID = stackArn('prod-MasterZone-1ABCDEF', 4);
+    const MASTER_ZONE = 'Resources:\n  Master1:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n  Master2:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n';
+    let ec2: AwsStub<any, any, any>;
+    /** The protection calls in order: `stack off`, `i-...1 off`, ... */
+    let protectionCalls: string[];
+
+    beforeEach(() => {
+      ({ clients, cfn, ec2 } = mockedClients(ACCOUNT));
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE', { EnableTerminationProtection: true })] });
+      cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => ({ TemplateBody: input.StackName === MASTER_ZONE_ID ? MASTER_ZONE : 'Resources: {}\n' }));
+      cfn.on(ListStackResourcesCommand).callsFake((input: { StackName: string }) => ({
+        StackResourceSummaries:
+          input.StackName === MASTER_ZONE_ID
+            ? ['Master1', 'Master2'].map((id, i) => ({ LogicalResourceId: id, PhysicalResourceId: `i-0000000000000000${i + 1}`, ResourceType: 'AWS::EC2::Instance', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() }))
+            : [{ LogicalResourceId: 'MasterZone', PhysicalResourceId: MASTER_ZONE_ID, ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() }],
+      }));
+      protectionCalls = [];
+      cfn.on(UpdateTerminationProtectionCommand).callsFake((input: { EnableTerminationProtection: boolean }) => {
+        protectionCalls.push(`stack ${input.EnableTerminationProtection ? 'on' : 'off'}`);
+        return { StackId: STACK_ID };
+      });
+      ec2.on(ModifyInstanceAttributeCommand).callsFake((input: { InstanceId: string; DisableApiTermination: { Value: boolean } }) => {
+        protectionCalls.push(`${input.InstanceId} ${input.DisableApiTermination.Value ? 'on' : 'off'}`);
+        if (input.InstanceId === refusedInstance && !input.DisableApiTermination.Value) throw new UserError('Access denied: ModifyInstanceAttribute was refused.');
+        return {};
+      });
+    });
+    let refusedInstance: string | undefined;
+    afterEach(() => (refusedInstance = undefined));
+    const run = () => destroy({ clients, stackName: 'prod', force: true, confirm: async () => true, print: (l) => lines.push(l), eventPollMs: 1 });
+
+    it('DeleteStack refused: both instances and the stack protected again, the error says so', async () => {
+      cfn.on(DeleteStackCommand).rejects(new UserError('Access denied: DeleteStack on prod was refused (cloudformation:DeleteStack).'));
+      await assert.rejects(run(), (err: Error) => {
+        assert.equal(
+          err.message,
+          'Access denied: DeleteStack on prod was refused (cloudformation:DeleteStack).\n' +
+            'Instance termination protection turned back on on prod/MasterZone/Master2 (i-00000000000000002).\n' +
+            'Instance termination protection turned back on on prod/MasterZone/Master1 (i-00000000000000001).\n' +
+            'Termination protection turned back on on prod.\n' +
+            'Stack prod was not deleted.',
+        );
+        return true;
+      });
+      assert.deepEqual(protectionCalls, ['stack off', 'i-00000000000000001 off', 'i-00000000000000002 off', 'i-00000000000000002 on', 'i-00000000000000001 on', 'stack on']);
+    });
+
+    it('an instance that cannot be loosened: what was loosened before it is put back, and the delete is never sent', async () => {
+      refusedInstance = 'i-00000000000000002';
+      await assert.rejects(run(), /^UserError: Access denied: ModifyInstanceAttribute was refused\.\nInstance termination protection turned back on on prod\/MasterZone\/Master2 .*\nInstance termination protection turned back on on prod\/MasterZone\/Master1 .*\nTermination protection turned back on on prod\.\nStack prod was not deleted\.$/);
+      assert.equal(cfn.commandCalls(DeleteStackCommand).length, 0);
+      // The refused call is put back too: it may have taken effect before its answer was lost.
+      assert.deepEqual(protectionCalls, ['stack off', 'i-00000000000000001 off', 'i-00000000000000002 off', 'i-00000000000000002 on', 'i-00000000000000001 on', 'stack on']);
     });
   });
 

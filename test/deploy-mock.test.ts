@@ -30,59 +30,13 @@ import type { AwsClients } from '../lib/deploy/aws.js';
 import { deploy, type DeployProps } from '../lib/deploy/deploy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
-import { mockedClients } from './helpers/aws-mock.js';
+import { ACCOUNT, deployedStack, mockedClients, nestedStackChange, NETWORK_CS, NETWORK_ID, ROOT_CS, STACK_ID, VPC_REPLACEMENT } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
-const ACCOUNT = '111122223333';
-const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod/1a2b3c4d-0000-4000-8000-000000000001`;
-const NETWORK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/prod-Network-1ABCDEF/1a2b3c4d-0000-4000-8000-000000000002`;
-const ROOT_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1/aaaaaaaa-0000-4000-8000-000000000001`;
-const NETWORK_CS = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:changeSet/dcos-cfn-1-Network-XYZ/aaaaaaaa-0000-4000-8000-000000000002`;
-const BASE_URL = `https://dcos-cfn-templates-${ACCOUNT}-us-east-1.s3.us-east-1.amazonaws.com`;
-
-function deployedStack(status: string, extra: Partial<Stack> = {}): Stack {
-  return {
-    StackId: STACK_ID,
-    StackName: 'prod',
-    StackStatus: status as Stack['StackStatus'],
-    CreationTime: new Date('2026-01-01T00:00:00Z'),
-    EnableTerminationProtection: true,
-    Parameters: [
-      { ParameterKey: 'TemplateBaseUrl', ParameterValue: BASE_URL },
-      { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
-      { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
-    ],
-    Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-0abc', Description: "The cluster's VPC" }],
-    ...extra,
-  };
-}
-
-const nestedStackChange: Change = {
-  Type: 'Resource',
-  ResourceChange: {
-    Action: 'Modify',
-    LogicalResourceId: 'Network',
-    PhysicalResourceId: NETWORK_ID,
-    ResourceType: 'AWS::CloudFormation::Stack',
-    Replacement: 'False',
-    Scope: ['Properties'],
-    ChangeSetId: NETWORK_CS,
-    Details: [{ Target: { Attribute: 'Properties', Name: 'TemplateURL', RequiresRecreation: 'Never' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
-  },
-};
-
-const vpcReplacement: Change = {
-  Type: 'Resource',
-  ResourceChange: {
-    Action: 'Modify',
-    LogicalResourceId: 'Vpc',
-    PhysicalResourceId: 'vpc-0abc',
-    ResourceType: 'AWS::EC2::VPC',
-    Replacement: 'True',
-    Scope: ['Properties'],
-    Details: [{ Target: { Attribute: 'Properties', Name: 'CidrBlock', RequiresRecreation: 'Always' }, Evaluation: 'Static', ChangeSource: 'DirectModification' }],
-  },
-};
+/** The fixture deployed, with its VPC output. */
+const stackIn = (status: string, extra: Partial<Stack> = {}): Stack =>
+  deployedStack(status, { Outputs: [{ OutputKey: 'VpcId', OutputValue: 'vpc-0abc', Description: "The cluster's VPC" }], ...extra });
+const networkChange = nestedStackChange('Network', NETWORK_ID, NETWORK_CS);
 
 const ingressChange: Change = {
   Type: 'Resource',
@@ -170,15 +124,15 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
         return { ChangeSetId: NETWORK_CS, ChangeSetName: 'dcos-cfn-1-Network-XYZ', StackId: NETWORK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: nested };
       }
       if (input.NextToken === 'page-2') {
-        return { ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [nestedStackChange] };
+        return { ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [networkChange] };
       }
       return { ChangeSetId: ROOT_CS, ChangeSetName: 'dcos-cfn-1', StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [], NextToken: 'page-2' };
     });
   }
 
   it('refuses to replace the VPC, naming the stack, the resource and the property, and deletes the change set', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
-    changeSets([vpcReplacement]);
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+    changeSets([VPC_REPLACEMENT]);
     await assert.rejects(deploy(props()), (err: unknown) => {
       assert.ok(err instanceof UserError);
       assert.match(err.message, /^Refusing to execute change set dcos-cfn-\S+: it would remove or replace stateful resources/);
@@ -191,7 +145,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   });
 
   it('reads every page of the root change set and the nested change set it points to', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
     changeSets([ingressChange]);
     const result = await deploy(props({ execute: false }));
     assert.equal(result.kind, 'not-executed');
@@ -205,16 +159,16 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   });
 
   it('a change set described incompletely with property values is read again without them: the data gate sees what was left out', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
     // CloudFormation's answer with IncludePropertyValues dropped the VPC's replacement and said so only in
     // StatusReason (aws/aws-cdk-cli#1780); the plain answer has it.
     const warning = '[WARN] --include-property-values option can return incomplete ChangeSet data because: Logical Id: Vpc, failed property validation';
     cfn.on(DescribeChangeSetCommand).callsFake((input: { ChangeSetName: string; IncludePropertyValues?: boolean }) => {
       if (input.ChangeSetName === NETWORK_CS) {
-        const changes = input.IncludePropertyValues ? [ingressChange] : [ingressChange, vpcReplacement];
+        const changes = input.IncludePropertyValues ? [ingressChange] : [ingressChange, VPC_REPLACEMENT];
         return { ChangeSetId: NETWORK_CS, StackId: NETWORK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: changes, ...(input.IncludePropertyValues ? { StatusReason: warning } : {}) };
       }
-      return { ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [nestedStackChange] };
+      return { ChangeSetId: ROOT_CS, StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [networkChange] };
     });
     await assert.rejects(deploy(props()), /Refusing to execute change set dcos-cfn-\S+[\s\S]*- prod\/Network: Vpc \(AWS::EC2::VPC, the VPC\) would be replaced: CidrBlock requires replacement/);
     const network = cfn.commandCalls(DescribeChangeSetCommand).filter((c) => c.args[0].input.ChangeSetName === NETWORK_CS).map((c) => c.args[0].input.IncludePropertyValues);
@@ -223,8 +177,8 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   });
 
   it('with --allow-replacement lets the named replacement through the stack policy for this execution only', async () => {
-    cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [deployedStack('UPDATE_COMPLETE')] }).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
-    changeSets([vpcReplacement]);
+    cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] }).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+    changeSets([VPC_REPLACEMENT]);
     cfn.on(ExecuteChangeSetCommand).resolves({});
     cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
     const result = await deploy(props({ allowReplacement: ['Network/Vpc'] }));
@@ -239,9 +193,9 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
 
   it('a failed update reports the first failure of a nested stack, not its echoes', async () => {
     cfn.on(DescribeStacksCommand)
-      .resolvesOnce({ Stacks: [deployedStack('UPDATE_COMPLETE')] })
-      .resolvesOnce({ Stacks: [deployedStack('UPDATE_IN_PROGRESS')] })
-      .resolves({ Stacks: [deployedStack('UPDATE_ROLLBACK_COMPLETE')] });
+      .resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE')] })
+      .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+      .resolves({ Stacks: [stackIn('UPDATE_ROLLBACK_COMPLETE')] });
     changeSets([ingressChange]);
     cfn.on(ExecuteChangeSetCommand).resolves({});
     const rootEvents = [
@@ -267,14 +221,14 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   });
 
   it('explains a stack whose first create failed, and replaces it only with --replace-failed', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('ROLLBACK_COMPLETE', { EnableTerminationProtection: false })] });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('ROLLBACK_COMPLETE', { EnableTerminationProtection: false })] });
     await assert.rejects(deploy(props()), /Stack prod is ROLLBACK_COMPLETE: its first create failed and was rolled back[\s\S]*run deploy again with --replace-failed/);
     assert.equal(cfn.commandCalls(DeleteStackCommand).length, 0);
 
     cfn.reset();
     cfn.on(DescribeStacksCommand)
-      .resolvesOnce({ Stacks: [deployedStack('ROLLBACK_COMPLETE', { EnableTerminationProtection: false })] })
-      .resolves({ Stacks: [deployedStack('DELETE_COMPLETE')] });
+      .resolvesOnce({ Stacks: [stackIn('ROLLBACK_COMPLETE', { EnableTerminationProtection: false })] })
+      .resolves({ Stacks: [stackIn('DELETE_COMPLETE')] });
     cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
     cfn.on(DeleteStackCommand).resolves({});
     cfn.on(CreateChangeSetCommand).resolves({ Id: ROOT_CS, StackId: STACK_ID });
@@ -288,16 +242,16 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   });
 
   it('explains UPDATE_ROLLBACK_FAILED with the command that continues the rollback', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_ROLLBACK_FAILED')] });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_ROLLBACK_FAILED')] });
     await assert.rejects(deploy(props()), /UPDATE_ROLLBACK_FAILED[\s\S]*aws cloudformation continue-update-rollback --stack-name prod/);
     assert.equal(cfn.commandCalls(CreateChangeSetCommand).length, 0);
   });
 
   it('waits for an operation in progress instead of trampling it, then finds nothing to do', async () => {
     cfn.on(DescribeStacksCommand)
-      .resolvesOnce({ Stacks: [deployedStack('UPDATE_IN_PROGRESS')] })
-      .resolvesOnce({ Stacks: [deployedStack('UPDATE_IN_PROGRESS')] })
-      .resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+      .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+      .resolvesOnce({ Stacks: [stackIn('UPDATE_IN_PROGRESS')] })
+      .resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
     cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
     cfn.on(GetTemplateCommand).resolves({ TemplateBody: templates.root.body });
     const result = await deploy(props());
@@ -308,7 +262,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   });
 
   it('a change set that "didn\'t contain changes" is deleted and the deploy is a no-op', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
     cfn.on(DescribeChangeSetCommand).resolves({
       ChangeSetId: ROOT_CS,
       StackId: STACK_ID,
@@ -322,7 +276,7 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
   });
 
   it('uploads only the nested templates that are not in the bucket yet', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [deployedStack('UPDATE_COMPLETE')] });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
     s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
       if (input.Key.startsWith('logs-')) return {};
       throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });

@@ -139,6 +139,42 @@ describe('deploy: parameters, capabilities and policies', () => {
     ]), true);
   });
 
+  describe('master parameters that start as the nodes\' (dcos:parameterDefaults)', () => {
+    const template: Template = {
+      Metadata: { 'dcos:parameterDefaults': { MasterImageId: 'NodeImageId', MasterKeyName: 'KeyName' } },
+      Parameters: { NodeImageId: { Type: 'AWS::EC2::Image::Id' }, MasterImageId: { Type: 'AWS::EC2::Image::Id' }, KeyName: { Type: 'String' }, MasterKeyName: { Type: 'String' } },
+      Resources: {},
+    };
+    const previous = (values: Record<string, string>) => Object.entries(values).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+    const given = (resolved: ReturnType<typeof resolveParameters>) => Object.fromEntries(resolved.parameters.map((p) => [p.ParameterKey, p.ParameterValue ?? 'previous']));
+
+    it('on a create, takes the given node values and says so', () => {
+      const resolved = resolveParameters(template, { NodeImageId: 'ami-1', KeyName: 'ops' }, undefined, 'https://b');
+      assert.deepEqual(given(resolved), { NodeImageId: 'ami-1', MasterImageId: 'ami-1', KeyName: 'ops', MasterKeyName: 'ops' });
+      assert.deepEqual(resolved.notes, [
+        "MasterImageId is not given: it takes NodeImageId's value ami-1, and keeps it when NodeImageId changes.",
+        "MasterKeyName is not given: it takes KeyName's value ops, and keeps it when KeyName changes.",
+      ]);
+    });
+
+    it('on an update, keeps the masters\' own values while the agents\' image and key change', () => {
+      const resolved = resolveParameters(template, { NodeImageId: 'ami-2', KeyName: 'ops2' }, previous({ NodeImageId: 'ami-1', MasterImageId: 'ami-1', KeyName: 'ops', MasterKeyName: 'ops' }), 'https://b');
+      assert.deepEqual(given(resolved), { NodeImageId: 'ami-2', MasterImageId: 'previous', KeyName: 'ops2', MasterKeyName: 'previous' });
+      assert.equal(resolved.effective['MasterImageId'], 'ami-1');
+      assert.deepEqual(resolved.notes, []);
+    });
+
+    it('on the first update of a stack made before the masters had their own, takes the deployed node values, not the new ones', () => {
+      const resolved = resolveParameters(template, { NodeImageId: 'ami-2' }, previous({ NodeImageId: 'ami-1', KeyName: 'ops' }), 'https://b');
+      assert.deepEqual(given(resolved), { NodeImageId: 'ami-2', MasterImageId: 'ami-1', KeyName: 'previous', MasterKeyName: 'ops' });
+      assert.match(resolved.notes[0]!, /^MasterImageId is not given: it takes NodeImageId's deployed value ami-1/);
+    });
+
+    it('names both when neither has a value', () => {
+      assert.throws(() => resolveParameters(template, { KeyName: 'ops' }, undefined, 'https://b'), /missing a value: NodeImageId, MasterImageId\./);
+    });
+  });
+
   it('asks for CAPABILITY_IAM for IAM resources and NAMED_IAM when one has a name', () => {
     assert.deepEqual(requiredCapabilities(set), []);
     const withRole = (props: Record<string, unknown>): TemplateSet => ({ ...set, nested: { ...set.nested, Iam: { file: 'iam.yaml', body: '', key: 'iam', template: { Resources: { Role: { Type: 'AWS::IAM::Role', Properties: props } } } } } });
@@ -181,6 +217,27 @@ describe('deploy: command line', () => {
     const bare = cli('--stack-name', 'prod', '--allow-replacement', '--yes');
     assert.equal(bare.status, 2);
     assert.match(bare.stderr, /--allow-replacement/);
+  });
+});
+
+describe('deploy, diff, package: --help', () => {
+  const help = (command: string) => spawnSync(process.execPath, ['dist/lib/cli.js', command, '--help'], { encoding: 'utf8' });
+
+  for (const command of ['deploy', 'diff', 'package']) {
+    it(`${command} documents --skip-synth-check on its own line`, () => {
+      const run = help(command);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^ {2}--skip-synth-check {6}use DIR as it is, even when its sources changed since synth$/m);
+      assert.match(run.stdout, /^ {2}--out DIR {15}synthesized templates and manifest\.json/m);
+    });
+  }
+
+  it('diff, which never asks, neither lists nor takes --yes; deploy and destroy do', () => {
+    assert.doesNotMatch(help('diff').stdout, /--yes/);
+    const yes = spawnSync(process.execPath, ['dist/lib/cli.js', 'diff', '--stack-name', 'prod', '--yes'], { encoding: 'utf8' });
+    assert.equal(yes.status, 2);
+    assert.match(yes.stderr, /^error: Unknown option '--yes'/);
+    for (const command of ['deploy', 'destroy']) assert.match(help(command).stdout, /^ {2}-y, --yes {15}do not ask \(CI\)/m);
   });
 });
 

@@ -15,7 +15,7 @@ import { connect, type AwsClients } from '../lib/deploy/aws.js';
 import type { DeployProps } from '../lib/deploy/deploy.js';
 import { destroy } from '../lib/deploy/destroy.js';
 import { diff } from '../lib/deploy/diff.js';
-import { measureDeploy } from '../lib/deploy/measure.js';
+import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates } from '../lib/deploy/templates.js';
 import { motoAvailable, motoEnv, startMoto, stopMoto, type Moto } from './moto.js';
 import { writeCluster } from './moto-fixtures.js';

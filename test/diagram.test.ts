@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTemplateSet } from '../lib/audit/audit.js';
@@ -156,6 +156,11 @@ describe('npm run diagram', function () {
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^error: .*no-such-out\/ not found\. Run 'npm run synth' first/);
     assert.doesNotMatch(missing.stderr, /\n\s+at /);
+    const nowhere = join(tmpdir(), `dcos-no-such-folder-${process.pid}`);
+    const noFolder = spawnSync(process.execPath, [CLI, 'diagram', '--out', dirs['default']!, '--file', join(nowhere, 'x.svg')], { encoding: 'utf8' });
+    assert.equal(noFolder.status, 2);
+    assert.match(noFolder.stderr, /^error: --file .*x\.svg: .*dcos-no-such-folder-\d+ is not an existing folder\. Create it first/);
+    assert.ok(!existsSync(nowhere), 'the folder was not created');
     const bad = spawnSync(process.execPath, [CLI, 'diagram', '--colour'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /Unknown option '--colour'/);

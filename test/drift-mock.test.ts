@@ -301,7 +301,7 @@ describe('drift detection with CloudFormation responses moto cannot give (aws-sd
     const started = Date.now();
     await assert.rejects(detectDrift(props({ callTimeoutMs: 50 })), (err: unknown) => {
       assert.ok(err instanceof UserError);
-      assert.equal(err.message, 'DescribeStackDriftDetectionStatus (stack Root) got no answer within 0 s from CloudFormation in us-east-1. Check the network (and --region), then run drift again.');
+      assert.equal(err.message, 'DescribeStackDriftDetectionStatus (stack dcos-prod) got no answer within 0 s from CloudFormation in us-east-1. Check the network (and --region), then run drift again.');
       return true;
     });
     assert.ok(Date.now() - started < 2000);
@@ -313,7 +313,7 @@ describe('drift detection with CloudFormation responses moto cannot give (aws-sd
     );
     await assert.rejects(detectDrift(props()), (err: unknown) => {
       assert.ok(err instanceof UserError);
-      assert.equal(err.message, 'DescribeStackResourceDrifts (stack Network) failed: InternalFailure: An internal error occurred.');
+      assert.equal(err.message, 'DescribeStackResourceDrifts (stack dcos-prod/Network) failed: InternalFailure: An internal error occurred.');
       return true;
     });
   });

@@ -39,7 +39,7 @@ describe('npm run drift against moto_server (the CLI as a subprocess)', function
     assert.match(run.stderr, /^Detecting drift on dcos-drift \.\.\.$/m);
     assert.match(
       run.stderr,
-      /^error: DetectStackDrift \(stack Root\) got no AWS answer from http:\/\/127\.0\.0\.1:\d+ \(HTTP 500\)\. The emulator at --endpoint-url probably does not implement CloudFormation drift detection \(moto does not\); run drift against AWS\.$/m,
+      /^error: DetectStackDrift \(stack dcos-drift\) got no AWS answer from http:\/\/127\.0\.0\.1:\d+ \(HTTP 500\)\. The emulator at --endpoint-url probably does not implement CloudFormation drift detection \(moto does not\); run drift against AWS\.$/m,
     );
     assert.doesNotMatch(run.stderr, TRACE);
     assert.equal(run.stdout, '');

@@ -54,7 +54,45 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    TCP/UDP/TLS target group had no `preserve_client_ip.enabled` attribute: targets are registered,
    attributes set, and that attribute gets AWS's default (on for instance targets; for IP targets only
    with UDP and TCP_UDP).
+18. AWS::SSM::Parameter with Tags crashed (HTTP 500): CloudFormation writes them as a map, moto wanted a list of
+   Key/Value pairs; they are converted first.
+19. AWS::EC2::SubnetCidrReservation had no model, so it was skipped silently, and EC2 handed out addresses of an
+   explicit reservation by itself: the type is added (Ref is the reservation ID; deleting it removes it), and an
+   address EC2 assigns (an instance without a fixed one) is never inside an explicit reservation, as EC2 does. An
+   instance may still take a fixed address there (that is what explicit means).
+20. A change set of an update computed its changes from the template alone, so new parameter values changed
+   nothing in it (and a deploy of a new image looked like "no changes"): a resource that refers to a parameter
+   whose value changes is a Modify, as CloudFormation shows it.
+21. A CREATE change set whose execution failed returned an error (HTTP 400/500) and left the stack
+   CREATE_IN_PROGRESS with everything made so far: the execution now succeeds and the create rolls back as
+   CloudFormation's does. The failed resource gets a CREATE_FAILED event with the service's message, every
+   resource made so far is deleted (nested stacks first, and those whose DeletionPolicy is RetainExceptOnCreate
+   too; only Retain keeps one), nested stacks end DELETE_COMPLETE and the stack ROLLBACK_COMPLETE.
+22. DeleteStack deleted resources whose DeletionPolicy is RetainExceptOnCreate: they are kept, like Retain, except
+   when a failed create rolls back (21).
+23. Deleting a stack left many of its resources in place, silently: moto has no CloudFormation delete for EBS
+   volumes, route tables, routes, subnet associations, VPC endpoints, gateway attachments, internet and NAT
+   gateways, Elastic IPs, flow logs, security group rules, listeners and target groups, and no model at all for
+   AWS::S3::BucketPolicy (never set, so a bucket that does not exist never failed a create). Each is deleted as
+   CloudFormation deletes it (a volume still attached to a terminated instance is detached first; an auto scaling
+   group whose target groups went first is deleted all the same), and a bucket policy is set on, and removed
+   from, its bucket.
+24. An instance an auto scaling group launched from a launch template got moto's default 8 GiB root volume beside
+   the template's root volume, and a network interface that ignored the template's (its groups and
+   DeleteOnTermination), so terminating it left both behind: it is launched with the template's block device
+   mappings, and its interface is the template's (gap 16), as EC2 launches it.
+
+25. An AWS::EC2::Instance ignored `DisableApiTermination` (DescribeInstanceAttribute said false for an instance
+   the template protects): it is set on the instance. (Deleting the stack still terminates it, as before.)
+
+For tests, not a gap: with DCOS_CFN_MOTO_FAIL_CREATE=LogicalId in its environment, the launcher fails the creation
+of every resource with that logical ID, the way AWS fails one it cannot make (a quota, capacity, a bad image): the
+way to show what a failed create leaves behind.
 """
+import ipaddress
+import json
+import os
+import re
 import sys
 
 import yaml
@@ -208,8 +246,11 @@ def create_instance(cls, resource_name, cloudformation_json, account_id, region_
         data = backend.get_launch_template(launch_template["LaunchTemplateId"]).latest_version().data
         properties["ImageId"] = data.get("ImageId", "ami-0123456789abcdef0")
     if properties.get("NetworkInterfaces"):
-        return create_instance_with_interfaces(backend, resource_name, properties)
-    return _create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        instance = create_instance_with_interfaces(backend, resource_name, properties)
+    else:
+        instance = _create_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    instance.disable_api_termination = cfn_true(properties.get("DisableApiTermination", False))
+    return instance
 
 
 ec2_instances.Instance.create_from_cloudformation_json = classmethod(create_instance)
@@ -469,6 +510,382 @@ def delete_stack_with_change_sets(self, name_or_stack_id):
 
 
 models.CloudFormationBackend.delete_stack = delete_stack_with_change_sets
+
+
+from moto.ssm import models as ssm_models
+
+_create_ssm_parameter = ssm_models.Parameter.create_from_cloudformation_json.__func__
+
+
+def create_ssm_parameter(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    properties = cloudformation_json.setdefault("Properties", {})
+    if isinstance(properties.get("Tags"), dict):
+        properties["Tags"] = [{"Key": k, "Value": v} for k, v in properties["Tags"].items()]
+    return _create_ssm_parameter(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+ssm_models.Parameter.create_from_cloudformation_json = classmethod(create_ssm_parameter)
+
+from moto.ec2.models import subnets as ec2_subnets
+
+
+class SubnetCidrReservationModel(CloudFormationModel):
+    """AWS::EC2::SubnetCidrReservation: a range of a subnet EC2 assigns nothing from by itself (explicit)."""
+
+    __module__ = "moto.ec2.models.subnets"
+
+    def __init__(self, backend, reservation):
+        self.backend = backend
+        self.reservation = reservation
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::EC2::SubnetCidrReservation"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr in ("SubnetCidrReservationId", "OwnerId")
+
+    def get_cfn_attribute(self, attribute_name):
+        if attribute_name == "SubnetCidrReservationId":
+            return self.reservation.id
+        return self.reservation.owner_id
+
+    @property
+    def physical_resource_id(self):
+        return self.reservation.id
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        backend = ec2_backends[account_id][region_name]
+        reservation = backend.create_subnet_cidr_reservation(
+            subnet_id=properties["SubnetId"], reservation_type=properties["ReservationType"], cidr=properties["Cidr"]
+        )
+        return cls(backend, reservation)
+
+
+
+_get_available_subnet_ip = ec2_subnets.Subnet.get_available_subnet_ip
+
+
+def get_available_subnet_ip(self, instance):
+    reserved = [r.cidr for r in self._cidr_reservations if r.reservation_type == "explicit"]
+    skipped = []
+    try:
+        while True:
+            address = _get_available_subnet_ip(self, instance)
+            if not any(ipaddress.ip_address(address) in cidr for cidr in reserved):
+                return address
+            skipped.append(address)
+    finally:
+        for address in skipped:  # held back for good: EC2 never assigns a reserved address by itself
+            self._subnet_ips.pop(address, None)
+
+
+ec2_subnets.Subnet.get_available_subnet_ip = get_available_subnet_ip
+
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
+parsing.get_name_type_map.cache_clear()
+
+
+def referenced_names(value):
+    """Names a template value refers to: Ref, and ${Name} in Fn::Sub."""
+    found = set(parsing.get_references_from_template(value))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Fn::Sub":
+                text = item[0] if isinstance(item, list) else item
+                found.update(n.split(".")[0] for n in re.findall(r"\$\{(?!!)([^}]+)\}", text))
+            found.update(referenced_names(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.update(referenced_names(item))
+    return found
+
+
+def diff_with_parameters(self):
+    resource_map = self.stack.resource_map
+    by_action = resource_map.build_resource_diff(self.template_dict)
+    if self.change_set_type == "UPDATE":
+        new_declared = self.template_dict.get("Parameters", {}) or {}
+        old_declared = (resource_map._template or {}).get("Parameters", {}) or {}
+
+        def value(given, declared, name):
+            return given.get(name, (declared.get(name) or {}).get("Default"))
+
+        changed = {
+            name
+            for name in set(new_declared) | set(old_declared)
+            if value(self.parameters, new_declared, name) != value(resource_map.input_parameters, old_declared, name)
+        }
+        for name, resource in self.template_dict.get("Resources", {}).items():
+            if name in resource_map._resource_json_map and name not in by_action["Modify"] and changed & referenced_names(resource):
+                by_action["Modify"].append(name)
+    template_resources = self.template_dict.get("Resources", {})
+    changes = []
+    for action, names in by_action.items():
+        for name in names:
+            resource = template_resources.get(name) or resource_map._resource_json_map.get(name, {})
+            changes.append(models.Change(action=action, logical_resource_id=name, resource_type=resource.get("Type")))
+    return changes
+
+
+models.ChangeSet.diff = diff_with_parameters
+
+# Stacks whose failed create is being rolled back: their RetainExceptOnCreate resources go too (18, 19).
+ROLLING_BACK = set()
+
+
+def delete_resources(self):
+    keep = {"Retain"} if self.stack_id in ROLLING_BACK else {"Retain", "RetainExceptOnCreate"}
+    remaining = {k for k, v in self._resource_json_map.items() if v.get("DeletionPolicy") not in keep}
+    last_exception = None
+    previous = len(remaining) + 1
+    while remaining and len(remaining) < previous:
+        previous = len(remaining)
+        for name in remaining.copy():
+            parsed = self._parsed_resources.get(name)
+            try:
+                if not isinstance(parsed, str) and parsed is not None:
+                    self._delete_resource(parsed, self._resource_json_map[name])
+                    self._parsed_resources.pop(name)
+            except Exception as e:  # a dependency not deleted yet: the next pass
+                last_exception = e
+            else:
+                remaining.remove(name)
+    if remaining and last_exception is not None:
+        raise last_exception
+
+
+parsing.ResourceMap.delete = delete_resources
+
+_parse_and_create_resource = parsing.parse_and_create_resource
+
+
+FAIL_CREATE = os.environ.get("DCOS_CFN_MOTO_FAIL_CREATE")
+
+
+def parse_and_create_resource_noting_failure(logical_id, resource_json, resources_map, account_id, region_name):
+    try:
+        if logical_id == FAIL_CREATE:
+            raise ValidationError(message=f"{logical_id} could not be created (DCOS_CFN_MOTO_FAIL_CREATE)")
+        return _parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    except Exception as error:
+        if not hasattr(error, "dcos_cfn_failed"):
+            error.dcos_cfn_failed = (resources_map, logical_id, resource_json.get("Type", "?"))
+        raise
+
+
+parsing.parse_and_create_resource = parse_and_create_resource_noting_failure
+
+
+def failure_message(error):
+    message = getattr(error, "message", None) or str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+_execute_change_set = models.CloudFormationBackend.execute_change_set
+
+
+def execute_change_set_rolling_back(self, change_set_name, stack_name=None):
+    change_set = self.change_sets.get(change_set_name) or next(
+        (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+    )
+    if change_set is None or change_set.change_set_type != "CREATE":
+        return _execute_change_set(self, change_set_name, stack_name)
+    before = set(self.stacks)
+    try:
+        return _execute_change_set(self, change_set_name, stack_name)
+    except Exception as error:
+        roll_back_create(self, change_set, before, error)
+
+
+def resource_event(stack, logical_id, resource_type, status, reason):
+    return models.Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id="",
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=None,
+    )
+
+
+def roll_back_create(backend, change_set, before, error):
+    root = change_set.stack
+    reason = failure_message(error)
+    failed_map, failed_id, failed_type = getattr(error, "dcos_cfn_failed", (root.resource_map, root.name, "AWS::CloudFormation::Stack"))
+    failed_stack = next((s for s in backend.stacks.values() if s.stack_id == failed_map.stack_id), root)
+    failed_stack.events.append(resource_event(failed_stack, failed_id, failed_type, "CREATE_FAILED", reason))
+    if failed_stack is not root:
+        nested_id = next((k for k, v in root.resource_map._resource_json_map.items() if v.get("Type") == "AWS::CloudFormation::Stack" and failed_stack.name.startswith(f"{root.name}-{k}-")), failed_stack.name)
+        root.events.append(resource_event(root, nested_id, "AWS::CloudFormation::Stack", "CREATE_FAILED", f"Embedded stack {failed_stack.stack_id} was not successfully created: The following resource(s) failed to create: [{failed_id}]. "))
+    root._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{failed_id}]. Rollback requested by user.")
+    created = [stack_id for stack_id in backend.stacks if stack_id not in before]
+    ROLLING_BACK.update(created + [root.stack_id])
+    try:
+        for stack_id in reversed(created):
+            if stack_id in backend.stacks:
+                backend.delete_stack(stack_id)
+        root.resource_map.delete()
+    finally:
+        ROLLING_BACK.difference_update(created + [root.stack_id])
+    root.status = "ROLLBACK_COMPLETE"
+    root._add_stack_event("ROLLBACK_COMPLETE")
+    change_set.execution_status = "EXECUTE_FAILED"
+
+
+models.CloudFormationBackend.execute_change_set = execute_change_set_rolling_back
+
+
+from moto.elbv2 import models as elbv2_backend_models
+from moto.s3 import models as s3_models
+
+
+def ec2_of(account_id, region_name):
+    return ec2_backends[account_id][region_name]
+
+
+def delete_volume(volume, backend):
+    if volume.attachment is not None and volume.attachment.instance.state in ("terminated", "shutting-down"):
+        volume.attachment = None
+    backend.delete_volume(volume.id)
+
+
+def delete_security_group_rule(rule, backend):
+    """Revokes the rule as moto's create authorized it (same arguments)."""
+    properties = rule.properties
+    source = {k: v for k, v in (("GroupId", properties.get("SourceSecurityGroupId")), ("GroupName", properties.get("SourceSecurityGroupName"))) if v}
+    cidr = properties.get("CidrIp")
+    backend.revoke_security_group_ingress(
+        group_name_or_id=rule.security_group.id,
+        ip_protocol=properties.get("IpProtocol"),
+        from_port=properties.get("FromPort"),
+        to_port=properties.get("ToPort"),
+        ip_ranges=[{"CidrIp": cidr, "Description": properties.get("Description")}] if cidr else [],
+        source_groups=[source] if source else [],
+    )
+
+
+def delete_nat_gateway(gateway, backend):
+    """A deleted NAT gateway's interface goes with it (its Elastic IP is the stack's own resource)."""
+    backend.delete_nat_gateway(gateway.id)
+    if gateway._eni.id in backend.enis:
+        gateway._eni.delete()
+
+
+def delete_auto_scaling_group(group, backend):
+    """Deletes the group even when its target groups went first (moto's deletion deregisters from each)."""
+    from moto.autoscaling.models import autoscaling_backends
+
+    target_groups = elbv2_backend_models.elbv2_backends[backend.account_id][backend.region_name].target_groups
+    group.target_group_arns = [arn for arn in group.target_group_arns if arn in target_groups]
+    autoscaling_backends[backend.account_id][backend.region_name].delete_auto_scaling_group(group.name)
+
+
+# How CloudFormation deletes the types moto cannot delete from a stack: (resource, EC2 backend) -> None.
+CFN_DELETERS = {
+    "AWS::EC2::Volume": delete_volume,
+    "AWS::AutoScaling::AutoScalingGroup": delete_auto_scaling_group,
+    "AWS::EC2::SubnetCidrReservation": lambda r, b: b.delete_subnet_cidr_reservation(r.reservation.id),
+    "AWS::EC2::RouteTable": lambda r, b: b.delete_route_table(r.id),
+    "AWS::EC2::Route": lambda r, b: b.delete_route(r.route_table.id, r.destination_cidr_block),
+    # Gap 15's model associates for real; deleting it disassociates (its own delete).
+    "AWS::EC2::SubnetRouteTableAssociation": lambda r, b: r.delete(b.account_id, b.region_name),
+    "AWS::EC2::VPCEndpoint": lambda r, b: b.delete_vpc_endpoints([r.id]),
+    "AWS::EC2::VPCGatewayAttachment": lambda r, b: b.detach_internet_gateway(r.gateway_id, r.vpc_id),
+    "AWS::EC2::InternetGateway": lambda r, b: b.delete_internet_gateway(r.id),
+    "AWS::EC2::NatGateway": delete_nat_gateway,
+    "AWS::EC2::NetworkInterface": lambda r, b: r.delete(),
+    "AWS::EC2::EIP": lambda r, b: b.release_address(allocation_id=r.allocation_id),
+    "AWS::EC2::FlowLog": lambda r, b: b.delete_flow_logs([r.id]),
+    "AWS::EC2::SecurityGroupIngress": delete_security_group_rule,
+    "AWS::ElasticLoadBalancingV2::Listener": lambda r, b: elbv2_backend_models.elbv2_backends[b.account_id][b.region_name].delete_listener(r.arn),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": lambda r, b: elbv2_backend_models.elbv2_backends[b.account_id][b.region_name].delete_target_group(r.arn),
+}
+
+_delete_resource = parsing.ResourceMap._delete_resource
+
+
+def delete_resource(self, parsed_resource, resource_json):
+    deleter = CFN_DELETERS.get(resource_json.get("Type"))
+    if deleter is None:
+        return _delete_resource(self, parsed_resource, resource_json)
+    try:
+        deleter(parsed_resource, ec2_of(self._account_id, self._region_name))
+    except Exception as error:  # already gone (a listener goes with its load balancer): deleted, as CloudFormation sees it
+        if not re.search(r"NotFound|Invalid\w*Id|does not exist", f"{type(error).__name__} {getattr(error, 'error_type', '')} {error}"):
+            raise
+
+
+parsing.ResourceMap._delete_resource = delete_resource
+
+
+class BucketPolicyModel(CloudFormationModel):
+    """AWS::S3::BucketPolicy: the policy of a bucket (of this stack or not); Ref is the bucket name."""
+
+    __module__ = "moto.s3.models"
+
+    def __init__(self, backend, bucket):
+        self.backend = backend
+        self.bucket = bucket
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @property
+    def physical_resource_id(self):
+        return self.bucket
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_models.s3_backends[account_id][models.get_partition(region_name)]
+        document = properties["PolicyDocument"]
+        backend.put_bucket_policy(properties["Bucket"], (document if isinstance(document, str) else json.dumps(document)).encode())
+        return cls(backend, properties["Bucket"])
+
+    def delete(self, account_id, region_name):
+        if self.bucket in self.backend.buckets:  # a policy goes with its bucket
+            self.backend.delete_bucket_policy(self.bucket)
+
+
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
+parsing.get_name_type_map.cache_clear()
+
+
+_run_instances_with_template_interfaces = ec2_instances.InstanceBackend.run_instances  # gap 16's
+
+
+def run_instances_as_the_template_says(self, image_id, count, user_data, security_group_names, **kwargs):
+    """Gap 24: the launch template's root volume too (its interfaces are gap 16's)."""
+    template = kwargs.get("launch_template")
+    if template and "block_device_mappings" not in kwargs:
+        data = self._get_template_from_args(template).data
+        if data.get("BlockDeviceMappings"):
+            kwargs["block_device_mappings"] = data["BlockDeviceMappings"]
+    return _run_instances_with_template_interfaces(self, image_id, count, user_data, security_group_names, **kwargs)
+
+
+ec2_instances.InstanceBackend.run_instances = run_instances_as_the_template_says
 
 if __name__ == "__main__":
     from moto.server import main

@@ -3,27 +3,29 @@
  * create, EC2 describes each instance where its template put it. Plain moto 5.2 ignores an instance's
  * `NetworkInterfaces` and puts every such instance in the default VPC with a public IP (gaps 11-13), lists
  * no subnet route-table association (gap 15), launches auto scaling instances into the VPC's default group
- * (gap 16), and registers no target group `Targets` (gap 17).
+ * (gap 16), and registers no target group `Targets` (gap 17). Then gaps 19 and 20 on small templates; 21-24
+ * (rollback, deletion) are read back in test/deploy-cluster.test.ts.
  */
-import { DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, CreateChangeSetCommand, CreateStackCommand, DeleteStackCommand, DescribeChangeSetCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeAddressesCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, GetSubnetCidrReservationsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupAttributesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../lib/deploy/aws.js';
-import { measureDeploy } from '../lib/deploy/measure.js';
+import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
-import type { ClusterConfig } from '../stacks/config.js';
+import { masterReservation, type ClusterConfig } from '../stacks/config.js';
 import { SecurityGroupIds, StackIds, SubnetIds } from '../stacks/names.js';
 import { startMotoOrSkip, stopMoto, type Moto } from './moto.js';
+import { uploadStandInBundle } from './boot/bundle.js';
 
-const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890', DcosInstallerUrl: 'https://dcos.example.com/2.2' };
+const PARAMETERS = { KeyName: 'ops', NodeImageId: 'ami-12345678', GatewayImageId: 'ami-0abcdef1234567890' };
 
 /** The first network interface an instance template declares (NetworkInterfaces[0]), as synth writes it. */
 interface InterfaceSpec {
@@ -64,9 +66,10 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
 
   /** Synthesizes a definition, deploys it as stack `name`, and lists what was created. */
   async function deployCluster(config: ClusterConfig, name: string): Promise<Deployed> {
-    const dir = mkdtempSync(join(tmpdir(), 'dcos-placement-'));
-    dirs.push(dir);
+    const dir = join(mkdtempSync(join(tmpdir(), 'dcos-placement-')), 'out');
+    dirs.push(join(dir, '..'));
     await writeOutput(compile(config), dir);
+    await uploadStandInBundle(dir, config, moto!.endpoint);
     const templates = loadTemplates(dir);
     const lines: string[] = [];
     const aws = { endpointUrl: moto!.endpoint, region: 'us-east-1' };
@@ -85,6 +88,7 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
     const physical: Record<string, Record<string, string>> = {};
     const arns: Record<string, string> = {};
     for (const nested of (await cfn.send(new ListStackResourcesCommand({ StackName: name }))).StackResourceSummaries ?? []) {
+      if (nested.ResourceType !== 'AWS::CloudFormation::Stack') continue;
       arns[nested.LogicalResourceId!] = nested.PhysicalResourceId!;
       const summaries = (await cfn.send(new ListStackResourcesCommand({ StackName: nested.PhysicalResourceId }))).StackResourceSummaries ?? [];
       physical[nested.LogicalResourceId!] = Object.fromEntries(summaries.map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
@@ -154,6 +158,8 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
           assert.equal(eni?.PrivateIpAddress, spec.PrivateIpAddress);
           assert.equal(eni?.Association?.PublicIp, undefined, `${id} interface has no public IP`);
           assert.deepEqual(eni?.Groups?.map((g) => g.GroupId), [masterGroup]);
+          const protection = await ec2!.send(new DescribeInstanceAttributeCommand({ InstanceId: instance.InstanceId!, Attribute: 'disableApiTermination' }));
+          assert.equal(protection.DisableApiTermination?.Value, true, `${id} protected from termination, as its template says (gap 25)`);
         }
         assert.equal(seen.size, Math.min(masters.length, masterSubnets.length), 'masters spread over the master subnets');
       });
@@ -209,10 +215,16 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
         assert.equal(await attribute(agents['PublicTargets80']!), 'true');
       });
 
-      it('puts the dcos-cli instance in a master subnet with the admin group and no public IP', async () => {
+      it('puts the dcos-cli instance in a master subnet with the admin group and no public IP, outside the masters\' reserved addresses', async () => {
         const spec = interfaceSpec(cluster, StackIds.MasterZone, 'AdminInstance');
         const instance = await describeInstance(cluster.physical[StackIds.MasterZone]!['AdminInstance']!);
         assert.equal(instance.SubnetId, selectedSubnet(cluster, spec));
+        const reserved = (await ec2!.send(new GetSubnetCidrReservationsCommand({ SubnetId: instance.SubnetId! }))).SubnetIpv4CidrReservations ?? [];
+        assert.deepEqual(reserved.map((r) => [r.Cidr, r.ReservationType]), [[masterReservation(config, 0), 'explicit']]);
+        const [base, prefix] = reserved[0]!.Cidr!.split('/') as [string, string];
+        const n = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+        const offset = n(instance.PrivateIpAddress!) - n(base);
+        assert.ok(offset < 0 || offset >= 2 ** (32 - Number(prefix)), `${instance.PrivateIpAddress} is outside ${reserved[0]!.Cidr}`);
         assert.equal(instance.VpcId, cluster.network['VpcId']);
         assert.equal(instance.PublicIpAddress, undefined);
         assert.deepEqual(instance.SecurityGroups?.map((g) => g.GroupId), [cluster.network[SecurityGroupIds.output('Admin')]]);
@@ -238,4 +250,72 @@ describe('moto launcher: a CloudFormation instance keeps its network interfaces'
       });
     });
   }
+});
+
+describe('moto launcher: CloudFormation behaviour plain moto lacks', function () {
+  let moto: Moto | undefined;
+  let cfn: CloudFormationClient;
+  let ec2: EC2Client;
+
+  before(async function () {
+    moto = await startMotoOrSkip(this);
+    cfn = new CloudFormationClient({ endpoint: moto.endpoint, region: 'us-east-1' });
+    ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1' });
+  });
+  after(async () => {
+    cfn?.destroy();
+    ec2?.destroy();
+    await stopMoto(moto);
+  });
+
+  const stackResources = async (stack: string) =>
+    Object.fromEntries(((await cfn.send(new ListStackResourcesCommand({ StackName: stack }))).StackResourceSummaries ?? []).map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
+
+  it('keeps addresses EC2 assigns out of an explicit subnet CIDR reservation, and lets an instance take one there on purpose (gap 19)', async () => {
+    const instance = (extra: object) => ({ Type: 'AWS::EC2::Instance', Properties: { ImageId: 'ami-12345678', NetworkInterfaces: [{ DeviceIndex: '0', SubnetId: { Ref: 'Subnet' }, ...extra }] } });
+    const template = {
+      Resources: {
+        Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.9.0.0/16' } },
+        Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.9.8.0/24' } },
+        // Where EC2 (and moto) would assign first: .4 to .11.
+        Reserved: { Type: 'AWS::EC2::SubnetCidrReservation', Properties: { SubnetId: { Ref: 'Subnet' }, Cidr: '10.9.8.0/28', ReservationType: 'explicit' } },
+        Fixed: { ...instance({ PrivateIpAddress: '10.9.8.10' }), DependsOn: 'Reserved' },
+        Assigned: { ...instance({}), DependsOn: 'Reserved' },
+      },
+    };
+    await cfn.send(new CreateStackCommand({ StackName: 'launcher-reservation', TemplateBody: JSON.stringify(template) }));
+    const ids = await stackResources('launcher-reservation');
+    const reservations = (await ec2.send(new GetSubnetCidrReservationsCommand({ SubnetId: ids['Subnet'] }))).SubnetIpv4CidrReservations ?? [];
+    assert.deepEqual(reservations.map((r) => [r.SubnetCidrReservationId, r.Cidr, r.ReservationType]), [[ids['Reserved'], '10.9.8.0/28', 'explicit']]);
+    const address = async (id: string) => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!.PrivateIpAddress!;
+    assert.equal(await address(ids['Fixed']!), '10.9.8.10');
+    const assigned = Number((await address(ids['Assigned']!)).split('.')[3]);
+    assert.ok(assigned >= 16, `EC2 assigned .${assigned}, outside the reserved .0-.15`);
+    await cfn.send(new DeleteStackCommand({ StackName: 'launcher-reservation' }));
+    await assert.rejects(ec2.send(new DescribeSubnetsCommand({ SubnetIds: [ids['Subnet']!] })), /does not exist/, 'the stack, its reservation and its subnet are deleted');
+  });
+
+  it('shows a resource that refers to a parameter whose value changes as a Modify in the change set (gap 20)', async () => {
+    const template = {
+      Parameters: { Image: { Type: 'String' }, Size: { Type: 'String', Default: 't3.small' } },
+      Resources: {
+        Template: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { ImageId: { Ref: 'Image' } } } },
+        Other: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { InstanceType: { Ref: 'Size' } } } },
+      },
+    };
+    const body = JSON.stringify(template);
+    await cfn.send(new CreateStackCommand({ StackName: 'launcher-parameters', TemplateBody: body, Parameters: [{ ParameterKey: 'Image', ParameterValue: 'ami-1' }] }));
+    const { Id } = await cfn.send(
+      new CreateChangeSetCommand({
+        StackName: 'launcher-parameters',
+        ChangeSetName: 'new-image',
+        ChangeSetType: 'UPDATE',
+        TemplateBody: body,
+        // Size was left at its default; passed now with that same value, it changes nothing.
+        Parameters: [{ ParameterKey: 'Image', ParameterValue: 'ami-2' }, { ParameterKey: 'Size', ParameterValue: 't3.small' }],
+      }),
+    );
+    const described = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: Id }));
+    assert.deepEqual((described.Changes ?? []).map((c) => `${c.ResourceChange?.Action} ${c.ResourceChange?.LogicalResourceId}`), ['Modify Template']);
+  });
 });

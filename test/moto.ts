@@ -29,10 +29,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts the server and waits (bounded) until it answers. */
-export async function startMoto(): Promise<Moto> {
+/**
+ * Starts the server and waits (bounded) until it answers. `env` adds to its environment (the launcher's
+ * DCOS_CFN_MOTO_FAIL_CREATE, moto's own switches).
+ */
+export async function startMoto(env: NodeJS.ProcessEnv = {}): Promise<Moto> {
   const port = await freePort();
-  const child = spawn('python3', [LAUNCHER, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('python3', [LAUNCHER, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -19,7 +19,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AwsClients } from '../lib/deploy/aws.js';
 import { loadTemplates } from '../lib/deploy/templates.js';
 import { packageTemplates, quickCreateUrl } from '../lib/package.js';
@@ -95,5 +96,31 @@ describe('npm run package (mocked AWS)', () => {
     s3.on(HeadObjectCommand).rejects(notFound());
     s3.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }));
     await assert.rejects(packageTemplates({ clients, templates: loadTemplates(out), bucket: 'shared-templates', print: () => {} }), /Access Denied/);
+  });
+
+  it("replaces out/packaged/ whole: the previous package's files go, and nothing staged stays behind", async () => {
+    s3.on(HeadBucketCommand).resolves({});
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 1 });
+    mkdirSync(join(out, 'packaged'));
+    writeFileSync(join(out, 'packaged', 'root.yaml'), 'the previous packaged root');
+    writeFileSync(join(out, 'packaged', `network-${'a'.repeat(64)}.yaml`), 'a previous network template');
+    const before = readdirSync(out).sort();
+    await packageTemplates({ clients, templates: loadTemplates(out), bucket: 'shared-templates', print: () => {} });
+    assert.deepEqual(readdirSync(out).sort(), before, 'no staging folder beside packaged/');
+    const written = readdirSync(join(out, 'packaged')).sort();
+    assert.deepEqual(written.map((f) => f.replace(/-[0-9a-f]{64}/, '-<sha>')), ['logs-<sha>.yaml', 'network-<sha>.yaml', 'root.yaml']);
+    assert.ok(!written.includes(`network-${'a'.repeat(64)}.yaml`));
+    assert.notEqual(readFileSync(join(out, 'packaged', 'root.yaml'), 'utf8'), 'the previous packaged root');
+  });
+
+  it('refuses a file it did not write inside out/packaged/, before any upload, and keeps it', async () => {
+    mkdirSync(join(out, 'packaged'));
+    writeFileSync(join(out, 'packaged', 'params-prod.json'), '[]');
+    await assert.rejects(
+      packageTemplates({ clients, templates: loadTemplates(out), bucket: 'shared-templates', print: () => {} }),
+      /^UserError: .* holds packaged\/params-prod\.json, which package did not write: it replaces .*\/packaged\/ whole, so move it out first\. Nothing was uploaded\.$/,
+    );
+    assert.equal(s3.commandCalls(HeadBucketCommand).length + s3.commandCalls(PutObjectCommand).length, 0);
+    assert.equal(readFileSync(join(out, 'packaged', 'params-prod.json'), 'utf8'), '[]');
   });
 });

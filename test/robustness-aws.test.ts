@@ -13,6 +13,7 @@ import {
   ListChangeSetsCommand,
   ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
+import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { connect, type AwsClients } from '../lib/deploy/aws.js';
 import { expectRun, runCli, startCli, type CliOptions, type CliResult } from './helpers/cli.js';
 import { motoAvailable, startMoto, stopMoto, type Moto } from './moto.js';
+import { tempFolders } from './helpers/temp.js';
 import { writeCluster } from './moto-fixtures.js';
 import { awsError, EXPIRED, FaultProxy, HTML_PAGE, SERVER_ERROR, THROTTLED, type Behaviour } from './proxy.js';
 
@@ -205,7 +207,7 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
     it('SIGINT while following: exit 130 and the --follow command, which then applies the protections', async () => {
       const stack = stackName();
       const run = await interruptAt('DescribeStackEvents', 'SIGINT', deployArgs(stack, '--yes'));
-      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE|keeps going on its own \(now \w+\); nothing was cancelled)\.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --out \S+ --endpoint-url \S+ --follow/);
+      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE|keeps going on its own \(now \w+\); nothing was cancelled)\.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --endpoint-url \S+ --follow/);
       assert.deepEqual(await protectionsOf(stack), { termination: false, denied: { Root: null, Network: null, Logs: null } });
       const resumed = await runCli(resumeArgs(run));
       expectRun(resumed, 0, /Stack policy set on robust-\d+\/Network\.[\s\S]*Termination protection enabled/);
@@ -230,12 +232,15 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
       assert.deepEqual(await protectionsOf(stack), PROTECTED);
     });
 
-    it('--follow on a settled stack only applies the protections and prints the outputs', async () => {
+    it('--follow on a settled stack, without out/: says so, replays nothing, applies the protections from the deployed templates', async () => {
       const stack = stackName();
       expectRun(await interruptAt('SetStackPolicy', 'SIGINT', deployArgs(stack, '--yes')), 130, /--follow/);
-      const run = await runCli(['deploy', '--stack-name', stack, '--out', out, '--endpoint-url', proxy.endpoint, '--follow']);
-      expectRun(run, 0, /Stack robust-\d+ is CREATE_COMPLETE\.[\s\S]*Outputs of robust-\d+:/);
+      const run = await runCli(['deploy', '--stack-name', stack, '--out', join(tmpdir(), 'dcos-no-such-out'), '--endpoint-url', proxy.endpoint, '--follow']);
+      expectRun(run, 0, /^Stack robust-\d+ is CREATE_COMPLETE: no operation is in progress, so there is nothing to follow\.\n[\s\S]*Outputs of robust-\d+:/);
+      assert.doesNotMatch(run.output, /^ {2}\d\d:\d\d {2}/m, 'no event replayed');
+      assert.doesNotMatch(run.output, / in \d+ s\./, 'no duration');
       assert.deepEqual(await protectionsOf(stack), PROTECTED);
+      expectRun(await runCli(['deploy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--follow']), 0, /nothing to follow\.\nOutputs of/);
     });
   });
 
@@ -343,25 +348,65 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
   });
 
   describe('destroy', () => {
+    const tmp = tempFolders('robust-destroy-');
     it('interrupted while turning termination protection off (--force) turns it back on and deletes nothing', async () => {
       const stack = stackName();
       expectRun(await deploy(stack), 0, /CREATE_COMPLETE/);
       const run = await interruptAt('UpdateTerminationProtection', 'SIGINT', ['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
-      expectRun(run, 130, /Termination protection turned back on on robust-\d+; the stack was not deleted\./);
+      expectRun(run, 130, /Termination protection turned back on on robust-\d+\.\n  Stack robust-\d+ was not deleted\./);
       assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
       assert.equal((await protectionsOf(stack)).termination, true);
     });
 
+    /** A stack of the fixture with an instance its template protects from termination, deployed with protection on. */
+    async function guardedStack(): Promise<{ stack: string; instance: string }> {
+      const stack = stackName();
+      const guarded = '  Guarded:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-12345678\n      InstanceType: t3.micro\n      SubnetId: !Ref PrivateSubnet\n      DisableApiTermination: true\nOutputs:\n';
+      const dir = writeCluster((file, text) => (file === 'network.yaml' ? text.replace('Outputs:\n', guarded) : text), tmp('robust-guarded-'));
+      const args = deployArgs(stack, '--yes');
+      args[args.indexOf(out)] = dir;
+      expectRun(await runCli(args), 0, /CREATE_COMPLETE/);
+      const network = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: stack }))).StackResourceSummaries!.find((r) => r.LogicalResourceId === 'Network')!.PhysicalResourceId!;
+      const instance = (await clients.cfn.send(new ListStackResourcesCommand({ StackName: network }))).StackResourceSummaries!.find((r) => r.LogicalResourceId === 'Guarded')!.PhysicalResourceId!;
+      assert.equal(await instanceProtected(instance), true, 'the template protects it');
+      return { stack, instance };
+    }
+    const instanceProtected = async (instance: string) =>
+      (await clients.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instance, Attribute: 'disableApiTermination' }))).DisableApiTermination?.Value;
+
+    it("interrupted while turning an instance's protection off puts back the instance's and the stack's, and deletes nothing", async () => {
+      const { stack, instance } = await guardedStack();
+      const run = await interruptAt('ModifyInstanceAttribute', 'SIGINT', ['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
+      expectRun(run, 130, new RegExp(`Interrupted \\(SIGINT\\)\\.\\n[\\s\\S]*^  Instance termination protection turned back on on ${stack}/Network/Guarded \\(${instance}\\)\\.\\n  Termination protection turned back on on ${stack}\\.\\n  Stack ${stack} was not deleted\\.`, 'm'));
+      assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
+      assert.equal((await protectionsOf(stack)).termination, true);
+      assert.equal(await instanceProtected(instance), true);
+    });
+
+    it("a refused DeleteStack puts back the instance's and the stack's protection, and says so", async () => {
+      const { stack, instance } = await guardedStack();
+      proxy.fail('DeleteStack', { kind: 'answer', status: 403, body: awsError('AccessDenied', `User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudformation:DeleteStack on resource: ${stack}`) });
+      const run = await runCli(['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--force', '--yes']);
+      expectRun(run, 1, new RegExp(`error: Access denied: DeleteStack in us-east-1 was refused\\.[^\\n]*\\n  AWS said: [^\\n]*cloudformation:DeleteStack[^\\n]*\\nInstance termination protection turned back on on ${stack}/Network/Guarded \\(${instance}\\)\\.\\nTermination protection turned back on on ${stack}\\.\\nStack ${stack} was not deleted\\.`));
+      assert.equal(await statusOf(stack), 'CREATE_COMPLETE');
+      assert.equal((await protectionsOf(stack)).termination, true);
+      assert.equal(await instanceProtected(instance), true);
+    });
+
+    it('a stack that does not exist is not an error: said, exit 0, as delete-stack and cdk destroy do', async () => {
+      expectRun(await runCli(['destroy', '--stack-name', 'robust-never-made', '--endpoint-url', proxy.endpoint, '--yes']), 0, /^Stack robust-never-made does not exist in us-east-1; nothing to destroy\.$/m);
+      assert.ok(!proxy.calls.includes('DeleteStack'));
+    });
+
     it('lists RetainExceptOnCreate resources as retained', async () => {
       const stack = stackName();
-      const dir = writeCluster((file, text) => (file === 'logs.yaml' ? text.replace('DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName', 'DeletionPolicy: RetainExceptOnCreate\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName') : text), mkdtempSync(join(tmpdir(), 'robust-retain-')));
+      const dir = writeCluster((file, text) => (file === 'logs.yaml' ? text.replace('DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName', 'DeletionPolicy: RetainExceptOnCreate\n    UpdateReplacePolicy: Retain\n    Properties:\n      LogGroupName') : text), tmp('robust-retain-'));
       assert.match(readFileSync(join(dir, 'logs.yaml'), 'utf8'), /RetainExceptOnCreate/);
       const args = deployArgs(stack, '--yes', '--no-termination-protection');
       args[args.indexOf(out)] = dir;
       expectRun(await runCli(args), 0, /CREATE_COMPLETE/);
       const run = await runCli(['destroy', '--stack-name', stack, '--endpoint-url', proxy.endpoint, '--yes']);
       expectRun(run, 0, new RegExp(`Retained[^\\n]*\\n(  - .*\\n)*  - ${stack}/Logs/ClusterLogs  AWS::Logs::LogGroup`));
-      rmSync(dir, { recursive: true, force: true });
     });
   });
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkTemplates, compile, writeOutput, type CompiledTemplate } from '../lib/synth.js';
 import { readManifest, sha256, templateKey } from '../lib/manifest.js';
@@ -9,9 +8,10 @@ import { defineCluster } from '../stacks/config.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import { definitionCode, withDefinition } from './helpers/definition.js';
 import { DEFINITIONS } from './helpers/template.js';
+import { tempFolders } from './helpers/temp.js';
 
 const CLI = join(process.cwd(), 'dist/lib/cli.js');
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'dcos-cfn-synth-'));
+const tmp = tempFolders('dcos-cfn-synth-');
 const synth = (...args: string[]) => spawnSync(process.execPath, [CLI, 'synth', ...args], { encoding: 'utf8' });
 
 describe('synth', () => {
@@ -19,8 +19,12 @@ describe('synth', () => {
     const dir = tmp();
     const run = synth('--out', dir);
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'genconf', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
     const manifest = readManifest(dir);
+    assert.deepEqual(readdirSync(join(dir, 'genconf')).sort(), ['config.yaml', 'ip-detect']);
+    for (const [name, hash] of Object.entries(manifest.genconf ?? {})) assert.equal(hash, sha256(readFileSync(join(dir, 'genconf', name))), name);
+    assert.deepEqual(Object.keys(manifest.genconf ?? {}).sort(), ['config.yaml', 'ip-detect']);
+    assert.equal(statSync(join(dir, 'genconf/ip-detect')).mode & 0o111, 0o111, 'ip-detect is executable');
     assert.equal(manifest.root, 'root.yaml');
     assert.deepEqual(Object.keys(manifest.stacks), ['Network', 'MasterZone', 'Agents', 'Vpn']);
     const root = readFileSync(join(dir, 'root.yaml'), 'utf8');
@@ -36,7 +40,9 @@ describe('synth', () => {
   it('is byte-identical across processes', () => {
     const [a, b] = [tmp(), tmp()];
     for (const dir of [a, b]) assert.equal(synth('--cluster', 'ha', '--out', dir).status, 0);
-    for (const f of readdirSync(a)) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
+    const files = readdirSync(a, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(a, f)).isFile());
+    assert.ok(files.includes('genconf/fault-domain-detect'), files.join(' '));
+    for (const f of files) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
     rmSync(a, { recursive: true });
     rmSync(b, { recursive: true });
   });
@@ -66,6 +72,7 @@ describe('synth', () => {
   it('explains its options in --help', () => {
     const run = synth('--help');
     assert.equal(run.status, 0);
+    assert.match(run.stdout, /^Usage: npm run synth -- \[--cluster NAME\] \[--out DIR\] \[--no-audit\]$/m);
     assert.match(run.stdout, /--cluster NAME.*known: default, ha/);
     assert.match(run.stdout, /--out DIR/);
   });
@@ -83,8 +90,17 @@ describe('synth', () => {
     const dir = previousOutput();
     writeFileSync(join(dir, 'agents.yaml'), 'old');
     await writeOutput(compile(defaultCluster), dir);
-    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.dcos-cfn-synth', 'agents.yaml', 'genconf', 'manifest.json', 'master-zone.yaml', 'network.yaml', 'root.yaml', 'vpn.yaml']);
     assert.notEqual(readFileSync(join(dir, 'agents.yaml'), 'utf8'), 'old');
+    rmSync(dir, { recursive: true });
+  });
+
+  it("refuses to replace an output whose genconf/ holds what dcos_generate_config.sh wrote there, naming it", async () => {
+    const dir = tmp();
+    await writeOutput(compile(defaultCluster), dir);
+    execFileSync('mkdir', ['-p', join(dir, 'genconf/serve'), join(dir, 'genconf/state')]);
+    await assert.rejects(writeOutput(compile(defaultCluster), dir), /holds 'genconf\/serve', 'genconf\/state', which synth did not write and would delete: move them out/);
+    assert.deepEqual(readdirSync(join(dir, 'genconf')).sort(), ['config.yaml', 'ip-detect', 'serve', 'state']);
     rmSync(dir, { recursive: true });
   });
 
@@ -163,6 +179,16 @@ describe('synth checks', () => {
     const { errors } = checkTemplates(base.root, children);
     assert.ok(errors.includes('Network: the root reads Outputs.VpcId, which network.yaml does not output'));
     assert.ok(errors.includes('Network: the root reads Outputs.KeyArn, which network.yaml does not output'));
+  });
+
+  it("fails on user data that may exceed EC2's 16 KB limit, so synth --no-audit keeps it too", () => {
+    const longer = withChild('MasterZone', (t) => {
+      const sub = t.Resources.Master1.Properties.UserData['Fn::Base64']['Fn::Sub'];
+      sub[0] = `${sub[0]}\n# ${'x'.repeat(8_000)}`;
+    });
+    const [error, ...rest] = checkTemplates(base.root, longer).errors;
+    assert.deepEqual(rest, []);
+    assert.match(error!, /^MasterZone: Master1 user data may reach [\d,]+ bytes before base64 encoding, over EC2's limit of 16,384: [\d,]+ bytes of text plus, at their longest, 2 × Ref BundleUrl \(2,048 bytes: AWS::SSM::Parameter values are assumed no longer than an ARN\)/);
   });
 
   it('fails over a CloudFormation limit and warns at 80%', () => {

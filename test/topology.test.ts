@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { allResources, DEFINITIONS, hasResourceProperties, resourcesOfType, strings, synthesize, type Json } from './helpers/template.js';
-import { masterAddresses } from '../stacks/config.js';
+import { bundleUrl, masterAddresses } from '../stacks/config.js';
 import { ROLE_TAG } from '../lib/template.js';
 
 /** The Network output a child parameter is wired to in the root, e.g. MasterZone.MasterSubnetIds → MasterSubnetIds. */
@@ -31,6 +31,36 @@ function routesToInternet(network: Json, subnet: string): boolean {
   const [, assoc] = resourcesOfType(network, 'AWS::EC2::SubnetRouteTableAssociation').find(([, a]) => a.Properties.SubnetId.Ref === subnet)!;
   const table = assoc.Properties.RouteTableId.Ref;
   return resourcesOfType(network, 'AWS::EC2::Route').some(([, r]) => r.Properties.RouteTableId.Ref === table && r.Properties.GatewayId !== undefined);
+}
+
+/** Names a value refers to: `Ref`, `Fn::GetAtt` and `${...}` in `Fn::Sub` (its own variables excepted). */
+function references(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) value.forEach((v) => references(v, found));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'Ref' && typeof v === 'string') found.add(v);
+      else if (k === 'Fn::GetAtt') found.add(Array.isArray(v) ? String(v[0]) : String(v).split('.')[0]!);
+      else if (k === 'Fn::Sub') {
+        const [text, variables] = typeof v === 'string' ? [v, {}] : (v as [string, Json]);
+        for (const m of text.matchAll(/\$\{(?!!)([^}.]+)[^}]*\}/g)) if (!(m[1]! in variables)) found.add(m[1]!);
+        references(variables, found);
+      } else references(v, found);
+    }
+  }
+  return found;
+}
+
+/**
+ * Everything a resource depends on in its template, followed through the resources it refers to: the parameters
+ * and resources whose change CloudFormation would carry into it (how it decides what an update modifies).
+ */
+function dependencies(template: Json, id: string, seen = new Set<string>()): Set<string> {
+  for (const name of references(template.Resources[id])) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    if (name in template.Resources) dependencies(template, name, seen);
+  }
+  return seen;
 }
 
 /** An instance's primary network interface (instances at fixed addresses declare it inline). */
@@ -150,7 +180,7 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
       }
     });
 
-    it('retains everything that holds data, on delete and on replacement', () => {
+    it('retains everything that holds data on delete and on replacement, but not after a failed first create', () => {
       const stateful = ['AWS::EC2::Volume', 'AWS::S3::Bucket', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'AWS::EC2::VPC', 'AWS::EC2::Subnet'];
       const found = allResources(stacks).filter((r) => stateful.includes(r.resource.Type));
       // One state volume per master, and the VPN gateway's (its CA), each attached to its instance.
@@ -160,7 +190,7 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
         assert.deepEqual(instance.Properties.Volumes.map((v: Json) => v.VolumeId.Ref), [`${id === 'VpnGateway' ? 'Vpn' : id}State`], id);
       }
       for (const { id, resource } of found) {
-        assert.equal(resource.DeletionPolicy, 'Retain', id);
+        assert.equal(resource.DeletionPolicy, 'RetainExceptOnCreate', id);
         assert.equal(resource.UpdateReplacePolicy, 'Retain', id);
       }
     });
@@ -170,7 +200,7 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
       hasResourceProperties(network, 'AWS::Logs::LogGroup', { RetentionInDays: config.flowLogRetentionDays, KmsKeyId: { 'Fn::GetAtt': ['ClusterKey', 'Arn'] } });
     });
 
-    it('installs each DC/OS role from the DcosInstallerUrl parameter with the static master list and a CloudFormation signal', () => {
+    it('installs each DC/OS role from the bundle URL it reads at boot from the root\'s SSM parameter, with the static master list and a CloudFormation signal', () => {
       const sub = (r: Json) => (r.Properties.UserData ?? r.Properties.LaunchTemplateData?.UserData)['Fn::Base64']['Fn::Sub'];
       const cases: [Json, string, string][] = [
         [masters[0]![1], 'master', masters[0]![0]],
@@ -182,13 +212,92 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
         assert.equal(variables.Role, role);
         assert.equal(variables.MasterList, JSON.stringify(masterAddresses(config)), `${role} checks the master list`);
         assert.equal(variables.SignalResource, signalled, `${role} signals ${signalled}`);
-        assert.ok(text.includes('${DcosInstallerUrl}'), `${role} installs from the DcosInstallerUrl parameter`);
+        assert.ok(text.includes("BUNDLE_URL_PARAMETER='${BundleUrlParameter}'"), `${role} reads the URL from the SSM parameter its stack parameter names`);
+        assert.ok(!JSON.stringify(res).includes(config.bundle.bucket), `${role}: no bundle location in the template`);
       }
       assert.deepEqual(sub(masters[0]![1])[1].StateVolume, { Ref: `${masters[0]![0]}State` }, 'a master mounts its state volume');
       for (const [id, r] of [...masters, ['PrivateAgentGroup', stacks.Agents!.Resources.PrivateAgentGroup] as [string, Json]]) {
         assert.ok(r.CreationPolicy?.ResourceSignal?.Timeout, `${id} waits for its signal`);
       }
-      assert.equal(stacks.Root!.Parameters.DcosInstallerUrl.Default, undefined, 'the installer URL has no default');
+      // The URL lives in one place: the root's SSM parameter, whose fixed name the root passes down.
+      hasResourceProperties(stacks.Root!, 'AWS::SSM::Parameter', { Type: 'String', Value: bundleUrl(config), Name: { 'Fn::Sub': '/dcos-cfn/${AWS::StackName}/bundle-url' } });
+      for (const child of ['MasterZone', 'Agents']) {
+        assert.deepEqual(stacks.Root!.Resources[child].Properties.Parameters.BundleUrlParameter, { Ref: 'BundleUrl' }, child);
+      }
+      assert.equal(stacks.Root!.Parameters.DcosInstallerUrl, undefined, 'no bundle URL parameter: the definition says where the bundle is');
+    });
+
+    it('lets each DC/OS node role read the bundle URL\'s SSM parameter and no other', () => {
+      for (const [stack, role] of [['MasterZone', 'MasterRole'], ['Agents', 'PrivateAgentRole'], ['Agents', 'PublicAgentRole']] as const) {
+        const statements = (stacks[stack]!.Resources[role].Properties.Policies as Json[]).flatMap((p) => p.PolicyDocument.Statement as Json[]);
+        const ssm = statements.filter((st) => JSON.stringify(st.Action).includes('ssm:GetParameter'));
+        assert.deepEqual(ssm, [
+          {
+            Sid: 'ReadBundleUrl',
+            Effect: 'Allow',
+            Action: 'ssm:GetParameter',
+            Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${BundleUrlParameter}' },
+          },
+        ], `${stack}/${role}`);
+      }
+    });
+
+    it(`refuses any Region but ${config.region}, where the bundle's bucket is`, () => {
+      const [assertion] = stacks.Root!.Rules.Region.Assertions as Json[];
+      assert.deepEqual(assertion.Assert, { 'Fn::Equals': [{ Ref: 'AWS::Region' }, config.region] });
+      assert.match(assertion.AssertDescription, new RegExp(`is defined for ${config.region}: .*Deploy it in ${config.region}, or set region in its definition and synth again\\.$`));
+    });
+
+    it('reaches S3 through a gateway endpoint on every route table, and lets only that endpoint read the bundle, over TLS', () => {
+      const tables = resourcesOfType(network, 'AWS::EC2::RouteTable').map(([id]) => ({ Ref: id }));
+      hasResourceProperties(network, 'AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', VpcId: { Ref: 'Vpc' }, ServiceName: { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.s3' } });
+      const [[endpoint, props]] = resourcesOfType(network, 'AWS::EC2::VPCEndpoint').map(([id, r]) => [id, r.Properties] as const);
+      assert.deepEqual([...props.RouteTableIds].sort((a: Json, b: Json) => a.Ref.localeCompare(b.Ref)), tables.sort((a, b) => a.Ref.localeCompare(b.Ref)));
+      const [[, policy]] = resourcesOfType(network, 'AWS::S3::BucketPolicy');
+      const bucketArn = `arn:aws:s3:::${config.bundle.bucket}`;
+      assert.equal(policy.Properties.Bucket, config.bundle.bucket);
+      assert.deepEqual(policy.Properties.PolicyDocument.Statement, [
+        { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+        {
+          Sid: 'ClusterNodesReadTheBundle',
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: `${bucketArn}/*`,
+          Condition: { StringEquals: { 'aws:SourceVpce': { Ref: endpoint } } },
+        },
+      ]);
+      assert.ok(bundleUrl(config).startsWith(`https://${config.bundle.bucket}.s3.${config.region}.amazonaws.com/${config.bundle.prefix}`));
+    });
+
+    it("reserves the masters' fixed addresses in their subnets, and gives nothing else in the master zone a fixed address", () => {
+      const reservations = resourcesOfType(network, 'AWS::EC2::SubnetCidrReservation').map(([, r]) => r.Properties);
+      for (const [id, master] of masters) {
+        const subnet = subnetOf(stacks, 'MasterZone', primary(master).SubnetId);
+        const held = reservations.filter((r) => r.SubnetId.Ref === subnet);
+        assert.equal(held.length, 1, `${id}: one reservation in ${subnet}`);
+        assert.equal(held[0]!.ReservationType, 'explicit');
+        const [base, prefix] = (held[0]!.Cidr as string).split('/') as [string, string];
+        const n = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+        const address = n(primary(master).PrivateIpAddress);
+        assert.ok(address >= n(base) && address < n(base) + 2 ** (32 - Number(prefix)), `${id}'s ${primary(master).PrivateIpAddress} is inside ${held[0]!.Cidr}`);
+      }
+      assert.equal(reservations.length, new Set(masters.map(([, m]) => subnetOf(stacks, 'MasterZone', primary(m).SubnetId))).size);
+      assert.equal(primary(stacks.MasterZone!.Resources.AdminInstance).PrivateIpAddress, undefined, 'the dcos-cli instance takes an address EC2 assigns');
+      assert.equal(stacks.MasterZone!.Resources.MasterLoadBalancer.Properties.SubnetMappings, undefined, 'the internal load balancer takes addresses EC2 assigns');
+    });
+
+    it('lets nothing a routine update changes reach a master: the agents\' image and key, the dcos CLI URL, the bundle URL', () => {
+      const zone = stacks.MasterZone!;
+      for (const [id] of masters) {
+        const reached = [...dependencies(zone, id)].filter((name) => name in (zone.Parameters ?? {})).sort();
+        assert.deepEqual(reached, ['BundleUrlParameter', 'MasterImageId', 'MasterKeyName', 'MasterRootDeviceName', 'MasterSecurityGroupId', 'MasterSubnetIds'], id);
+      }
+      // What the root passes for those: the masters' own parameters, the SSM parameter's fixed name, network outputs.
+      const passed = stacks.Root!.Resources.MasterZone.Properties.Parameters as Json;
+      for (const p of ['MasterImageId', 'MasterKeyName', 'MasterRootDeviceName']) assert.deepEqual(passed[p], { Ref: p });
+      for (const p of ['NodeImageId', 'NodeRootDeviceName', 'DcosInstallerUrl']) assert.equal(passed[p], undefined, `${p} is not passed to the master zone`);
+      assert.deepEqual(stacks.Root!.Metadata['dcos:parameterDefaults'], { MasterImageId: 'NodeImageId', MasterRootDeviceName: 'NodeRootDeviceName', MasterKeyName: 'KeyName' });
     });
 
     it('pushes the masters as DNS servers to VPN clients and routes the VPC to them', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { defineCluster, type ClusterDefinition } from '../stacks/config.js';
-import { validateCluster } from '../stacks/validate.js';
+import { DESCRIPTION_LIMIT, validateCluster, validateDefinition } from '../stacks/validate.js';
+import { rootDescription } from '../stacks/root.js';
 import { compile } from '../lib/synth.js';
 import { ValidationError } from '../lib/errors.js';
 import { DEFINITIONS } from './helpers/template.js';
@@ -11,6 +12,12 @@ function problemsOf(overrides: Partial<Record<keyof ClusterDefinition, unknown>>
 }
 
 describe('cluster definition validation', () => {
+  it('makes the bundle bucket from the name and Region unless given, and keeps a given one', () => {
+    assert.deepEqual(defineCluster({ name: 'prod', region: 'eu-west-1' }).bundle, { bucket: 'prod-dcos-bundle-eu-west-1', prefix: 'dcos' });
+    assert.deepEqual(defineCluster({ name: 'prod', bundle: { bucket: 'acme-dcos' } }).bundle, { bucket: 'acme-dcos', prefix: 'dcos' });
+    assert.deepEqual(validateCluster(defineCluster({ name: 'prod', region: 'us-gov-west-1', bundle: { prefix: 'dcos/2.2.1' } })), []);
+  });
+
   it('accepts both shipped definitions', () => {
     for (const [name, config] of Object.entries(DEFINITIONS)) assert.deepEqual(validateCluster(config), [], name);
   });
@@ -36,6 +43,10 @@ describe('cluster definition validation', () => {
     ['a VPN port out of range', { vpn: { port: 70000 } }, /^vpn\.port: got 70000, expected a port from 1 to 65535/],
     ['a VPN protocol other than udp or tcp', { vpn: { protocol: 'icmp' } }, /^vpn\.protocol: got "icmp", expected "udp" or "tcp"/],
     ['a flow log retention CloudWatch does not offer', { flowLogRetentionDays: 42 }, /^flowLogRetentionDays: got 42, expected a CloudWatch Logs retention value/],
+    ['a malformed Region', { region: 'eu-west' }, /^region: got "eu-west", expected an AWS Region code like eu-west-1/],
+    ['a bundle bucket with dots (no HTTPS by its virtual-hosted name)', { bundle: { bucket: 'dcos.bundles' } }, /^bundle\.bucket: got "dcos\.bundles", expected an S3 bucket name .*no dots/],
+    ['a bundle bucket with capitals', { bundle: { bucket: 'DcosBundles' } }, /^bundle\.bucket: got "DcosBundles"/],
+    ['a bundle folder ending in a slash', { bundle: { prefix: 'dcos/' } }, /^bundle\.prefix: got "dcos\/", expected a folder like dcos or dcos\/2\.2/],
   ];
   for (const [what, overrides, message] of cases) {
     it(`rejects ${what}`, () => {
@@ -86,5 +97,60 @@ describe('cluster definition validation', () => {
         /Cluster definition 'x' is invalid/.test(err.message) &&
         ['name:', 'masters.count:', 'vpcCidr:', 'flowLogRetentionDays:'].every((p) => err.problems.some((q) => q.startsWith(p))),
     );
+  });
+
+  describe('shape and value problems in one report (validateDefinition)', () => {
+    /** A definition as a file might export it: defineCluster's result with `edit` applied afterwards (a cast, a spread). */
+    const exported = (edit: (config: Record<string, unknown>) => void) => {
+      const config = JSON.parse(JSON.stringify(defineCluster({ name: 'test' }))) as Record<string, unknown>;
+      edit(config);
+      return config;
+    };
+
+    it('an unknown key, a NaN and two bad values: all four, the NaN named as NaN once', () => {
+      const value = exported((c) => {
+        c['privateAgent'] = { count: 50 };
+        (c['vpn'] as Record<string, unknown>)['port'] = NaN;
+        (c['masters'] as Record<string, unknown>)['count'] = 2;
+        (c['subnets'] as Record<string, unknown>)['public'] = ['10.1.0.0/24'];
+      });
+      assert.deepEqual(validateDefinition(value), [
+        'vpn.port: got NaN, expected a finite number',
+        'privateAgent: unknown key (did you mean privateAgents?); it would be ignored, leaving the default in place',
+        'masters.count: got 2, expected 1, 3 or 5 (a ZooKeeper quorum)',
+        'subnets.public[0]: got "10.1.0.0/24", expected a range inside vpcCidr 10.0.0.0/16',
+      ]);
+    });
+
+    it('a group of the wrong type: its shape problem, the other groups still checked, nothing about what it would hold', () => {
+      const value = exported((c) => {
+        c['masters'] = 'three';
+        (c['privateAgents'] as Record<string, unknown>)['count'] = 0;
+      });
+      assert.deepEqual(validateDefinition(value), [
+        'masters: got a string ("three"), expected an object',
+        'privateAgents.count: got 0, expected a whole number from 1 to 100',
+      ]);
+    });
+
+    it('a check that combines a broken input is skipped, not run on a guess', () => {
+      // The longest description the root's Description takes with one master; with the count unknown, its length is too.
+      const valid = defineCluster({ name: 'test' });
+      const longest = DESCRIPTION_LIMIT - (rootDescription(valid).length - valid.description.length);
+      assert.deepEqual(validateDefinition(exported((c) => (c['description'] = 'x'.repeat(longest)))), []);
+      const value = exported((c) => {
+        c['description'] = 'x'.repeat(longest);
+        (c['masters'] as Record<string, unknown>)['count'] = 'one';
+        c['availabilityZones'] = Infinity;
+      });
+      assert.deepEqual(validateDefinition(value), [
+        'availabilityZones: got Infinity, expected a finite number',
+        'masters.count: got a string ("one"), expected a number',
+      ]);
+    });
+
+    it('no definition at all: only that', () => {
+      assert.deepEqual(validateDefinition('dcos'), ['the default export: got a string ("dcos"), expected a cluster definition: export default defineCluster({ name: \'...\', ... })']);
+    });
   });
 });

@@ -16,7 +16,6 @@ export type { Certainty, GroupExposure, InternetPath, ResourceLocation } from '.
 export type { Finding } from './finding.js';
 export type { Fact, NetworkModel, Protocol, Role } from './model.js';
 export type { Waiver } from './waivers.js';
-export { ROLE_TAG } from './network.js';
 export { WAIVABLE_RULES, WAIVERS_METADATA_KEY } from './waivers.js';
 
 export interface AuditResult {

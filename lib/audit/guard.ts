@@ -24,6 +24,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readCache, writeCache } from '../cache.js';
 import { UserError } from '../errors.js';
+import { stopOnInterrupt } from '../interrupt.js';
 import { sha256 } from '../manifest.js';
 import type { Finding } from './finding.js';
 import type { Stack } from './load.js';
@@ -159,6 +160,8 @@ function runGuard(rules: readonly string[], data: readonly string[]): Promise<Gu
     const child = spawn(guardBinary(), ['validate', '--payload', '--output-format', 'json', '--show-summary', 'none', '--structured'], { stdio: ['pipe', 'pipe', 'pipe'] });
     running.add(child);
     processesStarted++;
+    const release = stopOnInterrupt(child);
+    child.on('exit', release);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

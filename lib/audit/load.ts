@@ -28,7 +28,10 @@ export interface Resource {
 
 /** A parsed template in long form: `{ "Ref": ... }`, `{ "Fn::GetAtt": [a, b] }`. */
 export interface Template {
-  readonly Parameters?: Record<string, { readonly Type?: string; readonly Default?: unknown; readonly NoEcho?: unknown }>;
+  readonly Parameters?: Record<
+    string,
+    { readonly Type?: string; readonly Default?: unknown; readonly NoEcho?: unknown; readonly AllowedValues?: unknown; readonly MaxLength?: unknown }
+  >;
   readonly Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   readonly Conditions?: Record<string, unknown>;
   readonly Resources: Record<string, Resource>;

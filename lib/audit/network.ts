@@ -31,9 +31,9 @@ import {
 import { describeItem, identityOf, isFalse, isTrue, itemsIn, resolvedProperties, ResourceRef, Unknown, type Item } from './resolve.js';
 import { SecurityGroups } from './security-groups.js';
 import { defaultVpcFacts, subnetFacts, type SubnetFacts } from './subnets.js';
-import { ROLE_TAG } from '../template.js';
+import { taggedRole } from '../template.js';
 
-export { COMPUTE_TYPES, ROLE_TAG, ROLES };
+export { COMPUTE_TYPES, ROLES };
 export type { ComputeType, NetworkModel as Network, Role };
 
 /** Every resource of the given types in the set. */
@@ -42,15 +42,21 @@ export function resourcesOfType(set: TemplateSet, ...types: string[]): ResourceR
 }
 
 /** The resource of the set a model element stands for. */
-export function refOf(set: TemplateSet, at: { readonly stack: string; readonly resource: string }): ResourceRef {
-  return new ResourceRef(set.stacks.find((s) => s.name === at.stack)!, at.resource);
+export function refOf(set: TemplateSet, at: { readonly stack: string; readonly file?: string; readonly resource: string }): ResourceRef {
+  // Two folders audited together (npm run audit out-a out-b) each have a MasterZone: the file tells them apart.
+  return new ResourceRef(set.stacks.find((s) => s.name === at.stack && (at.file === undefined || s.file === at.file))!, at.resource);
+}
+
+/** The audit's role a `Tags` list names through our `dcos:role` tag, or undefined (none, or not a role the audit knows). */
+export function roleFromTags(tags: unknown): Role | undefined {
+  const value = taggedRole(Array.isArray(tags) ? records(tags) : tags);
+  return value !== undefined && (ROLES as readonly string[]).includes(value) ? (value as Role) : undefined;
 }
 
 /** Role from our `dcos:role` tag, else guessed from the logical ID (foreign templates). */
 export function roleOf(ref: ResourceRef): Role {
-  const tag = records(prop(ref, 'Tags')).find((t) => t['Key'] === ROLE_TAG);
-  const value = tag?.['Value'];
-  if (typeof value === 'string' && (ROLES as readonly string[]).includes(value)) return value as Role;
+  const tagged = roleFromTags(records(prop(ref, 'Tags')));
+  if (tagged) return tagged;
   const id = ref.id;
   if (/public.?(slave|agent)/i.test(id)) return 'public-agent';
   if (/master/i.test(id)) return 'master';

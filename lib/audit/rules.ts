@@ -5,12 +5,14 @@
  */
 import { describePaths, exposureOf, formatRanges, fromInternet, type GroupExposure } from './exposure.js';
 import { groupBy, stackFinding, type Finding, type Rule } from './finding.js';
-import type { Stack, TemplateSet } from './load.js';
+import type { TemplateSet } from './load.js';
 import type { Fact, Located, NetworkModel as Network, Role } from './model.js';
 import { resourcesOfType } from './network.js';
 import { PRIVILEGE_RULES } from './privilege.js';
 import { covers } from './ranges.js';
-import { isTrue, refsIn, resolvedProperties, type ResourceRef } from './resolve.js';
+import { refsIn, resolvedProperties, type ResourceRef } from './resolve.js';
+import { SECRET_RULES } from './secrets.js';
+import { USER_DATA_RULES } from './user-data.js';
 
 export type { Rule };
 
@@ -29,13 +31,6 @@ export const STATEFUL_TYPES = [
   'AWS::S3::Bucket', 'AWS::EC2::Volume', 'AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::DynamoDB::Table',
   'AWS::EFS::FileSystem', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret',
   'AWS::OpenSearchService::Domain', 'AWS::Backup::BackupVault',
-];
-
-const SECRET_NAME = /(password|passwd|secret|token|credential|passphrase|private.?key|api.?key|access.?key)/i;
-const SECRET_TEXT = [
-  /AKIA[0-9A-Z]{16}/,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
-  /(password|passwd|secret|token)\s*[=:]\s*['"]?[^\s'"$<{]{8,}/i,
 ];
 
 const hardenedRoles: readonly Role[] = ['master', 'private-agent', 'public-agent', 'admin'];
@@ -183,68 +178,22 @@ const exposureAsExpected: Rule = {
     }),
 };
 
-function isSecretParameter(stack: Stack, name: string): boolean {
-  const p = stack.template.Parameters?.[name];
-  return p !== undefined && (isTrue(p.NoEcho) || SECRET_NAME.test(name));
-}
-
-const secretParametersNoEcho: Rule = {
-  id: 'DCOS.CFN.1',
-  title: 'Parameters that look like secrets are NoEcho',
-  check: (set) =>
-    set.stacks.flatMap((stack) =>
-      Object.entries(stack.template.Parameters ?? {})
-        .filter(([name, p]) => SECRET_NAME.test(name) && !isTrue(p.NoEcho))
-        .map(([name]) => stackFinding(secretParametersNoEcho, stack, `Parameters.${name}`, `looks like a secret but is not NoEcho; set NoEcho: true (better: read it from Secrets Manager at boot)`)),
-    ),
-};
-
-/** Secret parameters referenced and secret-looking literals inside a raw template value. */
-function secretsIn(stack: Stack, value: unknown): string[] {
-  if (typeof value === 'string') return SECRET_TEXT.filter((re) => re.test(value)).map((re) => `text matching ${re.source}`);
-  if (value === null || typeof value !== 'object') return [];
-  if (Array.isArray(value)) return value.flatMap((v) => secretsIn(stack, v));
-  const o = value as Record<string, unknown>;
-  const refs = typeof o['Ref'] === 'string' ? [o['Ref']] : [];
-  const sub = o['Fn::Sub'];
-  const subText = typeof sub === 'string' ? sub : Array.isArray(sub) && typeof sub[0] === 'string' ? sub[0] : '';
-  refs.push(...[...subText.matchAll(/\$\{([^!}.]+)\}/g)].map((m) => m[1]!));
-  const params = refs.filter((r) => isSecretParameter(stack, r)).map((r) => `secret parameter ${r}`);
-  return [...params, ...Object.values(o).flatMap((v) => secretsIn(stack, v))];
-}
-
-const noSecretsInUserDataOrOutputs: Rule = {
-  id: 'DCOS.CFN.2',
-  title: 'No secret in user data or outputs',
-  check: (set) =>
-    set.stacks.flatMap((stack) => {
-      const inUserData = Object.entries(stack.template.Resources).flatMap(([id, r]) => {
-        const props = r.Properties ?? {};
-        const userData = props['UserData'] ?? (props['LaunchTemplateData'] as Record<string, unknown> | undefined)?.['UserData'];
-        const found = [...new Set(secretsIn(stack, userData))];
-        return found.length ? [stackFinding(noSecretsInUserDataOrOutputs, stack, id, `user data holds ${found.join(', ')}; fetch secrets at boot from Secrets Manager or SSM`)] : [];
-      });
-      const inOutputs = Object.entries(stack.template.Outputs ?? {}).flatMap(([name, o]) => {
-        const found = [...new Set(secretsIn(stack, o.Value))];
-        return found.length ? [stackFinding(noSecretsInUserDataOrOutputs, stack, `Outputs.${name}`, `output shows ${found.join(', ')}; do not output secrets`)] : [];
-      });
-      return [...inUserData, ...inOutputs];
-    }),
-};
-
-const RETAINED = ['Retain', 'RetainExceptOnCreate', 'Snapshot'];
+/** Deletion policies that keep a stateful resource's data when its stack is deleted. */
+const RETAINED_ON_DELETE = ['Retain', 'RetainExceptOnCreate', 'Snapshot'];
+/** UpdateReplacePolicy values that keep the old resource's data on replacement (it has no RetainExceptOnCreate). */
+const RETAINED_ON_REPLACE = ['Retain', 'Snapshot'];
 
 const statefulRetained: Rule = {
   id: 'DCOS.CFN.3',
   title: 'Every stateful resource is retained on deletion and replacement',
   check: (set) =>
     resourcesOfType(set, ...STATEFUL_TYPES)
-      .filter((ref) => !RETAINED.includes(ref.resource!.DeletionPolicy ?? '') || !RETAINED.includes(ref.resource!.UpdateReplacePolicy ?? ''))
+      .filter((ref) => !RETAINED_ON_DELETE.includes(ref.resource!.DeletionPolicy ?? '') || !RETAINED_ON_REPLACE.includes(ref.resource!.UpdateReplacePolicy ?? ''))
       .map((ref) =>
         finding(
           statefulRetained,
           ref,
-          `${ref.type} has DeletionPolicy ${ref.resource!.DeletionPolicy ?? 'Delete (default)'} and UpdateReplacePolicy ${ref.resource!.UpdateReplacePolicy ?? 'Delete (default)'}; set both to Retain`,
+          `${ref.type} has DeletionPolicy ${ref.resource!.DeletionPolicy ?? 'Delete (default)'} and UpdateReplacePolicy ${ref.resource!.UpdateReplacePolicy ?? 'Delete (default)'}; set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain`,
         ),
       ),
 };
@@ -292,12 +241,12 @@ export const DCOS_RULES: readonly Rule[] = [
   masterIngressFromGroups,
   controlPortsClosed,
   exposureAsExpected,
-  secretParametersNoEcho,
-  noSecretsInUserDataOrOutputs,
+  ...SECRET_RULES,
   statefulRetained,
   flowLogsOn,
   bucketsTlsOnly,
   ...PRIVILEGE_RULES,
+  ...USER_DATA_RULES,
 ];
 
 /** Runs every rule of ours over the set. */

@@ -1,21 +1,20 @@
 /** `npm run audit -- --stack-name NAME`: the live audit of a deployed cluster (lib/audit/live/). */
 import { auditLive, LIVE_EXIT_CODES } from '../audit/live/audit.js';
 import { formatLiveReport } from '../audit/live/report.js';
+import { AWS_HELP, parseTimeout } from '../args.js';
 import { requireStackName, type CommonValues } from '../deploy/options.js';
-import { UserError } from '../errors.js';
 
 export const LIVE_HELP = `Live audit (a deployed cluster instead of templates):
-  --stack-name NAME   root stack: reads its nested stacks, their resources and deployed templates, and
-                      the live configuration behind them (security groups and their current rules,
-                      instances and every interface and public or Elastic IP on them, subnets, route
-                      tables, network ACLs, load balancers in the cluster's VPCs with their listeners
-                      and targets, the groups' launch templates and instances), then runs the same
-                      exposure analysis and network rules, and compares with the deployed templates
-  --timeout SECONDS   bound for the whole run (default: 300; each call at most 60)
-  --profile NAME      named profile (default: the SDK's chain: environment, default profile, SSO,
-                      instance role)
-  --region REGION     (default: AWS_REGION, then the profile's region)
-  --endpoint-url URL  a local emulator such as moto_server
+  --stack-name NAME       root stack: reads its nested stacks, their resources and deployed templates, and
+                          the live configuration behind them (security groups and their current rules,
+                          instances and every interface and public or Elastic IP on them, subnets, route
+                          tables, network ACLs, load balancers in the cluster's VPCs with their listeners
+                          and targets, the groups' launch templates and instances), then runs the same
+                          exposure analysis and network rules, and compares with the deployed templates
+  --timeout SECONDS       bound for the whole run (default: 300; each call at most 60)
+
+${AWS_HELP}
+
 Exit codes of a live audit: ${LIVE_EXIT_CODES.clean} clean; ${LIVE_EXIT_CODES.findings} a finding (or an error); ${LIVE_EXIT_CODES.drift} no finding, but the live exposure differs from
 the deployed templates' (or a stack's instance or group is gone); 2 a wrong option.`;
 
@@ -26,8 +25,7 @@ export interface LiveValues extends CommonValues {
 
 export async function runLiveAudit(values: LiveValues): Promise<number> {
   const stackName = requireStackName('audit', values);
-  const timeout = values.timeout === undefined ? 300 : Number(values.timeout);
-  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 3600) throw new UserError(`--timeout ${values.timeout}: expected whole seconds from 1 to 3600.`, 2);
+  const timeoutMs = parseTimeout('timeout', values.timeout, 300);
   const result = await auditLive({
     stackName,
     aws: {
@@ -35,7 +33,7 @@ export async function runLiveAudit(values: LiveValues): Promise<number> {
       ...(values.region ? { region: values.region } : {}),
       ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),
     },
-    timeoutMs: timeout * 1000,
+    timeoutMs,
   });
   console.log(values.json ? JSON.stringify(result, null, 2) : formatLiveReport(result));
   return result.exitCode;

@@ -1,4 +1,4 @@
-import { parseCommandArgs } from '../args.js';
+import { AWS_OPTIONS, HELP_OPTION, parseCommandArgs } from '../args.js';
 import { auditTemplateSet } from '../audit/audit.js';
 import { formatCompare, formatReport } from '../audit/report.js';
 import { UserError } from '../errors.js';
@@ -19,13 +19,7 @@ Options:
   -h, --help      this text`;
 
 /** Options of the live audit (lib/commands/audit-live.ts, loaded only when given: it needs the AWS SDK). */
-const LIVE_OPTIONS = {
-  'stack-name': { type: 'string' },
-  profile: { type: 'string' },
-  region: { type: 'string' },
-  'endpoint-url': { type: 'string' },
-  timeout: { type: 'string' },
-} as const;
+const LIVE_OPTIONS = { ...AWS_OPTIONS, timeout: { type: 'string' } } as const;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -34,7 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     {
       json: { type: 'boolean' },
       compare: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...HELP_OPTION,
       ...LIVE_OPTIONS,
     },
     true,
@@ -44,8 +38,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const live = (Object.keys(LIVE_OPTIONS) as (keyof typeof LIVE_OPTIONS)[]).filter((o) => values[o] !== undefined);
-  if (live.length && (values['stack-name'] === undefined || positionals.length || values.compare !== undefined)) {
-    throw new UserError(`--${live.join(', --')}: for a live audit, give --stack-name NAME and no template PATH or --compare. Run 'npm run audit -- --help' for the options.`, 2);
+  const help = "Run 'npm run audit -- --help' for the options.";
+  if (live.length && values['stack-name'] === undefined) {
+    throw new UserError(`--${live.join(', --')} ${live.length === 1 ? 'belongs' : 'belong'} to a live audit, which needs --stack-name NAME. ${help}`, 2);
+  }
+  const templateArgs = [...positionals.map((p) => `template path ${p}`), ...(values.compare !== undefined ? ['--compare'] : [])];
+  if (live.length && templateArgs.length) {
+    throw new UserError(`${templateArgs.join(', ')}: a live audit (--stack-name) reads the deployed stack, not templates; give either --stack-name NAME or template paths and --compare. ${help}`, 2);
   }
   if (live.length) return (await import('./audit-live.js')).runLiveAudit(values);
   const result = await auditTemplateSet(positionals.length ? positionals : ['out']);

@@ -1,7 +1,7 @@
-import { parseCommandArgs } from '../args.js';
+import { AWS_HELP, AWS_OPTIONS, HELP_HELP, HELP_OPTION, parseCommandArgs, YES_HELP, YES_OPTION } from '../args.js';
 import { confirm, requireConfirmation } from '../deploy/confirm.js';
 import { deploy, followDeploy, type DeployResult } from '../deploy/deploy.js';
-import { AWS_HELP, AWS_OPTIONS, DRIFT_HELP, DRIFT_OPTIONS, planPropsFrom, requireStackName, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
+import { clientsFrom, DRIFT_HELP, DRIFT_OPTIONS, planPropsFrom, requireStackName, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
 import { formatOutputs } from '../deploy/outputs.js';
 import { formatRootCause } from '../deploy/progress.js';
 import { UserError } from '../errors.js';
@@ -12,28 +12,34 @@ Ships out/ to CloudFormation through a change set: detects drift on the deployed
 nested templates to S3 under content-hash keys, creates the change set (nested stacks included),
 shows a preview with security-relevant changes called out and which drifted properties it would
 overwrite or keep, refuses to remove or replace stateful resources (masters and their volumes,
-buckets, log groups, keys, the VPC, subnets) unless allowed, asks, executes, follows the events of
-every stack and prints the cluster's outputs. Nothing changed: says "no changes" and writes nothing.
-Does not synthesize: run 'npm run synth' first.
+buckets, log groups, keys, the VPC, subnets) or to stop and start a master unless allowed, asks,
+executes, follows the events of every stack and prints the cluster's outputs. Nothing changed: says
+"no changes" and writes nothing. Does not synthesize: run 'npm run synth' first.
 
 Deploy:
   --stack-name NAME             root stack (required)
-  --allow-replacement ID ...    stateful logical IDs (or Nested/ID) that may be removed or replaced
+  --allow-replacement ID ...    stateful logical IDs (or Nested/ID) that may be removed or replaced,
+                                or one master that may be stopped and started (never two at once)
   --no-execute                  create the change set and leave it for review; prints its name
                                 (executed from the console, it gets none of deploy's stack policies
                                 or termination protection)
   --replace-failed              a stack whose first create failed (ROLLBACK_COMPLETE): delete it and
                                 create it again
   --no-termination-protection   for throwaway clusters (default: protection on the root stack)
-  --follow                      create nothing: follow the operation in progress on the stack (one an
-                                interrupted or cut-off deploy left to CloudFormation) to its end, then
-                                apply the stack policies and termination protection and print the outputs
+  --follow                      create nothing, read no out/: follow the operation in progress on the
+                                stack (one an interrupted or cut-off deploy left to CloudFormation) to its
+                                end, then set the stack policies from the deployed templates, apply
+                                termination protection and print the outputs. With no operation in
+                                progress it says so and only does the protections (exit 1 when the last
+                                operation failed or rolled back)
 
 ${DRIFT_HELP}
 
 ${TEMPLATE_HELP}
 
 ${AWS_HELP}
+${YES_HELP}
+${HELP_HELP}
 
 Ctrl-C (or SIGTERM) before the execution deletes what this run created (the change set; for a new
 stack, the empty stack) and restores a loosened stack policy; during the execution CloudFormation keeps
@@ -48,8 +54,15 @@ export function report(result: DeployResult, print: (line: string) => void): num
       if (result.outputs.length) print(formatOutputs(result.stackName, result.outputs));
       return 0;
     case 'deployed':
-      print(`\n${result.stackName}: ${result.status} in ${result.seconds} s.\n`);
+      print(`\n${result.stackName}: ${result.status}${result.seconds !== undefined ? ` in ${result.seconds} s` : ''}.\n`);
       print(formatOutputs(result.stackName, result.outputs));
+      return 0;
+    case 'settled':
+      if (result.hint) {
+        print(`Its last operation did not succeed (${result.status}). ${result.hint}`);
+        return 1;
+      }
+      if (result.outputs.length) print(formatOutputs(result.stackName, result.outputs));
       return 0;
     case 'not-executed':
       print(result.why === 'declined' ? `Not executed. ${result.did ?? ''}` : '');
@@ -97,6 +110,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     expandAllowReplacement(argv),
     {
       ...AWS_OPTIONS,
+      ...YES_OPTION,
+      ...HELP_OPTION,
       ...TEMPLATE_OPTIONS,
       ...DRIFT_OPTIONS,
       'allow-replacement': { type: 'string', multiple: true },
@@ -115,28 +130,33 @@ export async function main(argv: readonly string[]): Promise<number> {
   const alternative = ', or --no-execute to leave the change set for review';
   const execute = !values['no-execute'];
   const stackName = requireStackName('deploy', values);
-  const props = await planPropsFrom('deploy', values.follow ? { ...values, 'skip-synth-check': true } : values);
-  if (execute && !values.follow) requireConfirmation(values.yes ?? false, alternative);
-  const deployProps = {
+  const following = {
+    stackName,
+    print: (line: string) => console.log(line),
+    terminationProtection: !values['no-termination-protection'],
+    resumeCommand: resumeCommand(stackName, values),
+  };
+  if (values.follow) return report(await followDeploy({ ...following, clients: await clientsFrom(values) }), following.print);
+  const props = await planPropsFrom('deploy', values);
+  if (execute) requireConfirmation(values.yes ?? false, alternative);
+  const result = await deploy({
     ...props,
+    ...following,
     replaceFailed: values['replace-failed'] ?? false,
     allowReplacement,
     execute,
-    terminationProtection: !values['no-termination-protection'],
-    resumeCommand: resumeCommand(stackName, values),
     confirm: (question: string) => confirm(question, values.yes ?? false, alternative),
-  };
-  const result = values.follow ? await followDeploy(deployProps) : await deploy(deployProps);
-  return report(result, props.print);
+  });
+  return report(result, following.print);
 }
 
-/** The deploy command that follows this stack to its end: the same stack, folder and AWS options, with --follow. */
+/** The deploy command that follows this stack to its end: the same stack and AWS options, with --follow (no out/). */
 export function resumeCommand(stackName: string, values: Readonly<Record<string, unknown>>): string {
   const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
   const args = ['--stack-name', stackName];
-  for (const flag of ['out', 'profile', 'region', 'endpoint-url'] as const) {
+  for (const flag of ['profile', 'region', 'endpoint-url'] as const) {
     const value = values[flag];
-    if (typeof value === 'string' && !(flag === 'out' && value === 'out')) args.push(`--${flag}`, quote(value));
+    if (typeof value === 'string') args.push(`--${flag}`, quote(value));
   }
   if (values['no-termination-protection']) args.push('--no-termination-protection');
   return `npm run deploy -- ${args.join(' ')} --follow`;

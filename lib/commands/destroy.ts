@@ -1,7 +1,7 @@
-import { parseCommandArgs } from '../args.js';
+import { AWS_HELP, AWS_OPTIONS, HELP_HELP, HELP_OPTION, parseCommandArgs, YES_HELP, YES_OPTION } from '../args.js';
 import { confirm, requireConfirmation } from '../deploy/confirm.js';
 import { destroy } from '../deploy/destroy.js';
-import { AWS_HELP, AWS_OPTIONS, clientsFrom, requireStackName } from '../deploy/options.js';
+import { clientsFrom, requireStackName } from '../deploy/options.js';
 import { formatRootCause } from '../deploy/progress.js';
 
 const HELP = `Usage: npm run destroy -- --stack-name NAME [--force] [--yes] [options]
@@ -12,27 +12,35 @@ Instances the templates protect from termination (masters, the VPN gateway, the 
 that protection turned off first, exactly those, each named. Ctrl-C once the delete has started leaves
 CloudFormation deleting; run destroy again to follow it.
 
-Destroy:
-  --stack-name NAME   root stack (required)
-  --force             turn termination protection off first (refused without it)
+A stack that does not exist is not an error: destroy says so and exits 0, as 'aws cloudformation
+delete-stack' and 'cdk destroy' do, so a teardown can be run again safely.
 
-${AWS_HELP}`;
+Destroy:
+  --stack-name NAME       root stack (required)
+  --force                 turn termination protection off first (refused without it)
+
+${AWS_HELP}
+${YES_HELP}
+${HELP_HELP}
+
+Exit codes: 0 deleted, or no such stack; 1 failed, refused or declined; 2 bad usage; 130 interrupted.`;
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCommandArgs('destroy', argv, { ...AWS_OPTIONS, force: { type: 'boolean' } });
+  const { values } = parseCommandArgs('destroy', argv, { ...AWS_OPTIONS, ...YES_OPTION, ...HELP_OPTION, force: { type: 'boolean' } });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
   const stackName = requireStackName('destroy', values);
   const clients = await clientsFrom(values);
-  requireConfirmation(values.yes ?? false, '');
+  const untouched = 'Nothing was deleted.';
+  requireConfirmation(values.yes ?? false, '', untouched);
   const print = (line: string) => console.log(line);
   const result = await destroy({
     clients,
     stackName,
     force: values.force ?? false,
-    confirm: (question) => confirm(question, values.yes ?? false, ''),
+    confirm: (question) => confirm(question, values.yes ?? false, '', untouched),
     print,
   });
   switch (result.kind) {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { UserError } from '../errors.js';
@@ -15,7 +15,7 @@ Same templates, same bytes.
 
 Options:
   --out DIR    synthesized templates with manifest.json (default: out)
-  --file PATH  where to write the SVG (default: DIR/architecture.svg)
+  --file PATH  where to write the SVG, in a folder that exists (default: DIR/architecture.svg)
   --dot        also write the Graphviz source beside it (PATH with .dot)
   -h, --help   this text`;
 
@@ -33,8 +33,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const dir = values.out!.replace(/\/+$/, '') || '.';
   if (!existsSync(dir)) throw new UserError(`${dir}/ not found. Run 'npm run synth' first, or pass --out DIR with the synthesized templates.`);
   const file = values.file ?? join(dir, 'architecture.svg');
+  if (!statSync(dirname(file), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UserError(`--file ${file}: ${dirname(file)} is not an existing folder. Create it first, or pass a path in a folder that exists.`, 2);
+  }
   const { architecture, dot, svg } = await drawTemplateSet(dir);
-  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, svg);
   if (values.dot) writeFileSync(file.replace(/\.svg$/, '') + '.dot', dot);
   const groups = architecture.exposure.length;

@@ -1,6 +1,6 @@
-import { parseCommandArgs } from '../args.js';
+import { AWS_HELP, AWS_OPTIONS, HELP_HELP, HELP_OPTION, parseCommandArgs } from '../args.js';
 import { diff } from '../deploy/diff.js';
-import { AWS_HELP, AWS_OPTIONS, DRIFT_HELP, DRIFT_OPTIONS, planPropsFrom, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
+import { DRIFT_HELP, DRIFT_OPTIONS, planPropsFrom, TEMPLATE_HELP, TEMPLATE_OPTIONS } from '../deploy/options.js';
 
 const HELP = `Usage: npm run diff -- --stack-name NAME [--parameters-file FILE] [--parameter K=V ...] [options]
 
@@ -16,10 +16,11 @@ ${DRIFT_HELP}
 
 ${TEMPLATE_HELP}
 
-${AWS_HELP}`;
+${AWS_HELP}
+${HELP_HELP}`;
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseCommandArgs('diff', argv, { ...AWS_OPTIONS, ...TEMPLATE_OPTIONS, ...DRIFT_OPTIONS });
+  const { values } = parseCommandArgs('diff', argv, { ...AWS_OPTIONS, ...HELP_OPTION, ...TEMPLATE_OPTIONS, ...DRIFT_OPTIONS });
   if (values.help) {
     console.log(HELP);
     return 0;

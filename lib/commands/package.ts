@@ -1,6 +1,7 @@
-import { parseCommandArgs } from '../args.js';
-import { clientsFrom, templatesFrom } from '../deploy/options.js';
-import { packageTemplates, PACKAGED_DIR } from '../package.js';
+import { AWS_HELP, AWS_OPTIONS, HELP_HELP, HELP_OPTION, parseCommandArgs } from '../args.js';
+import { clientsFrom, SYNTH_CHECK_HELP, templatesFrom } from '../deploy/options.js';
+import { PACKAGED_DIR } from '../manifest.js';
+import { packageTemplates } from '../package.js';
 
 const HELP = `Usage: npm run package -- [--bucket NAME] [--prefix P] [options]
 
@@ -14,29 +15,23 @@ Makes the synthesized templates (out/) ready for the AWS CloudFormation console:
 Whoever creates the stack needs s3:GetObject on the bucket (it stays private).
 
 Options:
-  --bucket NAME       S3 bucket in the stack's region (default: dcos-cfn-templates-ACCOUNT-REGION, the
-                      deploy bucket, created on first use: encrypted, public access blocked, TLS only)
-  --prefix P          folder inside the bucket (default: none)
-  --stack-name NAME   stack name the console link proposes (default: the cluster's name)
-  --out DIR           synthesized templates and manifest.json (default: out); refused when older than
-                      stacks/ (run 'npm run synth', or pass --skip-synth-check)
-  --skip-synth-check  package DIR as it is
-  --profile NAME      named profile (shared config/credentials, SSO)
-  --region REGION     (default: AWS_REGION, then the profile's region)
-  --endpoint-url URL  a local emulator such as moto_server
-  -h, --help          this text`;
+  --bucket NAME           S3 bucket in the stack's region (default: dcos-cfn-templates-ACCOUNT-REGION, the
+                          deploy bucket, created on first use: encrypted, public access blocked, TLS only)
+  --prefix P              folder inside the bucket (default: none)
+  --stack-name NAME       stack name the console link proposes (default: the cluster's name)
+${SYNTH_CHECK_HELP}
+
+${AWS_HELP}
+${HELP_HELP}`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCommandArgs('package', argv, {
     bucket: { type: 'string' },
     prefix: { type: 'string' },
-    'stack-name': { type: 'string' },
     out: { type: 'string', default: 'out' },
     'skip-synth-check': { type: 'boolean' },
-    profile: { type: 'string' },
-    region: { type: 'string' },
-    'endpoint-url': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    ...AWS_OPTIONS,
+    ...HELP_OPTION,
   });
   if (values.help) {
     console.log(HELP);

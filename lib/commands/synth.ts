@@ -6,10 +6,12 @@ import { childStacks } from '../../stacks/cluster.js';
 import type { ClusterConfig } from '../../stacks/config.js';
 import { validateDefinition } from '../../stacks/validate.js';
 
-const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR]
+const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR] [--no-audit]
 
 Compiles a cluster definition (stacks/clusters/NAME.ts) to nested CloudFormation templates in YAML:
-root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.json.
+root.yaml, network.yaml, master-zone.yaml, agents.yaml, vpn.yaml and manifest.json; and to the DC/OS
+configuration the install bundle is made from: genconf/config.yaml, genconf/ip-detect and, over more than
+one Availability Zone, genconf/fault-domain-detect (run dcos_generate_config.sh on them, then 'npm run bundle').
 
 Before anything is written, the definition is validated and the templates are checked (parameters passed
 and declared, outputs read and present, CloudFormation limits); all problems are reported together.
@@ -21,9 +23,18 @@ leaves DIR exactly as it was.
 Options:
   --cluster NAME  cluster definition to compile (default: default; known: ${knownClusters().join(', ')})
   --out DIR       output folder (default: out). Replaced whole, so it must be new, empty, or written by
-                  synth (marked with .dcos-cfn-synth, holding nothing else); never the project or its sources
+                  synth (marked with .dcos-cfn-synth, holding nothing else but diagram's architecture.svg
+                  and package's packaged/, which are removed with the old templates, and said so); never
+                  the project or its sources, nor a folder inside another synth output
   --no-audit      skip the audit (quicker iterations on a definition; 'npm run audit' checks later)
   -h, --help      this text`;
+
+/** What the previous templates' picture and package folder became, and how to make them again. */
+function removedNote(outDir: string, removed: readonly string[]): string {
+  const names = removed.map((e) => (e === 'packaged' ? `${outDir}/packaged/` : `${outDir}/${e}`));
+  const again = [...new Set(removed.map((e) => (e === 'packaged' ? "'npm run package'" : "'npm run diagram'")))];
+  return `Removed with the previous templates, which they were made from: ${names.join(', ')}. Run ${again.join(' and ')} to make them from these.`;
+}
 
 /** 26657 → 26,657 (without toLocaleString, whose ICU start-up costs more than all of synth's formatting). */
 export function withCommas(n: number): string {
@@ -84,13 +95,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const config = await loadCluster(values.cluster!);
   if (!values['no-audit']) await startAudit(config);
-  const result = compile(config);
+  const result = compile(config, values.cluster!);
   let audited = '';
-  await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
-    audited = await audit(result, values.out!.replace(/\/+$/, ''));
+  const outDir = values.out!.replace(/(.)\/+$/, '$1');
+  const { removed } = await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
+    audited = await audit(result, outDir);
   });
-  console.log(table(result, values.out!.replace(/\/+$/, '')));
+  console.log(table(result, outDir));
+  console.log(`DC/OS config: ${outDir}/genconf/ (${result.genconf.map((f) => f.name).join(', ')}), bootstrap_url ${result.manifest.bundle?.url}`);
   if (audited) console.log(audited);
+  if (removed.length) console.log(removedNote(outDir, removed));
   for (const w of result.warnings) console.log(`warning: ${w}`);
   return 0;
 }

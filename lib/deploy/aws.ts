@@ -140,11 +140,29 @@ function maxAttemptsOf(options: AwsOptions): number {
   return options.maxAttempts ?? (Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 8);
 }
 
+/**
+ * Refuses a named profile that neither shared file defines. The SDK would only say later that it found no region or
+ * no credentials; this names the profile, the files read and the profiles they hold. Read with the SDK's own loader
+ * (`@smithy/core`), so `[profile x]` in the config file and `[x]` in the credentials file count alike.
+ */
+export async function checkProfile(profile: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { loadSharedConfigFiles } = await import('@smithy/core/config');
+  const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
+  if (Object.hasOwn(configFile, profile) || Object.hasOwn(credentialsFile, profile)) return;
+  const files = [env['AWS_CONFIG_FILE'] ?? '~/.aws/config', env['AWS_SHARED_CREDENTIALS_FILE'] ?? '~/.aws/credentials'];
+  const known = [...new Set([...Object.keys(configFile), ...Object.keys(credentialsFile)])].filter((p) => !p.includes('.')).sort();
+  throw new UserError(
+    `The AWS profile '${profile}' (--profile) does not exist in ${files.join(' or ')}; ${known.length ? `the profiles there are ${known.join(', ')}` : 'they define no profile'}. ` +
+      `Check the name, or create it with 'aws configure --profile ${profile}' (or 'aws configure sso').`,
+  );
+}
+
 /** Builds the clients, resolving the region and the credentials once so their errors come first. */
 export async function connect(options: AwsOptions, countCalls = false): Promise<AwsClients> {
   quietNodeVersionNotice();
   const calls: CallCounts = {};
   if (options.endpointUrl !== undefined) checkEndpointUrl(options.endpointUrl);
+  if (options.profile !== undefined) await checkProfile(options.profile);
   const common = {
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.region ? { region: options.region } : {}),

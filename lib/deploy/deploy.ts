@@ -19,18 +19,16 @@ import { discardChangeSet, flattenTree, type StackChanges } from './change-set.j
 import { checkAllowedNames, checkDataGate, findDataRisks, type DataRisk } from './gate.js';
 import { plan, type PlanProps } from './plan.js';
 import { followStack, isFailure, isSettled, rootCauses, type RootCause } from './progress.js';
-import { convergeStackPolicies, policyTargets, protect } from './protect.js';
+import { convergeStackPolicies, deployedTemplates, isProtectable, policyTargets, protect, type StackTemplates } from './protect.js';
 import { describeStack } from './stack-state.js';
 import { statefulResources } from './stateful.js';
 import type { Template, TemplateSet } from './templates.js';
 
-export interface DeployProps extends PlanProps {
-  /** Logical IDs (or `Nested/LogicalId`) of stateful resources that may be removed or replaced. @default none */
-  readonly allowReplacement?: readonly string[];
-  /** False for --no-execute: leave the change set for review. @default true */
-  readonly execute?: boolean;
-  /** Asks before executing; `--yes` answers true. */
-  readonly confirm: (question: string) => Promise<boolean>;
+/** What following an operation to its end needs: `deploy --follow` needs nothing more, and no out/. */
+export interface FollowDeployProps {
+  readonly clients: AwsClients;
+  readonly stackName: string;
+  readonly print: (line: string) => void;
   /** Termination protection on the root stack. @default true */
   readonly terminationProtection?: boolean;
   /** Milliseconds between event polls. @default 5000 */
@@ -41,9 +39,21 @@ export interface DeployProps extends PlanProps {
   readonly resumeCommand?: string;
 }
 
+export interface DeployProps extends PlanProps, FollowDeployProps {
+  /** Logical IDs (or `Nested/LogicalId`) of stateful resources that may be removed or replaced. @default none */
+  readonly allowReplacement?: readonly string[];
+  /** False for --no-execute: leave the change set for review. @default true */
+  readonly execute?: boolean;
+  /** Asks before executing; `--yes` answers true. */
+  readonly confirm: (question: string) => Promise<boolean>;
+}
+
 export type DeployResult =
   | { readonly kind: 'no-op'; readonly stackName: string; readonly why: string; readonly outputs: readonly Output[] }
-  | { readonly kind: 'deployed'; readonly stackName: string; readonly changeSet: string; readonly status: string; readonly seconds: number; readonly outputs: readonly Output[] }
+  /** `seconds`: from the operation's start to its end as observed; undefined when the start is not known. */
+  | { readonly kind: 'deployed'; readonly stackName: string; readonly changeSet: string; readonly status: string; readonly seconds?: number; readonly outputs: readonly Output[] }
+  /** `--follow` found no operation in progress: the stack as it is (protections converged), nothing followed. */
+  | { readonly kind: 'settled'; readonly stackName: string; readonly status: string; readonly outputs: readonly Output[]; readonly hint?: string }
   | { readonly kind: 'not-executed'; readonly stackName: string; readonly changeSet: string; readonly why: 'no-execute' | 'declined'; readonly did?: string }
   | { readonly kind: 'failed'; readonly stackName: string; readonly status: string; readonly rootCauses: readonly RootCause[]; readonly hint: string };
 
@@ -82,12 +92,20 @@ function failureHint(stackName: string, status: string): string {
   return `Look at the events above, fix the cause and deploy again.`;
 }
 
-function resumeCommandOf(props: DeployProps): string {
+/** What to do about a stack whose last operation failed, when --follow found it already settled (no events shown). */
+function settledFailureHint(stackName: string, status: string): string {
+  const events = `Its events say why: aws cloudformation describe-stack-events --stack-name ${stackName}.`;
+  if (status === 'UPDATE_ROLLBACK_FAILED') return `${events} Fix what blocks the rollback, run 'aws cloudformation continue-update-rollback --stack-name ${stackName}', then deploy again.`;
+  if (status === 'ROLLBACK_COMPLETE' || status === 'ROLLBACK_FAILED') return `${events} Fix the cause, then deploy again with --replace-failed.`;
+  return `${events} Fix the cause and deploy again.`;
+}
+
+function resumeCommandOf(props: FollowDeployProps): string {
   return props.resumeCommand ?? `npm run deploy -- --stack-name ${props.stackName} --follow`;
 }
 
 /** The sentence for a deploy stopped while CloudFormation works (or has just finished) on the stack. */
-async function leftRunning(props: DeployProps, stackId: string): Promise<string> {
+async function leftRunning(props: FollowDeployProps, stackId: string): Promise<string> {
   let status = 'unknown';
   try {
     status = (await describeStack(props.clients.cfn, stackId))?.StackStatus ?? 'DELETE_COMPLETE';
@@ -177,46 +195,86 @@ export async function deploy(props: DeployProps): Promise<DeployResult> {
     return { kind: 'failed', stackName, status: 'EXECUTE_FAILED', rootCauses: [{ stack: stackName, logicalId: stackName, status: 'EXECUTE_FAILED', reason: first(err) }], hint: `${did}\n${failureHint(stackName, 'EXECUTE_FAILED')}` };
   }
   print(`\nExecuting ${changeSet.name}:`);
-  return finish(props, changeSet.stackId, since, changeSet.name, stopReporting);
+  return finish(props, changeSet.stackId, { since, measured: true }, changeSet.name, stopReporting, async () => templates);
 }
 
-/** Follows the operation to its end, applies the protections and reports (deploy after its execution, and --follow). */
-async function finish(props: DeployProps, stackId: string, since: Date, changeSet: string, stopReporting: () => void): Promise<DeployResult> {
-  const { clients, templates, stackName, print } = props;
+/**
+ * Follows the operation to its end, applies the protections and reports (deploy after its execution, and --follow).
+ * `start.since` is the operation's start, events before it are history; its duration is reported only when
+ * `start.measured` (the start is known). `templatesNow` gives the templates the protections are computed from.
+ */
+async function finish(
+  props: FollowDeployProps,
+  stackId: string,
+  start: { readonly since: Date; readonly measured: boolean },
+  changeSet: string,
+  stopReporting: () => void,
+  templatesNow: () => Promise<StackTemplates>,
+): Promise<DeployResult> {
+  const { clients, stackName, print } = props;
   const followed = await followStack({
     cfn: clients.cfn,
     stack: stackId,
-    since,
+    since: start.since,
     print,
     resumeHint: `Once that is fixed, run '${resumeCommandOf(props)}' to follow it to the end and apply the stack policies and termination protection.`,
     ...(props.eventPollMs ? { pollMs: props.eventPollMs } : {}),
     ...(props.followTimeoutMs ? { timeoutMs: props.followTimeoutMs } : {}),
   });
-  const seconds = Math.round((Date.now() - since.getTime()) / 1000);
+  const seconds = start.measured ? Math.round((Date.now() - start.since.getTime()) / 1000) : undefined;
 
   // 11. Protect (a rolled-back update too: a loosened policy is restored), then report.
-  if (followed.stack) await protect({ clients, templates, stackName, stack: followed.stack, terminationProtection: props.terminationProtection ?? true, print });
+  if (followed.stack && isProtectable(followed.stack.StackStatus)) {
+    await protect({ clients, templates: await templatesNow(), stackName, stack: followed.stack, terminationProtection: props.terminationProtection ?? true, print });
+  }
   stopReporting();
   if (isFailure(followed.status) || !followed.stack) {
     return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events), hint: failureHint(stackName, followed.status) };
   }
-  return { kind: 'deployed', stackName, changeSet, status: followed.status, seconds, outputs: followed.stack.Outputs ?? [] };
+  return { kind: 'deployed', stackName, changeSet, status: followed.status, ...(seconds !== undefined ? { seconds } : {}), outputs: followed.stack.Outputs ?? [] };
+}
+
+/**
+ * When the operation a stack is in started, as CloudFormation reports it: an update (and its rollback) at
+ * LastUpdatedTime, a create (and its rollback) at CreationTime. Undefined when the stack does not say (an update
+ * without LastUpdatedTime, as an emulator may answer): then nothing is made up.
+ */
+function operationStart(stack: Stack): Date | undefined {
+  const status = stack.StackStatus ?? '';
+  if (/^(UPDATE_|IMPORT_)/.test(status)) return stack.LastUpdatedTime;
+  if (/^(CREATE_|ROLLBACK_)/.test(status)) return stack.CreationTime;
+  if (status.startsWith('DELETE_')) return stack.DeletionTime;
+  return undefined;
 }
 
 /**
  * `deploy --follow`: picks up a stack an interrupted or cut-off deploy left to CloudFormation. Follows the
- * operation in progress from its start (events of every nested stack), then applies the protections and
- * reports like a deploy. A settled stack is only protected and reported. Creates no change set.
+ * operation in progress from its start (events of every nested stack; from now on when its start is not known),
+ * then applies the protections and reports like a deploy. A stack with no operation in progress is said to be so
+ * (no history is replayed) and only protected. The protections are computed from the templates the stacks run
+ * (GetTemplate), never from a local out/, which --follow does not read. Creates no change set.
  */
-export async function followDeploy(props: DeployProps): Promise<DeployResult> {
+export async function followDeploy(props: FollowDeployProps): Promise<DeployResult> {
   const { clients, stackName, print } = props;
   const stack: Stack | undefined = await describeStack(clients.cfn, stackName);
   if (!stack) throw new UserError(`Stack ${stackName} does not exist in ${clients.region}: there is nothing to follow. Deploy it without --follow.`);
   if (stack.StackStatus === 'REVIEW_IN_PROGRESS') {
     throw new UserError(`Stack ${stackName} is REVIEW_IN_PROGRESS: a change set was created but never executed, so there is nothing to follow. Run deploy without --follow.`);
   }
-  const since = stack.LastUpdatedTime ?? stack.CreationTime ?? new Date();
-  print(isSettled(stack.StackStatus) ? `Stack ${stackName} is ${stack.StackStatus}.` : `Following stack ${stackName} (${stack.StackStatus}), from the start of its current operation:`);
-  const stopReporting = onInterrupt(async () => print(await leftRunning(props, stack.StackId ?? stackName)));
-  return finish(props, stack.StackId ?? stackName, since, '(followed)', stopReporting);
+  const stackId = stack.StackId ?? stackName;
+  const templatesNow = () => deployedTemplates(clients, stackName, stackId);
+  if (isSettled(stack.StackStatus)) {
+    const status = stack.StackStatus!;
+    print(`Stack ${stackName} is ${status}: no operation is in progress, so there is nothing to follow.`);
+    if (isProtectable(status)) await protect({ clients, templates: await templatesNow(), stackName, stack, terminationProtection: props.terminationProtection ?? true, print });
+    return { kind: 'settled', stackName, status, outputs: stack.Outputs ?? [], ...(isFailure(status) ? { hint: settledFailureHint(stackName, status) } : {}) };
+  }
+  const start = operationStart(stack);
+  print(
+    start
+      ? `Following stack ${stackName} (${stack.StackStatus}), from the start of its current operation (${start.toISOString()}):`
+      : `Following stack ${stackName} (${stack.StackStatus}); CloudFormation does not say when this operation started, so events from now on:`,
+  );
+  const stopReporting = onInterrupt(async () => print(await leftRunning(props, stackId)));
+  return finish(props, stackId, { since: start ?? new Date(), measured: start !== undefined }, '(followed)', stopReporting, templatesNow);
 }

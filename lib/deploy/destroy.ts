@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { UserError } from '../errors.js';
-import { onInterrupt } from '../interrupt.js';
+import { interruptSignal, onInterrupt } from '../interrupt.js';
 import { parseTemplate } from '../yaml.js';
 import { awsErrorMessage, awsErrorName, type AwsClients } from './aws.js';
 import { followStack, isFailure, rootCauses, type RootCause } from './progress.js';
@@ -136,22 +136,92 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
   if (retained.length) print(`${retained.length} resource(s) have a DeletionPolicy that keeps them (Retain, RetainExceptOnCreate) and will be kept (their data survives; they still cost money).`);
   if (!(await confirm(`Delete stack ${stackName}?`))) return { kind: 'declined', stackName };
 
-  // 3. Protection off (forced; an interrupt before the delete turns it back on), delete, follow.
-  let restoreProtection = () => {};
-  if (stack.EnableTerminationProtection) {
-    restoreProtection = onInterrupt(async () => {
-      await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: true }));
-      print(`  Termination protection turned back on on ${stackName}; the stack was not deleted.`);
-    });
-    await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: false }));
-    print(`Termination protection turned off on ${stackName} (--force).`);
-  }
-  for (const instance of guarded) {
-    await clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instance.physicalId, DisableApiTermination: { Value: false } }));
-    print(`Instance termination protection (DisableApiTermination) turned off on ${instance.stack}/${instance.logicalId} (${instance.physicalId}).`);
-  }
+  // 3. Protections off (the stack's, forced, and the instances'), delete, follow. Until CloudFormation has accepted
+  //    the delete, an interrupt or a failure (a refused call, the delete itself refused) puts back everything loosened.
+  const loosening = new Loosening(print);
+  const putBackOnInterrupt = onInterrupt(async () => {
+    if (await loosening.deleteAccepted()) {
+      print(`  CloudFormation keeps deleting stack ${stackName}; nothing was cancelled. To follow it, ${again}`);
+      return;
+    }
+    for (const line of await loosening.putBack()) print(`  ${line}`);
+    print(`  Stack ${stackName} was not deleted.`);
+  });
   const since = new Date();
-  await cfn.send(new DeleteStackCommand({ StackName: stackId }));
-  restoreProtection();
+  try {
+    if (stack.EnableTerminationProtection) {
+      await loosening.loosen(
+        () => cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: false })),
+        () => cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackId, EnableTerminationProtection: true })),
+        `Termination protection turned off on ${stackName} (--force).`,
+        `Termination protection turned back on on ${stackName}.`,
+      );
+    }
+    for (const instance of guarded) {
+      const where = `${instance.stack}/${instance.logicalId} (${instance.physicalId})`;
+      const protection = (on: boolean) => () => clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instance.physicalId, DisableApiTermination: { Value: on } }));
+      await loosening.loosen(protection(false), protection(true), `Instance termination protection (DisableApiTermination) turned off on ${where}.`, `Instance termination protection turned back on on ${where}.`);
+    }
+    await loosening.delete(() => cfn.send(new DeleteStackCommand({ StackName: stackId })));
+  } catch (err) {
+    if (interruptSignal() !== undefined) throw err; // the interrupt handler puts everything back
+    putBackOnInterrupt();
+    const lines = await loosening.putBack();
+    const did = `${lines.length ? `${lines.join('\n')}\n` : ''}Stack ${stackName} was not deleted.`;
+    if (err instanceof UserError) throw new UserError(`${err.message}\n${did}`, err.exitCode);
+    print(did);
+    throw err;
+  }
+  putBackOnInterrupt();
   return follow(since, retained);
+}
+
+/**
+ * What destroy turned off before deleting, and how to turn each back on. Each undo is recorded before its call is
+ * sent, and putting back first waits for the call in flight, so an interrupt at any moment restores exactly what
+ * may have been loosened.
+ */
+class Loosening {
+  private readonly undo: { readonly call: () => Promise<unknown>; readonly said: string }[] = [];
+  private inFlight: Promise<unknown> = Promise.resolve();
+  private deleting: Promise<unknown> | undefined;
+
+  constructor(private readonly print: (line: string) => void) {}
+
+  /** Sends `off`, recording `on` to undo it; prints `said` once it is done. */
+  async loosen(off: () => Promise<unknown>, on: () => Promise<unknown>, said: string, undone: string): Promise<void> {
+    this.undo.push({ call: on, said: undone });
+    this.inFlight = (async () => off())();
+    await this.inFlight;
+    this.print(said);
+  }
+
+  /** Sends the delete; from its answer on, nothing is put back. */
+  async delete(call: () => Promise<unknown>): Promise<void> {
+    this.deleting = (async () => call())();
+    await this.deleting;
+  }
+
+  /** True once CloudFormation accepted the delete (waits for a delete call in flight). */
+  async deleteAccepted(): Promise<boolean> {
+    return this.deleting !== undefined && (await this.deleting.then(() => true, () => false));
+  }
+
+  /**
+   * Turns back on everything loosened, newest first, after the call in flight; returns a line per step (one that
+   * fails says so and what to do, and the rest still run).
+   */
+  async putBack(): Promise<string[]> {
+    await this.inFlight.catch(() => undefined);
+    const lines: string[] = [];
+    for (const { call, said } of this.undo.splice(0).reverse()) {
+      try {
+        await call();
+        lines.push(said);
+      } catch (err) {
+        lines.push(`Could not put back: ${said.replace(/\.$/, '')} (${(err instanceof Error ? err.message : String(err)).split('\n')[0]}). Do it in the console.`);
+      }
+    }
+    return lines;
+  }
 }

@@ -1,14 +1,18 @@
 /**
  * The data gate: a change set that would remove or replace (Replacement True or Conditional, or an
- * action CloudFormation cannot determine yet) a stateful resource is refused unless `--allow-replacement`
- * names it. The refusal lists each resource, its stack and why. It reads the change set only, so it
- * applies alike to a normal and to a drift-aware (`--revert-drift`) change set.
+ * action CloudFormation cannot determine yet) a stateful resource, or stop and start a master (a property
+ * that needs it, by the instance's resource schema: lib/deploy/instance-updates.ts), is refused unless
+ * `--allow-replacement` names it. The refusal lists each resource, its stack and why. A change set that
+ * would touch more than one master that way is refused even then: DC/OS keeps its ZooKeeper quorum only
+ * while masters go one at a time. It reads the change set only, so it applies alike to a normal and to a
+ * drift-aware (`--revert-drift`) change set.
  */
 import type { ResourceChange } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
 import { nearest } from '../suggest.js';
 import { flattenTree, type StackChanges } from './change-set.js';
-import { STATEFUL_TYPES, statefulResources } from './stateful.js';
+import { INSTANCE_INTERRUPTION_PROPERTIES } from './instance-updates.js';
+import { MASTER_KIND, STATEFUL_TYPES, statefulResources } from './stateful.js';
 import type { TemplateSet } from './templates.js';
 
 export interface DataRisk {
@@ -18,7 +22,7 @@ export interface DataRisk {
   readonly resourceType: string;
   /** What the resource holds, "a subnet". */
   readonly kind: string;
-  readonly action: 'remove' | 'replace' | 'maybe replace';
+  readonly action: 'remove' | 'replace' | 'maybe replace' | 'interrupt';
   readonly why: string;
 }
 
@@ -36,7 +40,20 @@ export function replacementReason(change: ResourceChange): string {
 }
 
 /**
- * The stateful resources a change set would remove or replace. `stateful` gives, per stack path,
+ * Why a change to a master stops and starts it: the properties it changes that need a stop and start, or, when the
+ * change set names none (an answer without Details), that it may. Undefined when it updates in place.
+ */
+export function interruptionReason(change: ResourceChange): string | undefined {
+  const details = change.Details ?? [];
+  if (details.length === 0) return 'CloudFormation gave no property details, so the update may stop and start it';
+  const causes = details
+    .filter((d) => d.Target?.Attribute === 'Properties' && INSTANCE_INTERRUPTION_PROPERTIES.includes(d.Target.Name ?? ''))
+    .map((d) => `${d.Target!.Name} changes${d.CausingEntity ? ` (from ${d.CausingEntity})` : ''}, which stops and starts the instance`);
+  return causes.length ? [...new Set(causes)].join('; ') : undefined;
+}
+
+/**
+ * The stateful resources a change set would remove or replace, and the masters it would stop and start. `stateful` gives, per stack path,
  * the stateful logical IDs and what they hold (from the templates); removed resources of an always
  * stateful type count even when the template no longer names them.
  */
@@ -59,6 +76,9 @@ export function findDataRisks(tree: StackChanges, stateful: (path: string) => Re
       } else if (change.Action === 'Dynamic') {
         // "The exact action for the resource can't be determined" (API reference, ResourceChange): unknown is not safe.
         risks.push({ ...base, action: 'maybe replace', why: 'CloudFormation cannot tell yet what it will do to it (action Dynamic)' });
+      } else if (change.Action === 'Modify' && kind === MASTER_KIND && type === 'AWS::EC2::Instance') {
+        const why = interruptionReason(change);
+        if (why) risks.push({ ...base, action: 'interrupt', why });
       }
     }
   }
@@ -71,19 +91,40 @@ function allowed(risk: DataRisk, allow: readonly string[]): boolean {
   return allow.includes(risk.logicalId) || (nested !== '' && allow.includes(`${nested}/${risk.logicalId}`));
 }
 
-/** Throws a UserError listing the risks not allowed; returns the allowed ones (to loosen stack policies). */
+const VERBS: Record<DataRisk['action'], string> = { remove: 'removed', replace: 'replaced', 'maybe replace': 'possibly replaced', interrupt: 'stopped and started' };
+
+const line = (r: DataRisk) => `  - ${r.stack}: ${r.logicalId} (${r.resourceType}, ${r.kind}) would be ${VERBS[r.action]}: ${r.why}`;
+
+/**
+ * Throws a UserError listing the risks not allowed, or when more than one master would be stopped, started, replaced
+ * or removed (allowed or not). Returns the allowed removals and replacements, for which the stack policies are
+ * loosened for one execution (a stop and start is an update the policies never deny).
+ */
 export function checkDataGate(risks: readonly DataRisk[], allow: readonly string[], changeSetName: string): DataRisk[] {
-  const refused = risks.filter((r) => !allowed(r, allow));
-  if (refused.length) {
-    const lines = refused.map((r) => `  - ${r.stack}: ${r.logicalId} (${r.resourceType}, ${r.kind}) would be ${r.action === 'remove' ? 'removed' : r.action === 'replace' ? 'replaced' : 'possibly replaced'}: ${r.why}`);
-    const names = [...new Set(refused.map((r) => r.logicalId))].join(' ');
+  const masters = risks.filter((r) => r.kind === MASTER_KIND);
+  const touched = [...new Set(masters.map((r) => `${r.stack}/${r.logicalId}`))];
+  if (touched.length > 1) {
     throw new UserError(
-      `Refusing to execute change set ${changeSetName}: it would remove or replace stateful resources (data may be lost):\n` +
-        `${lines.join('\n')}\n` +
-        `If that is intended, run again with --allow-replacement ${names}.`,
+      `Refusing to execute change set ${changeSetName}: it would touch ${touched.length} masters at once, and DC/OS keeps its ZooKeeper quorum only while they go one at a time:\n` +
+        `${masters.map(line).join('\n')}\n` +
+        `Nothing was changed, and --allow-replacement cannot allow this. CloudFormation applies a template change to every master in one update: ` +
+        `keep the change out of this deploy (revert it in the definition, or deploy the out/ you deployed before), ` +
+        `or make it on each master by hand, one at a time, waiting for each to rejoin (README, "Updating").`,
     );
   }
-  return risks.filter((r) => allowed(r, allow));
+  const refused = risks.filter((r) => !allowed(r, allow));
+  if (refused.length) {
+    const names = [...new Set(refused.map((r) => r.logicalId))].join(' ');
+    const losing = refused.some((r) => r.action !== 'interrupt');
+    const stopping = refused.some((r) => r.action === 'interrupt');
+    const what = [losing ? 'remove or replace stateful resources (data may be lost)' : '', stopping ? 'stop and start a master (DC/OS loses it while it restarts)' : ''].filter(Boolean).join(', and ');
+    throw new UserError(
+      `Refusing to execute change set ${changeSetName}: it would ${what}:\n` +
+        `${refused.map(line).join('\n')}\n` +
+        `If that is intended, run again with --allow-replacement ${names}${stopping ? ' (for a master: when DC/OS can lose it for its restart)' : ''}.`,
+    );
+  }
+  return risks.filter((r) => r.action !== 'interrupt' && allowed(r, allow));
 }
 
 /**

@@ -1,18 +1,10 @@
 /** The flags deploy, diff and destroy share, and turning them into clients, templates and drift options. */
+import { parseTimeout } from '../args.js';
 import { UserError } from '../errors.js';
 import { connect, type AwsClients } from './aws.js';
 import type { PlanProps } from './plan.js';
 import { parseKeyValues, readParametersFile } from './parameters.js';
-import { checkFresh, loadTemplates, type TemplateSet } from './templates.js';
-
-export const AWS_OPTIONS = {
-  'stack-name': { type: 'string' },
-  profile: { type: 'string' },
-  region: { type: 'string' },
-  'endpoint-url': { type: 'string' },
-  yes: { type: 'boolean', short: 'y' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+import { checkSynthSources, loadTemplates, type TemplateSet } from './templates.js';
 
 export const TEMPLATE_OPTIONS = {
   out: { type: 'string', default: 'out' },
@@ -40,18 +32,14 @@ export const DRIFT_HELP = `Drift:
   --drift-timeout SECONDS how long drift detection may take (default: 300); past it, the preview says
                           what was not checked`;
 
-export const AWS_HELP = `AWS:
-  --profile NAME          named profile (shared config/credentials, SSO) (default: the SDK's chain:
-                          environment, default profile, SSO, instance role)
-  --region REGION         (default: AWS_REGION, then the profile's region)
-  --endpoint-url URL      a local emulator such as moto_server, for CloudFormation, S3 and STS
-  -y, --yes               do not ask (CI); without a terminal, --yes is required to change anything
-  -h, --help              this text`;
+/** The --out and --skip-synth-check lines of deploy, diff and package. */
+export const SYNTH_CHECK_HELP = `  --out DIR               synthesized templates and manifest.json (default: out): read only from this
+                          folder, never from stacks/. Refused when the sources that made it changed
+                          since (the definition named in its manifest, or the compiler)
+  --skip-synth-check      use DIR as it is, even when its sources changed since synth`;
 
 export const TEMPLATE_HELP = `Templates and parameters:
-  --out DIR               synthesized templates and manifest.json (default: out). Deploy reads only
-                          this folder, never stacks/; it refuses an out/ older than stacks/ or lib/synth.ts
-                          (run 'npm run synth' first, or pass --skip-synth-check)
+${SYNTH_CHECK_HELP}
   --parameters-file FILE  JSON as aws-cli takes it: [{"ParameterKey": "K", "ParameterValue": "V"}]
   --parameter KEY=VALUE   repeatable; wins over the file. On an update, parameters not given keep
                           their deployed values
@@ -92,14 +80,10 @@ export interface DriftValues {
 /** The drift options of deploy and diff, checked (a wrong --drift-timeout exits 2). */
 export function driftPropsFrom(values: DriftValues): Pick<PlanProps, 'revertDrift' | 'driftCheck' | 'driftTimeoutMs'> {
   const raw = values['drift-timeout'];
-  const seconds = raw === undefined ? undefined : Number(raw);
-  if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)) {
-    throw new UserError(`--drift-timeout ${raw}: expected whole seconds from 1 to 86400.`, 2);
-  }
   return {
     ...(values['revert-drift'] ? { revertDrift: true } : {}),
     ...(values['no-drift-check'] ? { driftCheck: false } : {}),
-    ...(seconds !== undefined ? { driftTimeoutMs: seconds * 1000 } : {}),
+    ...(raw !== undefined ? { driftTimeoutMs: parseTimeout('drift-timeout', raw, 300) } : {}),
   };
 }
 
@@ -110,9 +94,6 @@ export interface TemplateValues {
   readonly parameter?: string[];
   readonly tag?: string[];
 }
-
-/** Sources whose change makes out/ stale (only their modification times are read). */
-const SOURCES = ['stacks', 'lib/synth.ts'];
 
 /** Everything deploy and diff share, from the parsed flags: templates, clients, parameters, tags, bucket, drift. */
 export async function planPropsFrom(command: string, values: CommonValues & TemplateValues & DriftValues & { readonly bucket?: string }): Promise<PlanProps> {
@@ -135,9 +116,10 @@ export async function planPropsFrom(command: string, values: CommonValues & Temp
 }
 
 export function templatesFrom(values: TemplateValues): TemplateSet {
-  const dir = values.out ?? 'out';
-  if (!values['skip-synth-check']) checkFresh(dir, SOURCES);
-  return loadTemplates(dir);
+  const dir = (values.out ?? 'out').replace(/(.)\/+$/, '$1');
+  const templates = loadTemplates(dir);
+  if (!values['skip-synth-check']) checkSynthSources(dir, templates.manifest);
+  return templates;
 }
 
 export function parametersFrom(values: TemplateValues): Record<string, string> {

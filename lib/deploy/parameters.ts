@@ -7,6 +7,7 @@ import type { Parameter, Tag } from '@aws-sdk/client-cloudformation';
 import { readFileSync } from 'node:fs';
 import { UserError, ValidationError } from '../errors.js';
 import { TEMPLATE_BASE_URL_PARAMETER } from '../manifest.js';
+import { PARAMETER_DEFAULTS_KEY } from '../template.js';
 import type { Template } from './templates.js';
 
 /** Reads `[{"ParameterKey": "K", "ParameterValue": "V"}, ...]`, as `aws cloudformation` takes it. */
@@ -50,11 +51,22 @@ export interface ResolvedParameters {
   readonly parameters: Parameter[];
   /** The value each parameter will have after the deploy, for the no-op check (undefined: unknown, NoEcho). */
   readonly effective: Readonly<Record<string, string | undefined>>;
+  /** One line per parameter that took another parameter's value (the root's `dcos:parameterDefaults`). */
+  readonly notes: readonly string[];
+}
+
+/** The root template's `dcos:parameterDefaults`: parameter → the parameter whose value it takes at create. */
+function parameterDefaults(template: Template): Record<string, string> {
+  const found = (template['Metadata'] as Record<string, unknown> | undefined)?.[PARAMETER_DEFAULTS_KEY];
+  return found !== null && typeof found === 'object' ? (found as Record<string, string>) : {};
 }
 
 /**
  * Resolves the root stack's parameters. `previous` is the deployed stack's parameters (an update),
- * or undefined (a create). TemplateBaseUrl is always deploy's own value.
+ * or undefined (a create). TemplateBaseUrl is always deploy's own value. A parameter with neither a given nor a
+ * previous value that the root's `dcos:parameterDefaults` ties to another takes that one's value as deployed
+ * before this run (or as given, on a create): `MasterImageId` starts as `NodeImageId` and then keeps its own value,
+ * so a new `NodeImageId` never reaches the masters.
  */
 export function resolveParameters(
   template: Template,
@@ -71,8 +83,11 @@ export function resolveParameters(
   const parameters: Parameter[] = [];
   const effective: Record<string, string | undefined> = {};
   const missing: string[] = [];
+  const notes: string[] = [];
+  const defaults = parameterDefaults(template);
+  const before = (key: string) => previous?.find((p) => p.ParameterKey === key);
   for (const [key, declaration] of Object.entries(declared)) {
-    const before = previous?.find((p) => p.ParameterKey === key);
+    const kept = before(key);
     const noEcho = declaration.NoEcho === true || declaration.NoEcho === 'true';
     if (key === TEMPLATE_BASE_URL_PARAMETER) {
       parameters.push({ ParameterKey: key, ParameterValue: templateBaseUrl });
@@ -80,9 +95,19 @@ export function resolveParameters(
     } else if (key in given) {
       parameters.push({ ParameterKey: key, ParameterValue: given[key] });
       effective[key] = noEcho ? undefined : given[key];
-    } else if (before) {
+    } else if (kept) {
       parameters.push({ ParameterKey: key, UsePreviousValue: true });
-      effective[key] = before.ParameterValue;
+      effective[key] = kept.ParameterValue;
+    } else if (defaults[key] !== undefined && !noEcho) {
+      const source = defaults[key];
+      const value = before(source)?.ParameterValue ?? given[source] ?? declared[source]?.Default;
+      if (value === undefined) {
+        missing.push(key);
+      } else {
+        parameters.push({ ParameterKey: key, ParameterValue: String(value) });
+        effective[key] = String(value);
+        notes.push(`${key} is not given: it takes ${source}'s ${before(source) ? 'deployed ' : ''}value ${String(value)}, and keeps it when ${source} changes.`);
+      }
     } else if (declaration.Default !== undefined) {
       effective[key] = String(declaration.Default);
     } else {
@@ -96,7 +121,7 @@ export function resolveParameters(
     );
   }
   if (problems.length) throw new ValidationError('Stack parameters are not right:', problems);
-  return { parameters, effective };
+  return { parameters, effective, notes };
 }
 
 /** True when the deployed stack already has exactly these parameter values. */

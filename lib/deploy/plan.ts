@@ -121,7 +121,8 @@ export async function plan(props: PlanProps, purpose: ChangeSetPurpose = 'deploy
   const templateBaseUrl = bucketUrl(bucket, region, props.endpointUrl);
 
   // 3. Parameters (previous values kept on an update) and tags.
-  const { parameters, effective } = resolveParameters(templates.root.template, props.parameters, state.stack?.Parameters, templateBaseUrl);
+  const { parameters, effective, notes } = resolveParameters(templates.root.template, props.parameters, state.stack?.Parameters, templateBaseUrl);
+  for (const note of notes) print(note);
   const tags: Tag[] | undefined = props.tags ? toTags(props.tags) : undefined;
 
   // 4. Nothing changed? Same root template (its nested TemplateURLs carry content hashes), parameters and tags.

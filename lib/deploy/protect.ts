@@ -5,12 +5,45 @@
  * The deployed policies are their own record: a loosened one differs from the wanted one and is restored.
  * Only the stacks whose policy differs are written, so an unchanged cluster costs reads only.
  */
-import { GetStackPolicyCommand, UpdateTerminationProtectionCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import { GetStackPolicyCommand, GetTemplateCommand, UpdateTerminationProtectionCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { isDeepStrictEqual } from 'node:util';
+import { UserError } from '../errors.js';
+import { parseTemplate } from '../yaml.js';
 import type { AwsClients } from './aws.js';
 import type { DataRisk } from './gate.js';
 import { nestedStackIds, setStackPolicies, stackPolicyFor, type PolicyTarget } from './stack-policy.js';
-import type { TemplateSet } from './templates.js';
+import type { Template } from './templates.js';
+
+/**
+ * The templates protections are computed from: the root's and each nested stack's by its logical ID in the root.
+ * A TemplateSet read from out/ is one; `deployedTemplates` reads the ones the stacks run.
+ */
+export interface StackTemplates {
+  readonly root: { readonly template: Template };
+  readonly nested: Readonly<Record<string, { readonly template: Template }>>;
+}
+
+/**
+ * The templates the root stack and its nested stacks run now (GetTemplate, Original stage), for protections that
+ * must match what is deployed rather than a local out/. Throws a UserError naming the stack whose template cannot be
+ * read, and saying that nothing was changed.
+ */
+export async function deployedTemplates(clients: AwsClients, stackName: string, stackId = stackName): Promise<StackTemplates> {
+  const read = async (stack: string, label: string): Promise<{ template: Template }> => {
+    try {
+      const body = (await clients.cfn.send(new GetTemplateCommand({ StackName: stack, TemplateStage: 'Original' }))).TemplateBody;
+      if (!body) throw new Error('the answer holds no template');
+      return { template: parseTemplate(body) as Template };
+    } catch (err) {
+      const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+      throw new UserError(`Cannot read the deployed template of ${label} (GetTemplate: ${reason}), so its stack policy cannot be set to match it; the protections were not changed. Grant cloudformation:GetTemplate, or run a plain deploy.`);
+    }
+  };
+  const root = await read(stackId, stackName);
+  const nested: Record<string, { template: Template }> = {};
+  for (const [id, physical] of await nestedStackIds(clients.cfn, stackId)) nested[id] = await read(physical, `${stackName}/${id}`);
+  return { root, nested };
+}
 
 /** Statuses in which a stack holds its resources and takes a policy; not a failed first create. */
 export function isProtectable(status: string | undefined): boolean {
@@ -20,7 +53,7 @@ export function isProtectable(status: string | undefined): boolean {
 /** Policy targets for the root and each nested stack; `allowed` risks are let through this once. */
 export async function policyTargets(
   clients: AwsClients,
-  templates: TemplateSet,
+  templates: StackTemplates,
   stackName: string,
   allowed: readonly DataRisk[] = [],
   stackId = stackName,
@@ -58,7 +91,7 @@ export async function convergeStackPolicies(clients: AwsClients, targets: readon
 
 export interface ProtectProps {
   readonly clients: AwsClients;
-  readonly templates: TemplateSet;
+  readonly templates: StackTemplates;
   readonly stackName: string;
   /** The root stack as last described. */
   readonly stack: Stack;

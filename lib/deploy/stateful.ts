@@ -2,7 +2,7 @@
  * Which resources hold data: masters and their volumes, the VPN gateway (its CA), buckets, log groups,
  * keys, the VPC and subnets. Deploy's data gate and the stack policies both start from this list.
  */
-import { ROLE_TAG } from '../template.js';
+import { taggedRole } from '../template.js';
 import type { Template, TemplateResource } from './templates.js';
 
 /** Resource types that are stateful whatever their properties, with what they hold. */
@@ -15,23 +15,19 @@ export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
   'AWS::EC2::Subnet': 'a subnet',
 };
 
-export { ROLE_TAG };
+/** What a master instance holds, as `statefulKind` names it. */
+export const MASTER_KIND = 'a master instance';
 
 /** Instances that hold data by their DC/OS role, with what they hold. */
 const STATEFUL_ROLES: Readonly<Record<string, string>> = {
-  master: 'a master instance',
+  master: MASTER_KIND,
   vpn: "the VPN gateway (its certificate authority signs every client profile)",
 };
-
-function roleOf(resource: TemplateResource): unknown {
-  const tags = resource.Properties?.['Tags'];
-  return Array.isArray(tags) ? tags.find((t: { Key?: unknown; Value?: unknown }) => t?.Key === ROLE_TAG)?.Value : undefined;
-}
 
 /** What a stateful resource holds ("a log group", "a master instance"), or undefined for a stateless one. */
 export function statefulKind(resource: TemplateResource): string | undefined {
   if (resource === null || typeof resource !== 'object') return undefined;
-  if (resource.Type === 'AWS::EC2::Instance') return STATEFUL_ROLES[String(roleOf(resource))];
+  if (resource.Type === 'AWS::EC2::Instance') return STATEFUL_ROLES[taggedRole(resource.Properties?.['Tags']) ?? ''];
   return STATEFUL_TYPES[resource.Type];
 }
 

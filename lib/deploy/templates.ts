@@ -1,12 +1,12 @@
 /**
  * What deploy ships: the templates in `out/` as synth wrote them, checked against the manifest.
- * Deploy never reads `stacks/`; it only compares modification times to tell the user that `out/` is
- * older than the sources.
+ * Deploy never compiles `stacks/`; it only compares the hashes of the sources the manifest records with the
+ * files, to tell the user that `out/` no longer matches them.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { MANIFEST_FILE, parseManifest, readVerified, templateKey, type Manifest } from '../manifest.js';
+import { changedSources } from '../sources.js';
 import { TemplateParseError } from '../yaml.js';
 import { cachedParse } from '../yaml-cache.js';
 
@@ -67,40 +67,20 @@ export function loadTemplates(dir: string): TemplateSet {
   return { dir, manifest, root, nested };
 }
 
-function newestFile(dir: string): { readonly path: string; readonly mtimeMs: number } | undefined {
-  let newest: { path: string; mtimeMs: number } | undefined;
-  let entries: string[];
-  try {
-    const stat = statSync(dir);
-    if (stat.isFile()) return { path: dir, mtimeMs: stat.mtimeMs };
-    entries = readdirSync(dir, { recursive: true }) as string[];
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry);
-    const stat = statSync(path);
-    if (stat.isFile() && (!newest || stat.mtimeMs > newest.mtimeMs)) newest = { path, mtimeMs: stat.mtimeMs };
-  }
-  return newest;
-}
-
 /**
- * Refuses an `out/` older than the newest file under `sourceDirs` (modification times only; the
- * sources are not read). Missing source folders are ignored, so a packaged `out/` deploys anywhere.
+ * Refuses a template folder whose manifest does not record its sources, or whose sources changed since synth
+ * (lib/sources.ts): the definition it names, the compiler, the stacks' data files, the packages they import. Only
+ * the recorded files are read; an edit of another definition, or of deploy itself, does not count.
  */
-export function checkFresh(dir: string, sourceDirs: readonly string[]): void {
-  let synthesized: number;
-  try {
-    synthesized = statSync(join(dir, MANIFEST_FILE)).mtimeMs;
-  } catch {
-    throw new UserError(`${join(dir, MANIFEST_FILE)} not found. Run 'npm run synth' first.`);
+export function checkSynthSources(dir: string, manifest: Manifest): void {
+  const again = `Run 'npm run synth -- ${manifest.definition !== undefined ? `--cluster ${manifest.definition} ` : ''}--out ${dir}' first (or pass --skip-synth-check to use ${dir}/ as it is)`;
+  if (manifest.sources === undefined) {
+    throw new UserError(`${join(dir, MANIFEST_FILE)} records no sources (an older synth wrote it, or not synth), so whether ${dir}/ matches the definition and the compiler cannot be checked. ${again}.`);
   }
-  for (const source of sourceDirs) {
-    const newest = newestFile(source);
-    if (newest && newest.mtimeMs > synthesized) {
-      throw new UserError(`${dir}/ is older than ${newest.path}. Run 'npm run synth' first (or pass --skip-synth-check to deploy ${dir}/ as it is).`);
-    }
+  const changed = changedSources(manifest.sources);
+  if (changed.length > 0) {
+    const shown = changed.length > 6 ? [...changed.slice(0, 5), `and ${changed.length - 5} more`] : changed;
+    throw new UserError(`${dir}/ is out of date: ${shown.join(', ')} changed since synth wrote it. ${again}.`);
   }
 }
 

@@ -58,11 +58,13 @@ export interface EnsureBucketProps {
    * policy would lock out (moto enforces it). @default true
    */
   readonly tlsOnly?: boolean;
+  /** What the bucket is for, in the line that says it is being made. @default templates */
+  readonly purpose?: string;
   readonly log?: (line: string) => void;
 }
 
 /** Makes sure the bucket exists; creates it hardened when allowed. Returns true when it was created. */
-export async function ensureBucket({ s3, bucket, region, create, tlsOnly = true, log = () => {} }: EnsureBucketProps): Promise<boolean> {
+export async function ensureBucket({ s3, bucket, region, create, tlsOnly = true, purpose = 'templates', log = () => {} }: EnsureBucketProps): Promise<boolean> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     return false;
@@ -70,7 +72,7 @@ export async function ensureBucket({ s3, bucket, region, create, tlsOnly = true,
     if (!isNotFound(err)) throw err;
   }
   if (!create) throw new UserError(`S3 bucket ${bucket} (--bucket) does not exist. Create it in ${region}, or omit --bucket to use the default bucket.`);
-  log(`Creating S3 bucket ${bucket} for templates (encrypted, public access blocked${tlsOnly ? ', TLS only' : '; TLS-only policy skipped: the endpoint is plain http'}).`);
+  log(`Creating S3 bucket ${bucket} for ${purpose} (encrypted, public access blocked${tlsOnly ? ', TLS only' : '; TLS-only policy skipped: the endpoint is plain http'}).`);
   await s3.send(
     new CreateBucketCommand({
       Bucket: bucket,

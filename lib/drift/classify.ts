@@ -15,7 +15,7 @@
  */
 import type { StackResourceDrift } from '@aws-sdk/client-cloudformation';
 import { securityNote } from '../deploy/preview.js';
-import { ROLE_TAG } from '../template.js';
+import { taggedRole } from '../template.js';
 
 /** One property difference, as CloudFormation reports it (values are JSON text or plain strings). */
 export interface PropertyDrift {
@@ -43,10 +43,7 @@ export function expectedProperties(drift: StackResourceDrift): Record<string, un
 
 /** The DC/OS role tag (`master`, `vpn`, ...) among the expected Tags, if any. */
 export function roleOf(drift: StackResourceDrift): string | undefined {
-  const tags = expectedProperties(drift)['Tags'];
-  if (!Array.isArray(tags)) return undefined;
-  const value = tags.find((t: { Key?: unknown }) => t?.Key === ROLE_TAG)?.Value;
-  return typeof value === 'string' ? value : undefined;
+  return taggedRole(expectedProperties(drift)['Tags']);
 }
 
 /** The top-level property a difference is in: `/SecurityGroupIngress/3/CidrIp` is in `SecurityGroupIngress`. */

@@ -82,7 +82,8 @@ interface StackRef {
 /** Runs drift detection on the root stack and all its nested stacks; resolves with one entry per stack, root first. */
 export async function detectDrift(props: DetectDriftProps): Promise<StackDrift[]> {
   const bound = { endpointUrl: props.endpointUrl, region: props.clients.region, timeoutMs: props.callTimeoutMs ?? 120_000, stop: props.signal };
-  const call: Call = (operation, stack, send) => callAws(operation, stack, send, bound);
+  // Messages name the stack as the user knows it: the root by its name, a nested stack by its path below it.
+  const call: Call = (operation, path, send) => callAws(operation, path === 'Root' ? props.stackName : `${props.stackName}/${path}`, send, bound);
 
   const stacks = await listStacks(props.clients, props.stackName, call);
   const nested = stacks.slice(1).map((s) => s.path);

@@ -88,6 +88,28 @@ ensure_cfn_signal() {
 }
 ensure_cfn_signal
 
+# The AWS CLI, from AWS's own installer when the image lacks it (it needs curl and unzip, both DC/OS prerequisites).
+ensure_aws_cli() {
+  command -v aws >/dev/null && return 0
+  fetch "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" /tmp/awscliv2.zip
+  unzip -q -o /tmp/awscliv2.zip -d /tmp && /tmp/aws/install
+}
+
+# read_ssm_parameter VARIABLE NAME: sets VARIABLE to the value of SSM parameter NAME, read with the instance role. A
+# final answer (no such parameter, access denied) fails at once; anything else (the role's credentials not there yet
+# at first boot, throttling, no answer) is tried again for up to 2 minutes. The failure names AWS's answer.
+read_ssm_parameter() {
+  local answer waited=0
+  until answer=$(aws ssm get-parameter --region '${AWS::Region}' --name "$2" --query Parameter.Value --output text 2>&1); do
+    if [ "$waited" -ge 120 ] || echo "$answer" | grep -q 'ParameterNotFound\|AccessDenied'; then
+      fail "could not read SSM parameter $2: $(echo "$answer" | grep -v '^\s*$' | tail -n 1)"
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+  printf -v "$1" '%s' "$answer"
+}
+
 # mount_state_volume VOLUME_ID MOUNT_POINT UNIT...: mounts a retained EBS volume, formatting it only when blank. The
 # device is found by the volume's own ID (Nitro instances name EBS volumes nvme-Amazon_Elastic_Block_Store_vol<id>
 # under /dev/disk/by-id, in no fixed order; Xen ones show /dev/xvdf), so an instance-store disk or a stray volume

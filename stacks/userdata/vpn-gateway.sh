@@ -26,10 +26,7 @@ PKI=/var/lib/dcos-vpn/easy-rsa
 mount_state_volume '${StateVolume}' /var/lib/dcos-vpn openvpn-server@dcos.service
 
 apt_install openvpn easy-rsa iptables-persistent curl unzip
-if ! command -v aws >/dev/null; then
-  fetch https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip /tmp/awscliv2.zip
-  unzip -q -o /tmp/awscliv2.zip -d /tmp && /tmp/aws/install
-fi
+ensure_aws_cli
 
 # The PKI, made once (a half-made one, from a boot that died midway, is made again). easy-rsa 3.1 refuses an
 # external common name for build-*-full, so EASYRSA_REQ_CN names the CA only.

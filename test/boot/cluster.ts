@@ -1,12 +1,17 @@
 /**
  * One synthesized cluster booted in the sandbox: its templates (as synth writes them), a `World` for its VPC, and
  * one method per kind of node that resolves the node's user data with the deploy-time values a deploy would give
- * (volume IDs, the bucket, the Elastic IP, the bundle URL) and boots it at the address the templates give it.
+ * (volume IDs, the bucket, the Elastic IP, the name of the bundle URL's SSM parameter) and boots it at the address
+ * the templates give it. The stand-in bundles are made from the cluster's genconf; each variant's URL is in an SSM
+ * parameter of moto, which the nodes read with the AWS CLI as they read the root's on AWS.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { masterAddresses, type ClusterConfig } from '../../stacks/config.js';
 import { masterId } from '../../stacks/names.js';
 import { formatIp, parseCidr } from '../../stacks/cidr.js';
-import { bundleUrl, type BundleVariant } from './bundle.js';
+import { BUNDLE_VARIANTS, writeStandInBundles, type BundleVariant, type StandInBundles } from './bundle.js';
 import { ADDRESSES, World, type BootOptions, type Instance, type Volume } from './sandbox.js';
 import { resolveUserData, synthesizedTemplates, userDataProgram, type DeployValues, type Json } from './user-data.js';
 
@@ -15,9 +20,27 @@ export function hostIn(subnet: string, offset: number): string {
   return formatIp(parseCidr(subnet)!.base + offset);
 }
 
+/** Calls one action of moto's JSON APIs (SSM, KMS) over HTTP; moto checks no signature. */
+export async function motoCall(endpoint: string, target: string, body: object): Promise<Record<string, any>> {
+  const service = target.startsWith('AmazonSSM') ? 'ssm' : target.startsWith('Logs_') ? 'logs' : 'kms';
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.1',
+      'X-Amz-Target': target,
+      Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`moto ${target}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, any>;
+}
+
 export interface NodeBoot {
-  /** Which bundle `DcosInstallerUrl` points at. @default good */
-  readonly bundle?: BundleVariant | 'missing';
+  /** Which bundle the bundle URL's SSM parameter points at. @default good */
+  readonly bundle?: BundleVariant;
+  /** The name of the SSM parameter the node reads its bundle URL from, instead of the variant's. */
+  readonly parameter?: string;
   readonly timeLapse?: number;
   readonly preBoot?: string;
   /** Attach no state volume: the templates name it, but it never appears. */
@@ -38,30 +61,48 @@ export class BootCluster {
   private constructor(
     readonly config: ClusterConfig,
     readonly world: World,
+    readonly bundles: StandInBundles,
   ) {
     this.templates = synthesizedTemplates(config);
     this.masters = masterAddresses(config);
   }
 
-  static async start(config: ClusterConfig, s3Endpoint?: string): Promise<BootCluster> {
+  /** Builds the world, its stand-in bundles and, in moto (`motoEndpoint`), one bundle URL parameter per variant. */
+  static async start(config: ClusterConfig, motoEndpoint: string): Promise<BootCluster> {
     const s = config.subnets;
-    const world = await World.create({
-      vpcCidr: config.vpcCidr,
-      subnets: [...s.public, ...s.masterZone, ...s.privateAgents, ...s.publicAgents],
-      masters: masterAddresses(config),
-      ...(s3Endpoint ? { s3Endpoint } : {}),
-    });
-    return new BootCluster(config, world);
+    const bundles = writeStandInBundles(mkdtempSync(join(tmpdir(), 'dcos-boot-bundle-')), config);
+    let world: World;
+    try {
+      world = await World.create({
+        vpcCidr: config.vpcCidr,
+        subnets: [...s.public, ...s.masterZone, ...s.privateAgents, ...s.publicAgents],
+        bundle: { host: bundles.host, root: bundles.root },
+        s3Endpoint: motoEndpoint,
+      });
+    } catch (err) {
+      rmSync(bundles.root, { recursive: true, force: true });
+      throw err;
+    }
+    const cluster = new BootCluster(config, world, bundles);
+    for (const variant of BUNDLE_VARIANTS) {
+      await motoCall(motoEndpoint, 'AmazonSSM.PutParameter', { Name: cluster.bundleUrlParameter(variant), Value: bundles.urls[variant], Type: 'String', Overwrite: true });
+    }
+    return cluster;
+  }
+
+  /** The SSM parameter that holds a variant's bundle URL (on AWS, the root's `/dcos-cfn/<stack>/bundle-url`). */
+  bundleUrlParameter(variant: BundleVariant): string {
+    return `/dcos-boot/${this.world.id}/${variant}/bundle-url`;
   }
 
   /** The deploy-time values for a program of `stack`. */
-  values(stack: string, bundle: BundleVariant | 'missing' = 'good'): DeployValues {
+  values(stack: string, node: NodeBoot = {}): DeployValues {
     const resources: Record<string, string> = { ...this.resources };
     for (const [id, v] of this.volumes) resources[id] = v.volumeId;
     return {
       stackName: `dcos-boot-${stack}-${this.world.id.toUpperCase()}`,
       region: 'us-east-1',
-      parameters: { ...this.parameters, DcosInstallerUrl: bundleUrl(bundle) },
+      parameters: { ...this.parameters, BundleUrlParameter: node.parameter ?? this.bundleUrlParameter(node.bundle ?? 'good') },
       resources,
     };
   }
@@ -79,7 +120,7 @@ export class BootCluster {
 
   private async bootProgram(id: string, options: Omit<BootOptions, 'program'>, node: NodeBoot = {}): Promise<Instance> {
     const program = userDataProgram(this.templates, id);
-    const text = resolveUserData(program, this.values(program.stack, node.bundle));
+    const text = resolveUserData(program, this.values(program.stack, node));
     return this.world.boot({ ...options, program: text, ...(node.timeLapse ? { timeLapse: node.timeLapse } : {}), ...(node.preBoot ? { preBoot: node.preBoot } : {}) });
   }
 
@@ -129,5 +170,6 @@ export class BootCluster {
 
   async destroy(): Promise<void> {
     await this.world.destroy();
+    rmSync(this.bundles.root, { recursive: true, force: true });
   }
 }

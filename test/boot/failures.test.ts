@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import defaultCluster from '../../stacks/clusters/default.js';
-import { bundleUrl } from './bundle.js';
+import { stopMoto, type Moto } from '../moto.js';
 import { BootCluster } from './cluster.js';
 import type { Instance } from './sandbox.js';
 import { bootTest, BOOT_TIMEOUT_MS, holdAptLock } from './support.js';
@@ -22,28 +22,47 @@ async function failure(instance: Instance): Promise<{ reason: string; log: strin
 describe('boot: failures signal FAILURE with their cause, in bounded time', function () {
   this.timeout(BOOT_TIMEOUT_MS * 2);
   let cluster: BootCluster;
+  let moto: Moto | undefined;
 
   before(async function () {
     if (!bootTest.canRun(this)) return;
-    cluster = await BootCluster.start(defaultCluster);
+    moto = await bootTest.startMoto(this);
+    cluster = await BootCluster.start(defaultCluster, moto.endpoint);
     cluster.parameters['KeyArn'] = 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000';
     cluster.resources['ProfileBucket'] = 'dcos-boot-profiles-unreachable';
   });
-  after(async () => cluster?.destroy());
+  after(async () => {
+    await cluster?.destroy();
+    await stopMoto(moto);
+  });
   afterEach(async () => {
     for (const instance of cluster?.world.instances ?? []) await instance.stop();
   });
 
-  it('a bundle URL that answers 404 fails at once, naming the URL and the status', async () => {
+  it('a bundle that is not uploaded fails at once, naming the URL and the status S3 answers (403: the nodes may not list the bucket)', async () => {
     const { reason } = await failure(await cluster.bootAgent('PrivateAgent', { bundle: 'missing' }));
-    assert.equal(reason, `PrivateAgentGroup: could not fetch ${bundleUrl('missing')}/dcos_install.sh: HTTP 404`);
+    assert.equal(reason, `PrivateAgentGroup: could not fetch ${cluster.bundles.urls.missing}/dcos_install.sh: HTTP 403`);
   });
 
   it("a bundle whose master list differs fails before anything is installed, naming both lists", async () => {
     const master = await cluster.bootMaster(0, { bundle: 'other-masters' });
     const { reason } = await failure(master);
-    assert.equal(reason, `Master1: the DC/OS bundle's master_list is ["10.0.99.10"], expected ["10.0.8.10"] (set master_discovery: static and this master_list in config.yaml)`);
+    assert.equal(reason, `Master1: the DC/OS bundle's master_list is ["10.0.99.10"], expected ["10.0.8.10"]: make the bundle from the genconf/ folder synth wrote`);
     assert.equal((await master.exec('test -e /opt/mesosphere || test -e /etc/mesosphere')).status, 1, 'nothing was installed');
+  });
+
+  it('a bundle generated for another bootstrap_url fails before anything is installed, naming both URLs', async () => {
+    const agent = await cluster.bootAgent('PublicAgent', { bundle: 'other-url' });
+    const { reason } = await failure(agent);
+    const { urls } = cluster.bundles;
+    assert.equal(reason, `PublicAgentGroup: the DC/OS bundle at ${urls['other-url']} was generated for bootstrap_url '${urls.good}': make it from the genconf/ folder synth wrote (bootstrap_url ${urls['other-url']}) and upload it with npm run bundle`);
+    assert.equal((await agent.exec('test -e /opt/mesosphere || test -e /etc/mesosphere')).status, 1, 'nothing was installed');
+  });
+
+  it("a bundle URL parameter that does not exist fails at once, with AWS's answer", async () => {
+    const agent = await cluster.bootAgent('PrivateAgent', { parameter: '/dcos-boot/no-such-parameter' });
+    const { reason } = await failure(agent);
+    assert.match(reason, /^PrivateAgentGroup: could not read SSM parameter \/dcos-boot\/no-such-parameter: .*ParameterNotFound/);
   });
 
   it('Mesos that never answers its health check fails after the 20-minute bound, naming the endpoint', async () => {

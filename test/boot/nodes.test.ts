@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { DEFINITIONS } from '../helpers/template.js';
+import { genconfFiles } from '../../stacks/genconf.js';
+import { stopMoto, type Moto } from '../moto.js';
 import { BootCluster } from './cluster.js';
 import { bootTest, BOOT_TIMEOUT_MS } from './support.js';
 import type { Instance } from './sandbox.js';
@@ -12,15 +14,20 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
   describe(`boot: the '${name}' cluster's masters, agents and dcos-cli instance`, function () {
     this.timeout(BOOT_TIMEOUT_MS * 2);
     let cluster: BootCluster;
+    let moto: Moto | undefined;
     const masters: Instance[] = [];
 
     before(async function () {
       if (!bootTest.canRun(this)) return;
-      cluster = await BootCluster.start(config);
+      moto = await bootTest.startMoto(this);
+      cluster = await BootCluster.start(config, moto.endpoint);
       masters.push(...(await Promise.all(cluster.masters.map((_, i) => cluster.bootMaster(i)))));
       await Promise.all(masters.map((m) => m.booted(BOOT_TIMEOUT_MS)));
     });
-    after(async () => cluster?.destroy());
+    after(async () => {
+      await cluster?.destroy();
+      await stopMoto(moto);
+    });
 
     it('every master mounts its state volume, found by its volume ID, at /var/lib/dcos before installing, and signals SUCCESS', async () => {
       for (const [i, master] of masters.entries()) {
@@ -39,6 +46,23 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
         assert.match(await master.sh('cat /etc/fstab'), /^UUID=\S+ \/var\/lib\/dcos xfs defaults,nofail,x-systemd.required-by=dcos-exhibitor.service,/m);
       }
     });
+
+    it('read the bundle URL from its SSM parameter with the instance role, and installed from there', async () => {
+      for (const master of masters) {
+        assert.ok(master.imds!.requests.some((r) => r.startsWith('GET /latest/meta-data/iam/security-credentials/MasterRole 200')), 'the AWS CLI used the instance role');
+        assert.equal((await master.sh('cat /etc/mesosphere/setup-flags/repository-url')).trim(), cluster.bundles.urls.good);
+      }
+      assert.ok(cluster.world.bundle!.requests.includes(`${new URL(cluster.bundles.urls.good).pathname}/dcos_install.sh 200`));
+    });
+
+    if (config.availabilityZones > 1) {
+      it("genconf's fault-domain-detect prints the node's Region and zone, read with IMDSv2", async () => {
+        const script = genconfFiles(config).find((f) => f.name === 'fault-domain-detect')!.content;
+        const printed = await masters[0]!.sh(`cat > /tmp/fault-domain-detect <<'SCRIPT'\n${script}SCRIPT\nsh /tmp/fault-domain-detect`);
+        assert.deepEqual(JSON.parse(printed), { fault_domain: { region: { name: 'aws/us-east-1' }, zone: { name: 'aws/us-east-1a' } } });
+        assert.ok(masters[0]!.imds!.requests.some((r) => r === 'GET /latest/meta-data/placement/availability-zone 200'));
+      });
+    }
 
     it('a master booted again on its volume formats nothing and keeps the data', async () => {
       const first = masters[0]!;

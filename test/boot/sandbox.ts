@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCidr, formatIp } from '../../stacks/cidr.js';
 import { startImds, type Imds, type InstanceIdentity } from './imds.js';
-import { BUNDLE_HOST, startBundleServer, type BundleServer } from './bundle.js';
+import { startBundleServer, type BundleServer } from './bundle.js';
 
 const HERE = fileURLToPath(new URL('../../../test/boot/', import.meta.url));
 const INIT = join(HERE, 'sandbox-init.sh');
@@ -73,6 +73,15 @@ const LIVE = new Set<World>();
 process.on('exit', () => {
   for (const world of LIVE) world.destroySync();
 });
+
+export interface WorldProps {
+  readonly vpcCidr: string;
+  readonly subnets: readonly string[];
+  /** The DC/OS bundle: the folder served, and the HTTPS name it is served at. */
+  readonly bundle: { readonly host: string; readonly root: string };
+  /** moto on loopback, relayed as the instances' S3 and other AWS endpoints. */
+  readonly s3Endpoint?: string;
+}
 
 export interface Volume {
   readonly volumeId: string;
@@ -221,9 +230,10 @@ export class World {
 
   /**
    * Builds the VPC (every subnet in `subnets` gets its gateway .1 on the router), the resolver, the bundle server
-   * for `masters`, and, with `s3Endpoint` (moto on loopback), S3.
+   * (serving `bundle.root` as https://`bundle.host`/), and, with `s3Endpoint` (moto on loopback), S3 and the other
+   * AWS APIs the instances' AWS CLI calls (SSM).
    */
-  static async create(props: { vpcCidr: string; subnets: readonly string[]; masters: readonly string[]; s3Endpoint?: string }): Promise<World> {
+  static async create(props: WorldProps): Promise<World> {
     const world = new World(props.vpcCidr, props.subnets);
     try {
       await world.build(props);
@@ -234,7 +244,7 @@ export class World {
     return world;
   }
 
-  private async build(props: { masters: readonly string[]; s3Endpoint?: string }): Promise<void> {
+  private async build(props: WorldProps): Promise<void> {
     const r = this.router;
     this.addNamespace(r);
     run('ip', ['-n', r, 'link', 'set', 'lo', 'up']);
@@ -253,11 +263,11 @@ export class World {
       '--keep-in-foreground', '--conf-file=/dev/null', '--no-hosts', '--no-resolv', '--bind-interfaces', '--pid-file=', '--user=nobody',
       `--listen-address=${ADDRESSES.vpcResolver}`,
       `--host-record=s3.amazonaws.com,${ADDRESSES.s3}`,
-      `--host-record=${BUNDLE_HOST},${ADDRESSES.bundle}`,
+      `--host-record=${props.bundle.host},${ADDRESSES.bundle}`,
     ]);
 
-    const tls = this.makeTls();
-    this.bundle = await startBundleServer(join(this.dir, 'bundle.sock'), join(this.dir, 'bundle'), tls, props.masters);
+    const tls = this.makeTls(props.bundle.host);
+    this.bundle = await startBundleServer(join(this.dir, 'bundle.sock'), props.bundle.root, tls);
     this.servers.push(this.bundle.server);
     this.relay(r, ADDRESSES.bundle, 443, join(this.dir, 'bundle.sock'));
     if (props.s3Endpoint) {
@@ -274,14 +284,14 @@ export class World {
     }
   }
 
-  /** A test CA and the bundle server's certificate; the CA is added to every image's trust store. */
-  private makeTls(): { key: string; cert: string } {
+  /** A test CA and the bundle server's certificate for `host`; the CA is added to every image's trust store. */
+  private makeTls(host: string): { key: string; cert: string } {
     const d = join(this.dir, 'tls');
     mkdirSync(d);
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
     run('openssl', ['req', '-x509', ...ec, '-keyout', join(d, 'ca.key'), '-out', join(d, 'ca.crt'), '-days', '2', '-subj', '/CN=dcos-cfn boot test CA']);
-    run('openssl', ['req', ...ec, '-keyout', join(d, 'server.key'), '-out', join(d, 'server.csr'), '-subj', `/CN=${BUNDLE_HOST}`]);
-    writeFileSync(join(d, 'ext'), `subjectAltName=DNS:${BUNDLE_HOST}\n`);
+    run('openssl', ['req', ...ec, '-keyout', join(d, 'server.key'), '-out', join(d, 'server.csr'), '-subj', `/CN=${host}`]);
+    writeFileSync(join(d, 'ext'), `subjectAltName=DNS:${host}\n`);
     run('openssl', ['x509', '-req', '-in', join(d, 'server.csr'), '-CA', join(d, 'ca.crt'), '-CAkey', join(d, 'ca.key'), '-CAcreateserial', '-out', join(d, 'server.crt'), '-days', '2', '-extfile', join(d, 'ext')]);
     this.caCert = readFileSync(join(d, 'ca.crt'), 'utf8');
     return { key: readFileSync(join(d, 'server.key'), 'utf8'), cert: readFileSync(join(d, 'server.crt'), 'utf8') };

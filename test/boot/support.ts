@@ -3,7 +3,8 @@
  * .ci/run installs), skipping with a visible notice naming what is missing when it cannot; a count of the boot
  * tests that ran, printed at the end of the run (.ci/run repeats it); bounds on every wait.
  */
-import { bootPrerequisitesMissing } from './sandbox.js';
+import { motoAvailable, motoEnv, startMoto, type Moto } from '../moto.js';
+import { awsCli, bootPrerequisitesMissing } from './sandbox.js';
 
 /** The longest a boot may take here; real boots are bounded by each program's own waits. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -36,6 +37,19 @@ export const bootTest = {
     }
     context.skip();
     return false;
+  },
+
+  /**
+   * moto for a boot suite, or the suite skipped with a notice: every node reads its bundle URL from SSM, and the VPN
+   * gateway writes to S3, with the AWS CLI, against the emulator.
+   */
+  async startMoto(context: Mocha.Context): Promise<Moto> {
+    if (!motoAvailable() || !awsCli()) {
+      console.log('      notice: the boot tests need moto (SSM, S3) and the AWS CLI (the nodes call them with it); skipped');
+      context.skip();
+    }
+    motoEnv();
+    return startMoto();
   },
 
   /**

@@ -113,7 +113,7 @@ export function exampleValues(templates: Record<string, Json>): DeployValues {
     stackName: 'dcos-prod-Nested-1A2B3C4D5E6F',
     region: 'eu-west-1',
     parameters: {
-      DcosInstallerUrl: 'https://dcos-bundles.example.com/2.2.0',
+      BundleUrlParameter: '/dcos-cfn/dcos-prod/bundle-url',
       DcosCliUrl: 'https://downloads.example.com/dcos',
       KeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
     },

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { HeadObjectCommand, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFINITIONS } from '../helpers/template.js';
-import { motoAvailable, motoEnv, startMoto, stopMoto, type Moto } from '../moto.js';
-import { BootCluster } from './cluster.js';
-import { ADDRESSES, awsCli, type Instance } from './sandbox.js';
+import { stopMoto, type Moto } from '../moto.js';
+import { BootCluster, motoCall } from './cluster.js';
+import { ADDRESSES, type Instance } from './sandbox.js';
 import { bootTest, BOOT_TIMEOUT_MS, holdAptLock } from './support.js';
 import { resolveUserData, type Json } from './user-data.js';
 
@@ -31,21 +31,6 @@ for option in $(env | sed -n 's/^foreign_option_[0-9]*=dhcp-option //p' | tr ' '
   case $option in DNS=*) echo "nameserver \${option#DNS=}" ;; DOMAIN=*) echo "search \${option#DOMAIN=}" ;; esac
 done > /etc/resolv.conf
 `;
-
-/** A KMS key in moto (the cluster key the network stack makes); its ARN. */
-async function createKey(endpoint: string): Promise<string> {
-  const res = await fetch(endpoint, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-amz-json-1.1',
-      'X-Amz-Target': 'TrentService.CreateKey',
-      Authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0',
-    },
-    body: JSON.stringify({ Description: 'dcos-cfn boot test cluster key' }),
-  });
-  if (!res.ok) throw new Error(`moto CreateKey: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { KeyMetadata: { Arn: string } }).KeyMetadata.Arn;
-}
 
 /** Starts the client's OpenVPN (README step 2, with step 3's DNS script) and waits for the tunnel (bounded). */
 async function connect(client: Instance, profile: string): Promise<void> {
@@ -70,13 +55,8 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
 
     before(async function () {
       if (!bootTest.canRun(this)) return;
-      if (!motoAvailable() || !awsCli()) {
-        console.log('      notice: the VPN boot tests need moto (S3) and the AWS CLI (the gateway uploads with it); skipped');
-        return this.skip();
-      }
-      motoEnv();
-      moto = await startMoto();
-      keyArn = await createKey(moto.endpoint);
+      moto = await bootTest.startMoto(this);
+      keyArn = (await motoCall(moto.endpoint, 'TrentService.CreateKey', { Description: 'dcos-cfn boot test cluster key' }))['KeyMetadata'].Arn;
       await new S3Client({ endpoint: moto.endpoint, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: bucket }));
       cluster = await BootCluster.start(config, moto.endpoint);
       cluster.parameters['KeyArn'] = keyArn;

@@ -4,11 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../lib/project.js';
+import { PROJECT_DIR } from '../../lib/build.js';
 
-export const CLI = join(PROJECT_ROOT, 'dist', 'lib', 'cli.js');
-const PTY = join(PROJECT_ROOT, 'test', 'terminal.py');
+export const CLI = join(PROJECT_DIR, 'dist', 'lib', 'cli.js');
+/** The launcher npm runs (builds what changed, then loads the CLI). */
+export const LAUNCHER = join(PROJECT_DIR, 'bin', 'dcos-cfn.mjs');
+const PTY = join(PROJECT_DIR, 'test', 'terminal.py');
 
 export interface CliResult {
   readonly status: number | null;
@@ -33,6 +36,8 @@ export interface CliOptions {
   readonly pty?: { readonly trigger: string; readonly reply: string };
   /** Kill it (SIGKILL) after this long; a hang is a failure. @default 60000 */
   readonly timeoutMs?: number;
+  /** Start it through bin/dcos-cfn.mjs, as npm does, instead of dist/lib/cli.js. @default false */
+  readonly launcher?: boolean;
 }
 
 /** Credentials and settings for the emulator, nothing from the developer's own AWS setup. */
@@ -52,8 +57,9 @@ export function emulatorEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 export function startCli(args: readonly string[], options: CliOptions = {}): RunningCli {
-  const command = options.pty ? ['python3', PTY, options.pty.trigger, options.pty.reply, '--', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
-  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? emulatorEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const entry = options.launcher ? LAUNCHER : CLI;
+  const command = options.pty ? ['python3', PTY, options.pty.trigger, options.pty.reply, '--', process.execPath, entry, ...args] : [process.execPath, entry, ...args];
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd ?? PROJECT_DIR, env: options.env ?? emulatorEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let output = '';
@@ -97,4 +103,23 @@ export function expectRun(run: CliResult, status: number, pattern: RegExp): void
   assert.doesNotMatch(run.output, /unexpected \w*Error/, `an unexpected error:\n${run.output}`);
   assert.match(run.output, pattern, `output:\n${run.output}`);
   assert.equal(run.status, status, `exit code ${run.status} (signal ${run.signal}), expected ${status}; output:\n${run.output}`);
+}
+
+/**
+ * The processes (PID and command name) whose environment holds `NAME=value`: a CLI run started with a unique value
+ * and everything it started, wherever they were reparented. Zombies (which have no environment left) are found
+ * by PID: pass the PIDs seen before, and those still in the process table come back too.
+ */
+export function processesMarked(name: string, value: string, seen: readonly number[] = []): { readonly pid: number; readonly command: string }[] {
+  const found: { pid: number; command: string }[] = [];
+  const entry = `${name}=${value}`;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number)) {
+    try {
+      const command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (seen.includes(pid) || readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry)) found.push({ pid, command });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
 }

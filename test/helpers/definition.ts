@@ -5,7 +5,7 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFINITIONS_DIR, PROJECT_ROOT } from '../../lib/project.js';
+import { DEFINITIONS_DIR, PROJECT_DIR } from '../../lib/build.js';
 
 export interface DefinitionFiles {
   /** Write the source file. @default true */
@@ -16,8 +16,8 @@ export interface DefinitionFiles {
 
 /** Runs `fn` with the definition in place; `code` is plain JavaScript, which is also valid TypeScript. */
 export async function withDefinition<T>(name: string, code: string, fn: () => T | Promise<T>, files: DefinitionFiles = {}): Promise<T> {
-  const source = join(DEFINITIONS_DIR, `${name}.ts`);
-  const compiled = join(PROJECT_ROOT, 'dist', 'stacks', 'clusters', `${name}.js`);
+  const source = join(PROJECT_DIR, DEFINITIONS_DIR, `${name}.ts`);
+  const compiled = join(PROJECT_DIR, 'dist', 'stacks', 'clusters', `${name}.js`);
   try {
     if (files.source ?? true) writeFileSync(source, code);
     if (files.compiled ?? true) writeFileSync(compiled, code);

@@ -13,11 +13,10 @@
  * tags, then from its logical ID.
  */
 import type { AutoScalingGroup, TagDescription } from '@aws-sdk/client-auto-scaling';
-import type { Instance, InstanceNetworkInterface, LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, ResponseLaunchTemplateData, Tag } from '@aws-sdk/client-ec2';
+import type { Instance, InstanceNetworkInterface, LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, ResponseLaunchTemplateData } from '@aws-sdk/client-ec2';
 import { records, prop } from '../lookup.js';
-import { allOf, anyOf, maybe, no, ROLES, yes, type ComputeGroup, type ComputeType, type Fact, type NetworkModel, type Placement, type Role } from '../model.js';
-import { refOf, roleOf } from '../network.js';
-import { ROLE_TAG } from '../../template.js';
+import { allOf, anyOf, maybe, no, yes, type ComputeGroup, type ComputeType, type Fact, type NetworkModel, type Placement, type Role } from '../model.js';
+import { refOf, roleFromTags, roleOf } from '../network.js';
 import { isKnown, type Known } from './aws.js';
 import { LiveFacts, type LiveSubnet } from './facts.js';
 import { liveLoadBalancers } from './load-balancers.js';
@@ -35,15 +34,10 @@ export interface LiveModel {
   readonly notes: readonly LiveNote[];
 }
 
-const taggedRole = (tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): Role | undefined => {
-  const value = tags?.find((t) => t.Key === ROLE_TAG)?.Value;
-  return value !== undefined && (ROLES as readonly string[]).includes(value) ? (value as Role) : undefined;
-};
-
 /** Role: the template's tag on the stack resource, else the live resource's own tag, else a guess from the logical ID. */
 function roleFor(cluster: DeployedCluster, stack: string, logicalId: string, liveTags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): Role {
   const ref = refOf(cluster.templates, { stack, resource: logicalId });
-  return taggedRole(records(prop(ref, 'Tags')) as Tag[]) ?? taggedRole(liveTags) ?? roleOf(ref);
+  return roleFromTags(records(prop(ref, 'Tags'))) ?? roleFromTags(liveTags) ?? roleOf(ref);
 }
 
 /** The Elastic IP or public IP on an interface, as a fact naming where it comes from and the interface. */

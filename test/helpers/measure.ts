@@ -1,10 +1,10 @@
 /**
- * The benchmark hook: one deploy against an endpoint, with every AWS call counted by kind, so
+ * The benchmark's and the emulator tests' hook: one deploy against an endpoint, with every AWS call counted by kind, so
  * `npm run bench` can report the first-deploy time and what an unchanged redeploy costs
  * (target: 3 read calls and one per stack policy, 0 writes, under 1 s).
  */
-import { connect, isReadCall, type AwsOptions, type CallCounts } from './aws.js';
-import { deploy, type DeployProps, type DeployResult } from './deploy.js';
+import { connect, isReadCall, type AwsOptions, type CallCounts } from '../../lib/deploy/aws.js';
+import { deploy, type DeployProps, type DeployResult } from '../../lib/deploy/deploy.js';
 
 export interface MeasuredDeploy {
   readonly result: DeployResult;
