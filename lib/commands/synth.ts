@@ -95,12 +95,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const config = await loadCluster(values.cluster!);
   if (!values['no-audit']) await startAudit(config);
-  const result = compile(config, values.cluster!);
+  let result: Compiled;
   let audited = '';
   const outDir = values.out!.replace(/(.)\/+$/, '$1');
-  const { removed } = await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
-    audited = await audit(result, outDir);
-  });
+  let removed: readonly string[];
+  try {
+    result = compile(config, values.cluster!);
+    ({ removed } = await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
+      audited = await audit(result, outDir);
+    }));
+  } catch (err) {
+    // A synth that failed needs no cfn-guard still running (and would wait for it to exit).
+    if (!values['no-audit']) (await import('../audit/guard.js')).stopControlTower();
+    throw err;
+  }
   console.log(table(result, outDir));
   console.log(`DC/OS config: ${outDir}/genconf/ (${result.genconf.map((f) => f.name).join(', ')}), bootstrap_url ${result.manifest.bundle?.url}`);
   if (audited) console.log(audited);
