@@ -172,6 +172,25 @@ export function bundleUrlStatement(): PolicyStatement {
 }
 
 /**
+ * A URL a node downloads and runs as root, as a parameter's AllowedPattern: HTTPS only (plain http lets anyone on
+ * the path swap the program in transit), a host name, an optional port, then path and query characters of RFC 3986
+ * less the quotes, backslash, backtick, `$`, spaces, `<>{}|^` and `#`: the value is put into the user data by
+ * `Fn::Sub` inside single quotes, and none of the allowed characters can end that quoting or be expanded by the shell.
+ * Percent-encode anything else (a presigned S3 URL's query is already percent-encoded).
+ */
+export const DOWNLOAD_URL_PATTERN = "https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!*()+,;=:@/?&-]*)?";
+
+/** `DcosCliUrl`: the dcos CLI binary the admin instance downloads and installs; empty to skip. */
+export const DCOS_CLI_URL_PARAMETER = {
+  Type: 'String',
+  Description: 'HTTPS URL of the dcos CLI binary to install on the dcos-cli instance (no quotes, spaces or $); empty to skip',
+  Default: '',
+  MaxLength: 512,
+  AllowedPattern: `^(${DOWNLOAD_URL_PATTERN})?$`,
+  ConstraintDescription: "empty, or an https:// URL of letters, digits and . _ ~ % ! * ( ) + , ; = : @ / ? & - (percent-encode anything else)",
+} as const;
+
+/**
  * The Ubuntu 24.04 AMI for the VPN gateway and the admin instance. A plain, pinned image ID, not an SSM path:
  * CloudFormation resolves SSM parameters again on every update, and a new image would replace the VPN gateway
  * (and with it the certificate authority) behind the operator's back.
