@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { USER_DATA_LIMIT } from '../stacks/bootstrap.js';
+import { USER_DATA_LIMIT } from '../lib/audit/user-data.js';
 import { DEFINITIONS } from './helpers/template.js';
 import { exampleValues, resolveUserData, signalledResource, subReferences, synthesizedTemplates, userDataPrograms } from './boot/user-data.js';
 
