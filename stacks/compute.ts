@@ -2,6 +2,7 @@
  * Building blocks every node shares: an instance role that grants only what the node needs, and a launch
  * template with IMDSv2 required and an encrypted root volume.
  */
+import { instanceArchitecture, type ClusterConfig } from './config.js';
 import { Fn, GetAtt, Ref, resource, tags, type CfnResource, type IntrinsicFunction, type NodeRole, type Value } from '../lib/template.js';
 
 /** A statement in an IAM policy document. */
@@ -191,15 +192,19 @@ export const DCOS_CLI_URL_PARAMETER = {
 } as const;
 
 /**
- * The Ubuntu 24.04 AMI for the VPN gateway and the admin instance. A plain, pinned image ID, not an SSM path:
- * CloudFormation resolves SSM parameters again on every update, and a new image would replace the VPN gateway
- * (and with it the certificate authority) behind the operator's back.
+ * The Ubuntu 24.04 AMI for the VPN gateway and the admin instance, one image for both (validation holds their
+ * instance types to one architecture), named for their architecture (`amd64` or `arm64`). A plain, pinned image ID,
+ * not an SSM path: CloudFormation resolves SSM parameters again on every update, and a new image would replace the
+ * VPN gateway (and with it the certificate authority) behind the operator's back. An image of the other
+ * architecture is refused by EC2 at launch.
  */
-export const GATEWAY_IMAGE_PARAMETER = {
-  Type: 'AWS::EC2::Image::Id',
-  Description:
-    'Ubuntu 24.04 AMI for the VPN gateway and the dcos-cli instance, pinned (aws ssm get-parameter --name /aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id)',
-} as const;
+export function gatewayImageParameter(config: ClusterConfig) {
+  const arch = instanceArchitecture(config.vpn.instanceType) === 'arm64' ? 'arm64' : 'amd64';
+  return {
+    Type: 'AWS::EC2::Image::Id',
+    Description: `Ubuntu 24.04 ${arch} AMI for the VPN gateway and the dcos-cli instance (${config.vpn.instanceType}, ${config.admin.instanceType}), pinned (aws ssm get-parameter --name /aws/service/canonical/ubuntu/server/24.04/stable/current/${arch}/hvm/ebs-gp3/ami-id)`,
+  } as const;
+}
 export const GATEWAY_ROOT_DEVICE = '/dev/sda1';
 
 export interface FixedInstanceProps {

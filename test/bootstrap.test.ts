@@ -135,3 +135,14 @@ describe('URLs the programs download', () => {
     assert.match(ok.stderr, /^curl -sSL --proto =https --proto-redir =https --tlsv1\.2 /);
   });
 });
+
+describe('architecture-specific downloads', () => {
+  it("the AWS CLI installer is the one for the machine's architecture (uname -m: x86_64 or aarch64)", () => {
+    const ensure = /^ensure_aws_cli\(\) \{\n[\s\S]*?^\}/m.exec(readFileSync('stacks/userdata/common.sh', 'utf8'))![0];
+    for (const machine of ['x86_64', 'aarch64']) {
+      const stubs = `command() { return 1; }\nuname() { echo ${machine}; }\nfetch() { echo "$1"; }\nunzip() { return 1; }\n`;
+      const run = spawnSync('bash', ['-c', `${stubs}${ensure}\nensure_aws_cli || true`], { encoding: 'utf8' });
+      assert.equal(run.stdout.trim(), `https://awscli.amazonaws.com/awscli-exe-linux-${machine}.zip`, run.stderr);
+    }
+  });
+});

@@ -94,7 +94,8 @@ ensure_cfn_signal() {
 }
 ensure_cfn_signal
 
-# The AWS CLI, from AWS's own installer when the image lacks it (it needs curl and unzip, both DC/OS prerequisites).
+# The AWS CLI, from AWS's own installer for this machine's architecture when the image lacks it: uname -m says
+# x86_64 or aarch64, the names of AWS's two Linux builds (it needs curl and unzip, both DC/OS prerequisites).
 ensure_aws_cli() {
   command -v aws >/dev/null && return 0
   fetch "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" /tmp/awscliv2.zip
