@@ -193,9 +193,11 @@ function tsgoBinary(): string {
 }
 
 /**
- * Type-checks one source and what it imports, with the project's compiler options (no ambient Node or mocha
- * types: a definition is pure data); with `emit`, writes their JavaScript to `dist/` when there is no error.
- * Returns `file:line:column message` per error.
+ * Type-checks one source and what it imports, with the project's compiler options and the ECMAScript library
+ * alone: a definition is pure data, so neither Node's or mocha's ambient types nor the browser's (`lib.dom`,
+ * which `target` would add: 30,000 of the 56,000 declaration lines tsgo parsed, ~100 of its ~160 CPU-ms) are
+ * in scope. With `emit`, writes their JavaScript to `dist/` when there is no error. Returns
+ * `file:line:column message` per error.
  */
 export async function typeCheck(source: string, emit = false, hooks?: InterruptHooks): Promise<string[]> {
   let binary: string;
@@ -213,7 +215,7 @@ export async function typeCheck(source: string, emit = false, hooks?: InterruptH
       config,
       JSON.stringify({
         extends: join(PROJECT_DIR, 'tsconfig.json'),
-        compilerOptions: { types: [], rootDir: PROJECT_DIR, outDir: DIST_DIR, ...(emit ? { noEmitOnError: true } : { noEmit: true }) },
+        compilerOptions: { types: [], lib: ['es2022'], rootDir: PROJECT_DIR, outDir: DIST_DIR, ...(emit ? { noEmitOnError: true } : { noEmit: true }) },
         include: [],
         files: [join(PROJECT_DIR, source)],
       }),

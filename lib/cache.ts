@@ -3,7 +3,8 @@
  * everything they depend on in `node_modules/.cache/dcos-cfn/<kind>/`, so unchanged input is not worked on
  * twice. `DCOS_CFN_CACHE=off` turns it off. Entries are written whole (temporary file, then rename); one that
  * cannot be read or parsed counts as absent; a read-only or full disk only means nothing is cached. Each
- * kind keeps at most `MAX_ENTRIES` entries, the oldest written going first.
+ * kind keeps at most `MAX_ENTRIES` entries: past that, the oldest written go until `PRUNED_TO` are left, so
+ * the entries' ages are read once every `MAX_ENTRIES - PRUNED_TO` writes, not at every write (~3 ms each).
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ export const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/dcos-c
 
 /** Entries kept per kind; about 100 KB each for YAML, a few KB for cfn-guard results. */
 export const MAX_ENTRIES = 256;
+/** Entries left when a kind is pruned. */
+const PRUNED_TO = 192;
 
 const cacheOn = () => process.env['DCOS_CFN_CACHE'] !== 'off';
 
@@ -27,7 +30,7 @@ export function readCache<T>(kind: string, name: string): T | undefined {
   }
 }
 
-/** Stores `value` as the entry `name` of `kind`; removes the oldest entries beyond MAX_ENTRIES. */
+/** Stores `value` as the entry `name` of `kind`; beyond MAX_ENTRIES, removes the oldest down to PRUNED_TO. */
 export function writeCache(kind: string, name: string, value: unknown): void {
   if (!cacheOn()) return;
   const dir = join(CACHE_DIR, kind);
@@ -41,7 +44,7 @@ export function writeCache(kind: string, name: string, value: unknown): void {
     const byAge = entries
       .map((f) => ({ f, written: statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
       .sort((a, b) => a.written - b.written);
-    for (const { f } of byAge.slice(0, entries.length - MAX_ENTRIES)) rmSync(join(dir, f), { force: true });
+    for (const { f } of byAge.slice(0, entries.length - PRUNED_TO)) rmSync(join(dir, f), { force: true });
   } catch {
     // a read-only install just works every time
   }

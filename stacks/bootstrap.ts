@@ -19,9 +19,6 @@ type UserDataFile = (typeof USER_DATA_FILES)[number];
 const USER_DATA_DIR = new URL('../../stacks/userdata/', import.meta.url);
 const sources = Object.fromEntries(USER_DATA_FILES.map((f) => [f, readFileSync(new URL(f, USER_DATA_DIR), 'utf8')])) as Record<UserDataFile, string>;
 
-/** EC2 refuses user data over 16 KB before base64 encoding. */
-export const USER_DATA_LIMIT = 16 * 1024;
-
 /** `common.sh` followed by the node's part, as `!Base64 !Sub [program, variables]`. */
 function userData(file: Exclude<UserDataFile, 'common.sh'>, variables: Record<string, Value<string>>) {
   return Fn.base64(Fn.sub(`${sources['common.sh']}\n${sources[file]}`, variables));

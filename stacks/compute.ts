@@ -2,6 +2,7 @@
  * Building blocks every node shares: an instance role that grants only what the node needs, and a launch
  * template with IMDSv2 required and an encrypted root volume.
  */
+import { instanceArchitecture, type ClusterConfig } from './config.js';
 import { Fn, GetAtt, Ref, resource, tags, type CfnResource, type IntrinsicFunction, type NodeRole, type Value } from '../lib/template.js';
 
 /** A statement in an IAM policy document. */
@@ -172,15 +173,38 @@ export function bundleUrlStatement(): PolicyStatement {
 }
 
 /**
- * The Ubuntu 24.04 AMI for the VPN gateway and the admin instance. A plain, pinned image ID, not an SSM path:
- * CloudFormation resolves SSM parameters again on every update, and a new image would replace the VPN gateway
- * (and with it the certificate authority) behind the operator's back.
+ * A URL a node downloads and runs as root, as a parameter's AllowedPattern: HTTPS only (plain http lets anyone on
+ * the path swap the program in transit), a host name, an optional port, then path and query characters of RFC 3986
+ * less the quotes, backslash, backtick, `$`, spaces, `<>{}|^` and `#`: the value is put into the user data by
+ * `Fn::Sub` inside single quotes, and none of the allowed characters can end that quoting or be expanded by the shell.
+ * Percent-encode anything else (a presigned S3 URL's query is already percent-encoded).
  */
-export const GATEWAY_IMAGE_PARAMETER = {
-  Type: 'AWS::EC2::Image::Id',
-  Description:
-    'Ubuntu 24.04 AMI for the VPN gateway and the dcos-cli instance, pinned (aws ssm get-parameter --name /aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id)',
+export const DOWNLOAD_URL_PATTERN = "https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!*()+,;=:@/?&-]*)?";
+
+/** `DcosCliUrl`: the dcos CLI binary the admin instance downloads and installs; empty to skip. */
+export const DCOS_CLI_URL_PARAMETER = {
+  Type: 'String',
+  Description: 'HTTPS URL of the dcos CLI binary to install on the dcos-cli instance (no quotes, spaces or $); empty to skip',
+  Default: '',
+  MaxLength: 512,
+  AllowedPattern: `^(${DOWNLOAD_URL_PATTERN})?$`,
+  ConstraintDescription: "empty, or an https:// URL of letters, digits and . _ ~ % ! * ( ) + , ; = : @ / ? & - (percent-encode anything else)",
 } as const;
+
+/**
+ * The Ubuntu 24.04 AMI for the VPN gateway and the admin instance, one image for both (validation holds their
+ * instance types to one architecture), named for their architecture (`amd64` or `arm64`). A plain, pinned image ID,
+ * not an SSM path: CloudFormation resolves SSM parameters again on every update, and a new image would replace the
+ * VPN gateway (and with it the certificate authority) behind the operator's back. An image of the other
+ * architecture is refused by EC2 at launch.
+ */
+export function gatewayImageParameter(config: ClusterConfig) {
+  const arch = instanceArchitecture(config.vpn.instanceType) === 'arm64' ? 'arm64' : 'amd64';
+  return {
+    Type: 'AWS::EC2::Image::Id',
+    Description: `Ubuntu 24.04 ${arch} AMI for the VPN gateway and the dcos-cli instance (${config.vpn.instanceType}, ${config.admin.instanceType}), pinned (aws ssm get-parameter --name /aws/service/canonical/ubuntu/server/24.04/stable/current/${arch}/hvm/ebs-gp3/ami-id)`,
+  } as const;
+}
 export const GATEWAY_ROOT_DEVICE = '/dev/sda1';
 
 export interface FixedInstanceProps {

@@ -191,6 +191,18 @@ export function bundleUrl(config: ClusterConfig): string {
   return `https://${config.bundle.bucket}.s3.${config.region}.${domain}/${config.bundle.prefix}`;
 }
 
+/**
+ * The CPU architecture of an EC2 instance type, as an AMI names it: `arm64` for AWS Graviton types, whose family
+ * has a `g` among the letters after its generation (`t4g`, `m7g`, `c7gn`, `r8gd`, `x2gd`, `im4gn`, `is4gen`,
+ * `g5g`, `hpc7g`) and the first-generation `a1`, else `x86_64` (Amazon EC2 Instance Types, "Naming
+ * conventions": the `g` attribute means AWS Graviton processors).
+ */
+export function instanceArchitecture(instanceType: string): 'arm64' | 'x86_64' {
+  const family = /^([a-z]+)(\d+)([a-z-]*)\./.exec(instanceType);
+  if (!family) return 'x86_64';
+  return family[1] === 'a' || family[3]!.replace(/-flex$/, '').includes('g') ? 'arm64' : 'x86_64';
+}
+
 /** The AWS partition of a Region: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws` elsewhere. */
 export function partitionOf(region: string): string {
   return region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';

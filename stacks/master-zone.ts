@@ -8,8 +8,9 @@ import {
   BUNDLE_URL_PARAMETER,
   BUNDLE_URL_PARAMETER_DECLARATION,
   bundleUrlStatement,
+  DCOS_CLI_URL_PARAMETER,
   fixedInstance,
-  GATEWAY_IMAGE_PARAMETER,
+  gatewayImageParameter,
   GATEWAY_ROOT_DEVICE,
   instanceRole,
   launchTemplate,
@@ -19,7 +20,7 @@ import {
 import { networkLoadBalancer } from './load-balancer.js';
 import { masterId, SecurityGroupIds, SubnetIds } from './names.js';
 import { MASTER_LB_PORTS } from './network.js';
-import { Fn, GetAtt, output, Ref, RETAIN, resource, stringParameter, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
+import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
 
 /** How long a master may take to install DC/OS and answer its health check. */
 const MASTER_SIGNAL_TIMEOUT = 'PT45M';
@@ -131,10 +132,8 @@ export function masterZoneStack(config: ClusterConfig): StackTemplate {
       KeyName: NODE_PARAMETERS.KeyName,
       ...MASTER_PARAMETERS,
       [BUNDLE_URL_PARAMETER]: BUNDLE_URL_PARAMETER_DECLARATION,
-      GatewayImageId: GATEWAY_IMAGE_PARAMETER,
-      DcosCliUrl: stringParameter('URL of the dcos CLI binary for the admin instance; empty to skip', {
-        AllowedPattern: '^(https?://[^\\s]+)?$',
-      }),
+      GatewayImageId: gatewayImageParameter(config),
+      DcosCliUrl: DCOS_CLI_URL_PARAMETER,
       VpcId: { Type: 'AWS::EC2::VPC::Id', Description: 'The cluster VPC' },
       [SubnetIds.list('Master')]: { Type: 'List<AWS::EC2::Subnet::Id>', Description: 'Master-zone subnets, one per AZ' },
       [SecurityGroupIds.output('Master')]: { Type: 'AWS::EC2::SecurityGroup::Id', Description: 'Master security group' },

@@ -3,7 +3,7 @@
  * cluster's outputs in the classic shape (dcos_cli, internal_master, public_slave, vpn) in CloudFormation naming.
  */
 import { bundleUrl, masterAddresses, type ClusterConfig } from './config.js';
-import { BUNDLE_URL_PARAMETER, GATEWAY_IMAGE_PARAMETER, MASTER_PARAMETERS, MASTER_PARAMETER_SOURCES, NODE_PARAMETERS } from './compute.js';
+import { BUNDLE_URL_PARAMETER, DCOS_CLI_URL_PARAMETER, gatewayImageParameter, MASTER_PARAMETERS, MASTER_PARAMETER_SOURCES, NODE_PARAMETERS } from './compute.js';
 import { SecurityGroupIds, StackIds, SubnetIds, type StackId } from './names.js';
 import { CIDR_PATTERN } from './network.js';
 import { TEMPLATE_BASE_URL_PARAMETER } from '../lib/manifest.js';
@@ -76,14 +76,8 @@ export function rootStack(config: ClusterConfig, templateKeys: Readonly<Record<S
       ...NODE_PARAMETERS,
       NodeRootDeviceName: { ...NODE_PARAMETERS.NodeRootDeviceName, Default: '/dev/sda1' },
       ...MASTER_PARAMETERS,
-      DcosCliUrl: {
-        Type: 'String',
-        MaxLength: 512,
-        Description: 'URL of the dcos CLI binary to install on the admin instance; empty to skip',
-        Default: '',
-        AllowedPattern: '^(https?://[^\\s]+)?$',
-      },
-      GatewayImageId: GATEWAY_IMAGE_PARAMETER,
+      DcosCliUrl: DCOS_CLI_URL_PARAMETER,
+      GatewayImageId: gatewayImageParameter(config),
       VpnClientCidr: {
         Type: 'String',
         Description: `Addresses allowed to reach the OpenVPN port (${config.vpn.protocol} ${config.vpn.port}); narrow it to your office range if you can`,

@@ -4,7 +4,7 @@
  */
 import { nearest } from '../lib/suggest.js';
 import { AWS_RESERVED_ADDRESSES, cidrProblem, contains, overlaps, parseCidr, prefixFor, size, type Cidr } from './cidr.js';
-import { defineCluster, MASTER_HOST_OFFSET, masterReservation, mastersInAz, type ClusterConfig, type NodeGroupProps } from './config.js';
+import { defineCluster, instanceArchitecture, MASTER_HOST_OFFSET, masterReservation, mastersInAz, type ClusterConfig, type NodeGroupProps } from './config.js';
 import { rootDescription } from './root.js';
 
 /** CloudFormation's limit on a template Description (CloudFormation User Guide, "Template format: Description"). */
@@ -61,6 +61,7 @@ export function validateCluster(config: ClusterConfig): string[] {
   for (const path of ['vpn', 'admin'] as const) {
     if (!INSTANCE_TYPE.test(String(config[path].instanceType))) expect(`${path}.instanceType`, config[path].instanceType, 'an EC2 instance type like t3.small');
   }
+  checkArchitectures(config, expect);
   if (!isInt(config.vpn.port, 1, 65535)) expect('vpn.port', config.vpn.port, 'a port from 1 to 65535');
   if (config.vpn.protocol !== 'udp' && config.vpn.protocol !== 'tcp') expect('vpn.protocol', config.vpn.protocol, '"udp" or "tcp"');
   if (!RETENTION_DAYS.includes(config.flowLogRetentionDays) || config.flowLogRetentionDays < 365) {
@@ -75,6 +76,26 @@ function checkGroup(path: string, group: NodeGroupProps, min: number, max: numbe
   if (!isInt(group.count, min, max)) problems.push(`${path}.count: got ${show(group.count)}, expected a whole number from ${min} to ${max}`);
   if (!INSTANCE_TYPE.test(String(group.instanceType))) problems.push(`${path}.instanceType: got ${show(group.instanceType)}, expected an EC2 instance type like m5.xlarge`);
   if (!isInt(group.rootVolumeGiB, 20, 16384)) problems.push(`${path}.rootVolumeGiB: got ${show(group.rootVolumeGiB)}, expected a whole number of GiB from 20 to 16384`);
+}
+
+/**
+ * DC/OS nodes need x86_64: DC/OS's packages are built for x86_64 only. The VPN gateway and the dcos-cli instance boot
+ * one image (GatewayImageId), so their types share one architecture; that image must be of it, which EC2 checks at
+ * launch (the image is a deploy-time parameter, unknown here).
+ */
+function checkArchitectures(config: ClusterConfig, expect: (path: string, value: unknown, expected: string) => void): void {
+  const known = (type: unknown): type is string => typeof type === 'string' && INSTANCE_TYPE.test(type);
+  for (const path of ['masters', 'privateAgents', 'publicAgents'] as const) {
+    const type = config[path].instanceType;
+    if (known(type) && instanceArchitecture(type) !== 'x86_64') {
+      expect(`${path}.instanceType`, type, `an x86_64 instance type like m6i.xlarge: ${type} is AWS Graviton (arm64), and DC/OS's packages are built for x86_64 only`);
+    }
+  }
+  const vpn = config.vpn.instanceType;
+  const admin = config.admin.instanceType;
+  if (known(vpn) && known(admin) && instanceArchitecture(vpn) !== instanceArchitecture(admin)) {
+    expect('admin.instanceType', admin, `an ${instanceArchitecture(vpn)} instance type like vpn.instanceType ${vpn}: the VPN gateway and the dcos-cli instance boot one image (GatewayImageId), and ${admin} is ${instanceArchitecture(admin)}`);
+  }
 }
 
 function checkDescription(config: ClusterConfig, expect: (path: string, value: unknown, expected: string) => void): void {

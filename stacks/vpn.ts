@@ -6,7 +6,7 @@
 import { masterAddresses, type ClusterConfig } from './config.js';
 import { networkAndMask } from './cidr.js';
 import { vpnGatewayUserData } from './bootstrap.js';
-import { GATEWAY_IMAGE_PARAMETER, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate } from './compute.js';
+import { gatewayImageParameter, GATEWAY_ROOT_DEVICE, instanceRole, launchTemplate } from './compute.js';
 import { SecurityGroupIds, SubnetIds } from './names.js';
 import { Fn, GetAtt, output, Ref, RETAIN, resource, tags, type CfnResource, type StackTemplate } from '../lib/template.js';
 import { PROFILE_BUCKET_WAIVERS, waivers } from './waivers.js';
@@ -123,7 +123,7 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
     Description: `${name}: VPN - OpenVPN gateway on ${protocol} ${port}, the only way in for admins`,
     Parameters: {
       KeyName: { Type: 'AWS::EC2::KeyPair::KeyName', Description: 'EC2 key pair for SSH through the VPN' },
-      GatewayImageId: GATEWAY_IMAGE_PARAMETER,
+      GatewayImageId: gatewayImageParameter(config),
       KeyArn: { Type: 'String', Description: 'KMS key that encrypts the client profiles', AllowedPattern: '^arn:[^\\s]+$' },
       [SubnetIds.list('Public')]: { Type: 'List<AWS::EC2::Subnet::Id>', Description: 'Public subnets, one per AZ' },
       [SecurityGroupIds.output('Vpn')]: { Type: 'AWS::EC2::SecurityGroup::Id', Description: 'VPN gateway security group' },

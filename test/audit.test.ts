@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { auditTemplateSet, WAIVABLE_RULES, type AuditResult } from '../lib/audit/audit.js';
 import { analyzeExposure, describePaths } from '../lib/audit/exposure.js';
-import { planGroups, splitRules } from '../lib/audit/guard.js';
+import { sortFindings, type Finding } from '../lib/audit/finding.js';
+import { controlTowerRules, guardBinary, guardProcessesStarted, planRuns, runControlTower, startControlTower } from '../lib/audit/guard.js';
 import { loadTemplateSet, templateSetOf } from '../lib/audit/load.js';
 import { analyzeNetwork } from '../lib/audit/network.js';
 import { formatCompare } from '../lib/audit/report.js';
@@ -13,6 +17,7 @@ import { UserError } from '../lib/errors.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import { STATEFUL_TYPES as GATE_STATEFUL_TYPES } from '../lib/deploy/stateful.js';
 import { DATA_TYPES } from '../lib/stateful.js';
+import { childStacks } from '../stacks/cluster.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
 import { SCANNER_RULES } from '../stacks/waivers.js';
@@ -326,28 +331,31 @@ describe('audit: bad input', () => {
 });
 
 describe('audit: cfn-guard work split', () => {
-  it('puts every rule in exactly one group, at most one group per slot, costliest rules spread first', () => {
-    const runs = [5, 100, 3, 90, 8, 7, 1, 60].map((cost, i) => ({ id: i, cost }));
-    const groups = splitRules(runs, 3);
-    assert.equal(groups.length, 3);
-    assert.deepEqual(groups.flat().map((r) => r.id).sort(), runs.map((r) => r.id).sort());
-    const costs = groups.map((g) => g.reduce((n, r) => n + r.cost, 0));
-    assert.ok(Math.max(...costs) <= 100 + 8, `balanced: ${costs.join(', ')}`);
-    assert.deepEqual(splitRules(runs.slice(0, 2), 8).length, 2, 'no empty group');
-  });
-
-  it('keeps the pattern-heavy instance-type rules in one process and splits the others over the other cores', () => {
-    const runs = [
-      { id: 'ec2-15', cost: 300, patterns: 101 },
-      { id: 'asg-10', cost: 100, patterns: 101 },
-      { id: 'iam-1', cost: 30, patterns: 0 },
-      { id: 's3-1', cost: 8, patterns: 0 },
-      { id: 'kms-3', cost: 12, patterns: 4 },
-    ];
-    assert.deepEqual(planGroups(runs, 2).map((g) => g.map((r) => r.id).sort()), [['asg-10', 'ec2-15'], ['iam-1', 'kms-3', 's3-1']]);
-    assert.deepEqual(planGroups(runs, 3).map((g) => g.map((r) => r.id).sort()), [['asg-10', 'ec2-15'], ['iam-1'], ['kms-3', 's3-1']]);
-    assert.deepEqual(planGroups(runs.slice(2), 2).length, 2, 'no heavy rule: every core for the others');
-    assert.deepEqual(planGroups(runs, 1).flat().length, runs.length);
+  it('gives each rule, parsed once, exactly the templates it applies to: one process per set of templates', () => {
+    const applies = new Map([
+      ['ec2-15', ['master-zone', 'agents', 'vpn']],
+      ['ec2-16', ['master-zone', 'vpn']],
+      ['ec2-1', ['vpn', 'agents', 'master-zone']],
+      ['iam-1', ['network', 'master-zone', 'agents', 'vpn']],
+      ['s3-1', ['vpn']],
+      ['ec2-19', ['vpn', 'master-zone']],
+      ['none', []],
+    ]);
+    const runs = planRuns(applies);
+    assert.deepEqual(
+      runs.map((r) => ({ rules: r.rules, units: [...r.units].sort() })),
+      [
+        { rules: ['ec2-15', 'ec2-1'], units: ['agents', 'master-zone', 'vpn'] },
+        { rules: ['ec2-16', 'ec2-19'], units: ['master-zone', 'vpn'] },
+        { rules: ['iam-1'], units: ['agents', 'master-zone', 'network', 'vpn'] },
+        { rules: ['s3-1'], units: ['vpn'] },
+      ],
+    );
+    for (const [rule, units] of applies) {
+      const holding = runs.filter((r) => r.rules.includes(rule));
+      assert.equal(holding.length, units.length ? 1 : 0, `${rule} is parsed by one process`);
+      if (units.length) assert.deepEqual([...holding[0]!.units].sort(), [...units].sort(), `${rule} sees exactly its templates`);
+    }
   });
 });
 
@@ -375,6 +383,64 @@ describe('audit: with cfn-guard (Control Tower rules) and waivers', () => {
     }
     assert.deepEqual((await auditTemplateSet(MESOSPHERE)).findings, mesosphere.findings);
     assert.ok(mesosphere.findings.some((f) => f.rule.startsWith('CT.')));
+  });
+
+  it("finds, with each template's rule subset in grouped processes, what the whole pack finds on each template alone", async () => {
+    const ha = compile(haCluster);
+    const stacks = [...loadTemplateSet([MESOSPHERE]).stacks, ...templateSetOf('ha', ha.root, ha.children).stacks];
+    const previous = process.env['DCOS_CFN_CACHE'];
+    process.env['DCOS_CFN_CACHE'] = 'off';
+    let found: Finding[];
+    try {
+      found = await runControlTower(stacks);
+    } finally {
+      if (previous === undefined) delete process.env['DCOS_CFN_CACHE'];
+      else process.env['DCOS_CFN_CACHE'] = previous;
+    }
+    const ours = found.map((f) => `${f.stack} ${f.guardRule} ${f.resource}`).sort();
+
+    // The reference: all 237 rules of the pack (its folder), one cfn-guard process per template, from a file.
+    const pack = dirname(dirname(controlTowerRules()[0]!.guardFile));
+    const dir = mkdtempSync(join(tmpdir(), 'dcos-guard-reference-'));
+    try {
+      const perStack = await Promise.all(
+        stacks.map(async (stack, i) => {
+          const data = join(dir, `${i}.json`);
+          writeFileSync(data, JSON.stringify(stack.template));
+          const run = await execa(guardBinary(), ['validate', '--rules', pack, '--data', data, '--output-format', 'json', '--show-summary', 'none', '--structured'], { reject: false });
+          assert.ok([0, 19, 20].includes(run.exitCode ?? -1), run.stderr);
+          const [result] = JSON.parse(run.stdout) as { not_compliant: { Rule: { name: string } }[] }[];
+          return result!.not_compliant.flatMap((entry) =>
+            [...new Set([...JSON.stringify(entry).matchAll(/"\/Resources\/([^/"]+)/g)].map((m) => m[1]!))].map((resource) => `${stack.name} ${entry.Rule.name} ${resource}`),
+          );
+        }),
+      );
+      const reference = perStack.flat().sort();
+      assert.ok(reference.some((f) => f.startsWith('multi-master.cloudformation ')), 'the reference finds something');
+      assert.deepEqual(ours, reference);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the results of cfn-guard runs started early on the nested templates (as synth does) and starts no other', async () => {
+    const previous = process.env['DCOS_CFN_CACHE'];
+    process.env['DCOS_CFN_CACHE'] = 'off';
+    try {
+      const before = guardProcessesStarted();
+      startControlTower(Object.values(childStacks(haCluster)));
+      const early = guardProcessesStarted() - before;
+      assert.ok(early > 0, 'runs started');
+      const ha = compile(haCluster);
+      const nested = templateSetOf('ha', ha.root, ha.children).stacks.filter((s) => s.parent);
+      const taken = await runControlTower(nested);
+      assert.equal(guardProcessesStarted() - before, early, 'no other cfn-guard process');
+      assert.deepEqual(sortFindings(taken), sortFindings(await runControlTower(nested)), 'the same findings as a run of its own');
+      assert.ok(guardProcessesStarted() - before > early, 'the second audit ran cfn-guard itself');
+    } finally {
+      if (previous === undefined) delete process.env['DCOS_CFN_CACHE'];
+      else process.env['DCOS_CFN_CACHE'] = previous;
+    }
   });
 
   it("reports Mesosphere's findings from both packs", () => {

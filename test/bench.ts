@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest } from '../lib/manifest.js';
@@ -92,6 +92,27 @@ export function timeRounds(commands: readonly Timed[]): Timing[] {
 /** `timeRounds` for one command. */
 export const timeBeside = (argv: readonly string[], env: Record<string, string> = {}, before?: () => void): Timing =>
   timeRounds([{ argv, env, ...(before ? { before } : {}) }])[0]!;
+
+/**
+ * CPU seconds (user + system) of one run of a command and every process it waited for (cfn-guard, tsgo), as
+ * bash's `times` reports its children; the median of `runs` runs, each after `before`. On a shared 2-core
+ * machine the wall time of a command that keeps both cores busy follows its CPU seconds more than its
+ * parallelism, so the CPU budget explains the wall times.
+ */
+export function cpuSeconds(command: Timed, runs = 3): number {
+  const seconds: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    command.before?.();
+    const run = spawnSync('bash', ['-c', '"$@" >/dev/null 2>&1 || exit 99; times', 'bash', ...command.argv], { cwd: PROJECT, encoding: 'utf8', env: { ...process.env, ...command.env } });
+    if (run.status !== 0) throw new Error(`${command.argv.slice(1).join(' ')} failed (exit ${run.status})`);
+    // `times`: the shell's user and system time, then its children's: `0m1.234s 0m0.056s`.
+    const children = run.stdout.trim().split('\n')[1] ?? '';
+    const [user, system] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    if (user === undefined || system === undefined) throw new Error(`no CPU times from bash: ${run.stdout}`);
+    seconds.push(user + system);
+  }
+  return median(seconds);
+}
 
 export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -230,6 +251,24 @@ app.synth();
     const times = (a: Timing, b: Timing) => `${(a.ms / b.ms).toFixed(1)}×`;
     console.log(`  synth after an edit: ${times(validated!, ours!)} faster than CDK with its default validation (target >= 10×), ${times(without!, ours!)} faster than CDK without validation (target > 1×), ${times(controlTower!, ours!)} faster than CDK with the same Control Tower rules`);
     console.log(`  synth --no-audit after an edit: ${times(validated!, oursNoAudit!)} faster than CDK with its default validation, ${times(without!, oursNoAudit!)} faster than CDK without`);
+
+    const cpu = [
+      cpuSeconds({ argv: scriptCommand('synth', '--cluster', definition.name, '--out', join(out, 'edited')), before: definition.edit }),
+      cpuSeconds({ argv: scriptCommand('synth', '--no-audit', '--cluster', definition.name, '--out', join(out, 'edited')), before: definition.edit }),
+      cpuSeconds({ argv: [process.execPath, app, 'default', synthDir] }),
+      cpuSeconds({ argv: [process.execPath, app, 'default', synthDir], env: { CDK_VALIDATION: 'false' } }),
+    ];
+    const cores = availableParallelism();
+    console.log(`\nCPU seconds (user + system, child processes included), median of 3 runs each, and the least wall time they allow on ${cores} cores`);
+    printTable(
+      ['command', 'CPU s', `CPU s / ${cores}`],
+      ['synth --cluster ha, right after an edit (cold audit)', 'synth --no-audit --cluster ha, right after an edit', "cdk app synth, CDK's default validation", 'cdk app synth, CDK_VALIDATION=false'].map((what, i) => [
+        what,
+        cpu[i]!.toFixed(2),
+        (cpu[i]! / cores).toFixed(2),
+      ]),
+    );
+    console.log(`  10× faster than CDK with its default validation means ${(validated!.ms / 10000).toFixed(2)} s here; synth after an edit needs ${cpu[0]!.toFixed(2)} CPU-s, at least ${(cpu[0]! / cores).toFixed(2)} s on ${cores} cores even with no other load`);
   } finally {
     definition.remove();
     rmSync(synthDir, { recursive: true, force: true });

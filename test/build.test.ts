@@ -87,6 +87,19 @@ describe('running commands from the sources (bin/dcos-cfn.mjs)', function () {
     }
   });
 
+  it('checks a definition as pure data: the environment (Node, the browser) is not in scope', () => {
+    const staging = join(project, 'stacks/clusters/staging.ts');
+    writeFileSync(staging, definitionCode("{\n  name: 'staging',\n  masters: { count: Number(process.env.MASTERS ?? document.title) },\n}"));
+    try {
+      const broken = cli('synth', '--no-audit', '--cluster', 'staging', '--out', 'out-staging');
+      assert.equal(broken.status, 1);
+      assert.match(broken.stderr, /staging\.ts:4:28 Cannot find name 'process'/);
+      assert.match(broken.stderr, /staging\.ts:4:51 Cannot find name 'document'/);
+    } finally {
+      rmSync(staging);
+    }
+  });
+
   it('re-checks a definition after its library changed, and rebuilds only the changed library file', () => {
     const before = distTimes(project);
     appendFileSync(join(project, 'stacks/names.ts'), '\n// edited\n');

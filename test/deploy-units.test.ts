@@ -11,7 +11,8 @@ import { resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
 import { renderPreview } from '../lib/deploy/preview.js';
 import { securityNote } from '../lib/security-relevance.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
-import { loadTemplates, requiredCapabilities, type Template, type TemplateSet } from '../lib/deploy/templates.js';
+import { loadTemplates, requiredCapabilities, type Template, type TemplateParameter, type TemplateSet } from '../lib/deploy/templates.js';
+import { DEFINITIONS, synthesize } from './helpers/template.js';
 import { bucketUrl, ensureBucket } from '../lib/deploy/upload.js';
 import { writeCluster } from './moto-fixtures.js';
 
@@ -138,6 +139,69 @@ describe('deploy: parameters, capabilities and policies', () => {
       { ParameterKey: 'ClusterName', ParameterValue: 'prod' },
       { ParameterKey: 'CidrBlock', ParameterValue: '10.20.0.0/16' },
     ]), true);
+  });
+
+  describe("values outside a parameter's constraints (CloudFormation checks them only at change-set time, moto never)", () => {
+    const root = synthesize(DEFINITIONS.default!).stacks['Root'] as Template;
+    const valid = { NodeImageId: 'ami-0123456789abcdef0', GatewayImageId: 'ami-0fedcba9876543210', KeyName: 'ops' };
+    const problems = (given: Record<string, string>, template: Template = root) => {
+      try {
+        resolveParameters(template, given, undefined, 'https://b');
+        return [];
+      } catch (err) {
+        return messageOf(err).split('\n').slice(1).map((l) => l.replace(/^\s*-\s*/, ''));
+      }
+    };
+
+    it('accepts values within every constraint', () => {
+      assert.deepEqual(problems({ ...valid, VpnClientCidr: '203.0.113.0/24', DcosCliUrl: 'https://downloads.dcos.io/binaries/cli/linux/x86-64/dcos-2.2/dcos' }), []);
+    });
+
+    it('names the parameter, the value and the constraint of each, all at once, with the unknown ones', () => {
+      const found = problems({ ...valid, VpnClientCidr: '1.2.3.4', DcosCliUrl: 'http://downloads.dcos.io/dcos', NodeRootDeviceName: 'sda1', Foo: 'x' });
+      const cidr = (root.Parameters!['VpnClientCidr'] as TemplateParameter).AllowedPattern!;
+      assert.deepEqual(found.sort(), [
+        `DcosCliUrl=http://downloads.dcos.io/dcos does not match its AllowedPattern ${(root.Parameters!['DcosCliUrl'] as TemplateParameter).AllowedPattern} (${(root.Parameters!['DcosCliUrl'] as TemplateParameter).ConstraintDescription}).`,
+        `Foo is not a parameter of the root template (it declares: ${Object.keys(root.Parameters!).join(', ')}).`,
+        'NodeRootDeviceName=sda1 does not match its AllowedPattern ^/dev/[a-z0-9]+$.',
+        `VpnClientCidr=1.2.3.4 does not match its AllowedPattern ${cidr} (an IPv4 CIDR block).`,
+      ]);
+    });
+
+    it('checks MaxLength, AllowedValues, Number bounds and each element of a list, and never prints a NoEcho value', () => {
+      const template: Template = {
+        Parameters: {
+          Url: { Type: 'String', MaxLength: 10, MinLength: 2 },
+          Protocol: { Type: 'String', AllowedValues: ['udp', 'tcp'] },
+          Port: { Type: 'Number', MinValue: 1, MaxValue: 65535 },
+          Zones: { Type: 'CommaDelimitedList', AllowedPattern: '[a-z]+-[0-9][a-z]' },
+          Password: { Type: 'String', NoEcho: true, MinLength: 12, ConstraintDescription: 'at least 12 characters' },
+        },
+        Resources: {},
+      };
+      assert.deepEqual(problems({ Url: 'https://example.com', Protocol: 'icmp', Port: '70000', Zones: 'eu-1a,eu1b', Password: 'hunter2' }, template), [
+        'Url is 19 characters long, over its MaxLength 10.',
+        'Protocol=icmp is not one of its AllowedValues: udp, tcp.',
+        'Port=70000 is above its MaxValue 65535.',
+        '"eu1b" in Zones=eu-1a,eu1b does not match its AllowedPattern [a-z]+-[0-9][a-z].',
+        'Password=**** is shorter than its MinLength 12 (at least 12 characters).',
+      ]);
+      assert.deepEqual(problems({ Url: 'x', Protocol: 'udp', Port: 'many', Zones: 'eu-1a', Password: 'correct horse battery' }, template), [
+        'Url=x is shorter than its MinLength 2.',
+        'Port=many is not a number.',
+      ]);
+    });
+
+    it("checks a master parameter that takes its node counterpart's value", () => {
+      const template: Template = {
+        Metadata: { 'dcos:parameterDefaults': { MasterRootDeviceName: 'NodeRootDeviceName' } },
+        Parameters: { NodeRootDeviceName: { Type: 'String' }, MasterRootDeviceName: { Type: 'String', AllowedPattern: '^/dev/[a-z0-9]+$' } },
+        Resources: {},
+      };
+      assert.deepEqual(problems({ NodeRootDeviceName: 'sda1' }, template), [
+        "MasterRootDeviceName=sda1 does not match its AllowedPattern ^/dev/[a-z0-9]+$: it takes NodeRootDeviceName's value when not given; pass MasterRootDeviceName with --parameter MasterRootDeviceName=VALUE.",
+      ]);
+    });
   });
 
   describe('master parameters that start as the nodes\' (dcos:parameterDefaults)', () => {

@@ -156,4 +156,15 @@ describe('deploy against moto_server (end to end)', function () {
     assert.doesNotMatch(run.stderr, /\bat .*\.js:\d+/);
     assert.doesNotMatch(run.stderr, /NodeVersionSupportWarning/, 'no SDK notice on a supported Node');
   });
+
+  it('the CLI refuses a --parameter value outside its AllowedPattern before anything is created, naming the parameter, the value and the constraint (moto enforces none)', async () => {
+    const strict = writeCluster((file, text) => (file === 'root.yaml' ? text.replace('    Default: 10.20.0.0/16\n', () => "    Default: 10.20.0.0/16\n    AllowedPattern: '^(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2}$'\n    ConstraintDescription: an IPv4 CIDR block\n") : text));
+    const stack = 'e2e-constraints';
+    const run = spawnSync(process.execPath, [CLI, 'deploy', '--stack-name', stack, '--out', strict, '--skip-synth-check', '--endpoint-url', moto!.endpoint, '--region', 'us-east-1', '--yes', '--parameter', 'ClusterName=fixture', '--parameter', 'CidrBlock=1.2.3.4'], { encoding: 'utf8', env: process.env });
+    rmSync(strict, { recursive: true, force: true });
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.match(run.stderr + run.stdout, /CidrBlock=1\.2\.3\.4 does not match its AllowedPattern \^\(\\d\{1,3\}\\\.\)\{3\}\\d\{1,3\}\/\\d\{1,2\}\$ \(an IPv4 CIDR block\)/);
+    assert.doesNotMatch(run.stderr, /\bat .*\.js:\d+/);
+    await assert.rejects(clients.cfn.send(new DescribeStacksCommand({ StackName: stack })), /does not exist/);
+  });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { defineCluster, type ClusterDefinition } from '../stacks/config.js';
+import { defineCluster, instanceArchitecture, type ClusterDefinition } from '../stacks/config.js';
 import { DESCRIPTION_LIMIT, validateCluster, validateDefinition } from '../stacks/validate.js';
 import { rootDescription } from '../stacks/root.js';
 import { compile } from '../lib/synth.js';
@@ -18,6 +18,23 @@ describe('cluster definition validation', () => {
     assert.deepEqual(validateCluster(defineCluster({ name: 'prod', region: 'us-gov-west-1', bundle: { prefix: 'dcos/2.2.1' } })), []);
   });
 
+  it('accepts a Graviton VPN gateway and dcos-cli instance together, and names the arm64 image in GatewayImageId', () => {
+    const config = defineCluster({ name: 'arm', vpn: { instanceType: 't4g.small' }, admin: { instanceType: 'm7g.medium' } });
+    assert.deepEqual(validateCluster(config), []);
+    for (const t of [compile(config).root, ...compile(config).children].filter((t) => 'GatewayImageId' in ((t.template as { Parameters?: object }).Parameters ?? {}))) {
+      assert.match((t.template as { Parameters: Record<string, { Description: string }> }).Parameters['GatewayImageId']!.Description, /^Ubuntu 24\.04 arm64 AMI .*\/current\/arm64\/hvm\/ebs-gp3\/ami-id\)$/, t.id);
+    }
+  });
+
+  it('tells Graviton instance types (arm64) from the others (x86_64)', () => {
+    for (const type of ['t4g.small', 'm7g.xlarge', 'c7gn.2xlarge', 'r8gd.large', 'x2gd.medium', 'im4gn.large', 'is4gen.medium', 'g5g.xlarge', 'hpc7g.4xlarge', 'a1.large']) {
+      assert.equal(instanceArchitecture(type), 'arm64', type);
+    }
+    for (const type of ['c6a.large', 'm6i.xlarge', 't3.small', 'g4dn.xlarge', 'p4d.24xlarge', 'm7i-flex.large', 'c5n.large', 'inf2.xlarge', 'r7iz.large']) {
+      assert.equal(instanceArchitecture(type), 'x86_64', type);
+    }
+  });
+
   it('accepts both shipped definitions', () => {
     for (const [name, config] of Object.entries(DEFINITIONS)) assert.deepEqual(validateCluster(config), [], name);
   });
@@ -31,6 +48,9 @@ describe('cluster definition validation', () => {
     ['a public agent count out of range', { publicAgents: { count: 21 } }, /^publicAgents\.count: got 21, expected a whole number from 1 to 20/],
     ['a malformed instance type', { masters: { instanceType: 'xlarge' } }, /^masters\.instanceType: got "xlarge", expected an EC2 instance type/],
     ['a malformed VPN instance type', { vpn: { instanceType: 'T3 small' } }, /^vpn\.instanceType: got "T3 small"/],
+    ['a Graviton master (DC/OS is x86_64 only)', { masters: { instanceType: 'm7g.xlarge' } }, /^masters\.instanceType: got "m7g\.xlarge", expected an x86_64 instance type like m6i\.xlarge: m7g\.xlarge is AWS Graviton \(arm64\), and DC\/OS's packages are built for x86_64 only$/],
+    ['a Graviton private agent', { privateAgents: { instanceType: 'c7gn.2xlarge' } }, /^privateAgents\.instanceType: got "c7gn\.2xlarge", expected an x86_64 instance type/],
+    ['a Graviton VPN gateway beside an x86_64 dcos-cli instance (one GatewayImageId)', { vpn: { instanceType: 't4g.small' } }, /^admin\.instanceType: got "c6a\.large", expected an arm64 instance type like vpn\.instanceType t4g\.small: the VPN gateway and the dcos-cli instance boot one image \(GatewayImageId\), and c6a\.large is x86_64$/],
     ['a root volume too small', { publicAgents: { rootVolumeGiB: 8 } }, /^publicAgents\.rootVolumeGiB: got 8, expected a whole number of GiB from 20/],
     ['a state volume too small', { masters: { stateVolumeGiB: 1 } }, /^masters\.stateVolumeGiB: got 1/],
     ['an invalid VPC CIDR', { vpcCidr: '10.0.0/16' }, /^vpcCidr: got "10\.0\.0\/16", expected an IPv4 CIDR block/],

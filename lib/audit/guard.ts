@@ -3,19 +3,28 @@
  * `@cdklabs/cdk-validator-cfnguard`: the static binary under `bin/<os>/<arch>/cfn-guard`, the rules under
  * `rules/control-tower/cfn-guard` with one metadata file each.
  *
- * cfn-guard's cost is per rule it parses (a rule with a list of instance-type patterns takes ~0.1 s), not per
- * template, so each template is checked only with the rules whose evaluated resource types occur in it, each
- * rule is parsed once, and the rules are split into groups run by parallel cfn-guard processes, one per core
- * (`planGroups`).
- * Results are cached by content (the template and the rule files that apply to it).
+ * What cfn-guard 3.1 spends its time on (measured on the ha templates; source: cloudformation-guard
+ * `commands/reporters/validate/structured.rs`, `rules/path_value.rs`): it parses every rule given to a process
+ * once, compiling each `/regex/` to check it (the five instance-type rules' ~100 patterns take ~0.3 CPU-s of
+ * the ~0.35 s that parsing all 46 applicable rules costs), then evaluates every rule against every template
+ * given to the process, cloning the whole template for each pair (a rule that does not apply still costs the
+ * clone) and compiling a pattern again for each comparison. So each rule is given only the templates whose
+ * resource types it evaluates: the rules are grouped by the exact set of templates they apply to, one cfn-guard
+ * process per group (`planRuns`), so a rule is parsed once and never evaluated where it cannot apply.
+ * Rules and templates reach cfn-guard on its stdin (`--payload`): no file is written.
+ *
+ * Runs start as soon as the templates are known (`startControlTower`, which synth calls before it writes the
+ * YAML), and `runControlTower` takes the results of runs already started. Results are cached by content (the
+ * template and the rule files that apply to it).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { arch, availableParallelism, platform, tmpdir } from 'node:os';
+import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readCache, writeCache } from '../cache.js';
 import { UserError } from '../errors.js';
-import { onInterrupt, stopOnInterrupt } from '../interrupt.js';
+import { stopOnInterrupt } from '../interrupt.js';
 import { sha256 } from '../manifest.js';
 import type { Finding } from './finding.js';
 import type { Stack } from './load.js';
@@ -71,77 +80,100 @@ export function controlTowerRules(): ControlTowerRule[] {
   return rulesCache;
 }
 
-/** One entry of cfn-guard's `--structured` JSON output: the results for one `--data` file. */
+const ruleTexts = new Map<string, string>();
+
+/** The text of a rule's guard file, read once per process. */
+function ruleText(rule: ControlTowerRule): string {
+  let text = ruleTexts.get(rule.guardFile);
+  if (text === undefined) ruleTexts.set(rule.guardFile, (text = readFileSync(rule.guardFile, 'utf8')));
+  return text;
+}
+
+/**
+ * A distinct template to check (a template nested twice, or identical in two sets, is checked once): its
+ * long-form JSON (cfn-guard takes a short-form `!GetAtt A.B` in YAML for a string, where the rules expect
+ * `Fn::GetAtt: [A, B]`), the rules whose evaluated resource types occur in it, and its cache key.
+ */
+interface Unit {
+  readonly json: string;
+  readonly rules: readonly ControlTowerRule[];
+  readonly cacheKey: string;
+}
+
+/** What the rule choice reads of a template: its resources' types. */
+type Typed = { readonly Resources?: Readonly<Record<string, { readonly Type: string }>> };
+
+function unitOf(json: string, template: Typed): Unit {
+  const types = new Set(Object.values(template.Resources ?? {}).map((r) => r.Type));
+  const rules = controlTowerRules().filter((r) => r.resourceTypes.some((t) => types.has(t)));
+  const rulesDigest = sha256(rules.map((r) => `${r.guardFile}\n${ruleText(r)}`).join('\n'));
+  return { json, rules, cacheKey: sha256(`guard-v2\n${rulesDigest}\n${json}`) };
+}
+
+/**
+ * cfn-guard's not_compliant entries of templates started or read from the cache and not yet taken by
+ * `runControlTower`, by cache key. Taken entries leave it, so a later audit in the same process reads the
+ * cache (or, with the cache off, runs cfn-guard again).
+ */
+const results = new Map<string, Promise<unknown[]>>();
+/** The cfn-guard processes running. */
+const running = new Set<ChildProcess>();
+let processesStarted = 0;
+
+/** How many cfn-guard processes this process has started. */
+export function guardProcessesStarted(): number {
+  return processesStarted;
+}
+
+/**
+ * The cfn-guard processes for a set of templates: the rules grouped by the exact set of templates they apply
+ * to (`applies`: rule → templates), each group with those templates. Every rule is in one group, evaluated on
+ * every template it applies to and on no other. Groups come in the order of their first rule.
+ */
+export function planRuns<R, U>(applies: ReadonlyMap<R, readonly U[]>): { rules: R[]; units: U[] }[] {
+  const ids = new Map<U, number>();
+  const groups = new Map<string, { rules: R[]; units: U[] }>();
+  for (const [rule, units] of applies) {
+    if (units.length === 0) continue;
+    const key = units.map((u) => ids.get(u) ?? ids.set(u, ids.size).get(u)!).sort((a, b) => a - b).join(',');
+    const group = groups.get(key) ?? groups.set(key, { rules: [], units: [...units] }).get(key)!;
+    group.rules.push(rule);
+  }
+  return [...groups.values()];
+}
+
+/** One entry of cfn-guard's `--structured` JSON output: the results for one template. */
 interface GuardFileResult {
   readonly name: string;
   readonly not_compliant?: readonly unknown[];
 }
 
-/** A distinct template to check (a template nested twice, or identical in two sets, is checked once). */
-interface Unit {
-  readonly json: string;
-  readonly stacks: Stack[];
-  readonly rules: readonly ControlTowerRule[];
-  readonly cacheKey: string;
-  notCompliant: unknown[];
-  dataFile?: string;
-}
-
-/** A rule to run, with the templates it applies to, its estimated cost and its count of `/regex/` patterns. */
-interface RuleRun {
-  readonly rule: ControlTowerRule;
-  readonly units: Unit[];
-  readonly cost: number;
-  readonly patterns: number;
-}
-
 /**
- * Rules with this many patterns or more are the instance-type rules (CT.EC2.PR.15/16/19,
- * CT.AUTOSCALING.PR.10/11), whose ~100-pattern lists cost the most; run in one process they cost ~20% less
- * CPU in all than spread over several (measured on the ha templates), as if cfn-guard reused their work.
+ * Runs cfn-guard once over rule texts and template JSONs given on its stdin; resolves with one result per
+ * template, in their order, or rejects with a UserError saying why it failed.
  */
-const PATTERN_HEAVY = 50;
-
-/**
- * The cfn-guard processes to run, one per core: the pattern-heavy rules together, the others split by cost
- * over the remaining cores (all cores when there is no heavy rule).
- */
-export function planGroups<T extends { readonly cost: number; readonly patterns: number }>(runs: readonly T[], cores: number): T[][] {
-  const heavy = runs.filter((r) => r.patterns >= PATTERN_HEAVY);
-  const rest = runs.filter((r) => r.patterns < PATTERN_HEAVY);
-  if (heavy.length === 0) return splitRules(rest, cores);
-  return [heavy, ...splitRules(rest, Math.max(1, cores - 1))].filter((g) => g.length > 0);
-}
-
-/**
- * Splits rule runs into at most `groups` groups of about equal cost, costliest first (longest processing time
- * first). A rule's cost grows with its patterns (cfn-guard parses each `/regex/` slowly) and its templates.
- */
-export function splitRules<T extends { readonly cost: number }>(runs: readonly T[], groups: number): T[][] {
-  const bins = Array.from({ length: Math.max(1, Math.min(groups, runs.length)) }, () => ({ cost: 0, runs: [] as T[] }));
-  for (const run of [...runs].sort((a, b) => b.cost - a.cost)) {
-    const bin = bins.reduce((min, b) => (b.cost < min.cost ? b : min));
-    bin.runs.push(run);
-    bin.cost += run.cost;
-  }
-  return bins.map((b) => b.runs).filter((r) => r.length > 0);
-}
-
-/** Runs cfn-guard once; resolves with its parsed JSON, or rejects with a UserError saying why it failed. */
-function runGuard(args: readonly string[]): Promise<GuardFileResult[]> {
+function runGuard(rules: readonly string[], data: readonly string[]): Promise<GuardFileResult[]> {
   // Loaded here (synchronously, so the process starts before the caller goes on): an audit answered from the
   // cache starts no process, and child_process costs ~10 ms to load.
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(guardBinary(), [...args, '--output-format', 'json', '--show-summary', 'none', '--structured'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(guardBinary(), ['validate', '--payload', '--output-format', 'json', '--show-summary', 'none', '--structured'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    running.add(child);
+    processesStarted++;
     const release = stopOnInterrupt(child);
     child.on('exit', release);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new UserError(`cfn-guard could not be started (${(e as NodeJS.ErrnoException).code ?? e.message}): ${guardBinary()}. Run 'npm ci' to reinstall ${PACKAGE}.`)));
+    child.stdin.on('error', () => {}); // a cfn-guard that exits early is reported by 'close'
+    child.stdin.end(JSON.stringify({ rules, data }));
+    child.on('error', (e) => {
+      running.delete(child);
+      reject(new UserError(`cfn-guard could not be started (${(e as NodeJS.ErrnoException).code ?? e.message}): ${guardBinary()}. Run 'npm ci' to reinstall ${PACKAGE}.`));
+    });
     child.on('close', (code, signal) => {
+      running.delete(child);
       const stdout = Buffer.concat(out).toString('utf8');
       // 0: all compliant, 19: some not compliant, 20: all skipped. Anything else is cfn-guard failing.
       if (code === null || ![0, 19, 20].includes(code)) {
@@ -149,65 +181,71 @@ function runGuard(args: readonly string[]): Promise<GuardFileResult[]> {
         reject(new UserError(`cfn-guard failed (exit ${code ?? signal}): ${detail}`));
         return;
       }
+      let parsed: GuardFileResult[];
       try {
-        resolve(JSON.parse(stdout) as GuardFileResult[]);
+        parsed = JSON.parse(stdout) as GuardFileResult[];
       } catch {
         reject(new UserError(`cfn-guard printed no JSON result (exit ${code}): ${stdout.slice(0, 500)}`));
+        return;
       }
+      const names = parsed.map((r) => r.name).join(', ');
+      if (names !== data.map((_, i) => `DATA_STDIN[${i + 1}]`).join(', ')) {
+        reject(new UserError(`cfn-guard answered for ${names || 'no template'}, not for the ${data.length} template(s) it was given.`));
+        return;
+      }
+      resolve(parsed);
     });
   });
 }
 
-/** Runs `tasks` with at most `limit` running at once; rejects with the first failure after all have ended. */
-async function pool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      results[i] = await tasks[i]!();
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results;
-}
-
-/** Checks the units that missed the cache: each needed rule parsed once, the groups run in parallel. */
-async function checkUnits(units: readonly Unit[], ruleText: (r: ControlTowerRule) => string): Promise<void> {
-  const byRule = new Map<ControlTowerRule, Unit[]>();
-  for (const unit of units) for (const rule of unit.rules) byRule.set(rule, [...(byRule.get(rule) ?? []), unit]);
-  const runs: RuleRun[] = [...byRule].map(([rule, ruleUnits]) => {
-    const patterns = ruleText(rule).match(/\/\^/g)?.length ?? 0;
-    return { rule, units: ruleUnits, patterns, cost: (8 + patterns) * ruleUnits.length };
-  });
-  const cores = availableParallelism();
-  const groups = planGroups(runs, cores);
-  const dir = mkdtempSync(join(tmpdir(), 'dcos-audit-'));
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  const release = onInterrupt(removeDir); // runs after the cfn-guard processes are stopped (handlers run newest first)
-  try {
-    units.forEach((unit, i) => {
-      unit.dataFile = join(dir, `${i}-${unit.stacks[0]!.name.replace(/[^\w.-]+/g, '_')}.json`);
-      // cfn-guard reads the long-form JSON, not YAML: it takes a short-form `!GetAtt A.B` for a string,
-      // where the rules expect `Fn::GetAtt: [A, B]`.
-      writeFileSync(unit.dataFile, unit.json);
+/** Starts the cfn-guard processes for templates neither checked nor being checked; records their results. */
+function startRuns(units: readonly Unit[]): void {
+  const applies = new Map<ControlTowerRule, Unit[]>();
+  for (const unit of units) for (const rule of unit.rules) applies.set(rule, [...(applies.get(rule) ?? []), unit]);
+  const runs = planRuns(applies).map((run) => ({ ...run, result: runGuard(run.rules.map(ruleText), run.units.map((u) => u.json)) }));
+  for (const run of runs) run.result.catch(() => {}); // awaited through each template's result
+  for (const unit of units) {
+    const mine = runs.filter((run) => run.units.includes(unit));
+    const result = Promise.all(mine.map(async (run) => (await run.result)[run.units.indexOf(unit)]!.not_compliant ?? [])).then((lists) => {
+      const notCompliant = lists.flat();
+      writeCache('guard', unit.cacheKey, { not_compliant: notCompliant });
+      return notCompliant;
     });
-    const byData = new Map(units.map((u) => [u.dataFile!, u]));
-    const results = await pool(
-      groups.map((group) => () => {
-        const data = [...new Set(group.flatMap((run) => run.units.map((u) => u.dataFile!)))];
-        return runGuard(['validate', ...group.flatMap((run) => ['--rules', run.rule.guardFile]), ...data.flatMap((d) => ['--data', d])]);
-      }),
-      cores,
-    );
-    for (const fileResult of results.flat()) byData.get(fileResult.name)?.notCompliant.push(...(fileResult.not_compliant ?? []));
-  } finally {
-    release();
-    removeDir();
+    result.catch(() => {}); // awaited by runControlTower, which reports the failure
+    results.set(unit.cacheKey, result);
   }
-  for (const unit of units) writeCache('guard', unit.cacheKey, { not_compliant: unit.notCompliant });
+}
+
+/** Records the cached result of each template that has one; returns the templates still to check. */
+function uncached(units: Iterable<Unit>): Unit[] {
+  const misses: Unit[] = [];
+  for (const unit of units) {
+    if (unit.rules.length === 0 || results.has(unit.cacheKey)) continue;
+    const hit = readCache<{ not_compliant: unknown[] }>('guard', unit.cacheKey);
+    if (hit) results.set(unit.cacheKey, Promise.resolve(hit.not_compliant));
+    else misses.push(unit);
+  }
+  return misses;
+}
+
+/**
+ * Starts checking templates now, before the audit asks for them (synth calls it as soon as its templates exist,
+ * and writes the YAML meanwhile); `runControlTower` then takes these runs' results. Returns at once; a failure
+ * is reported by `runControlTower`.
+ */
+export function startControlTower(templates: readonly Typed[]): void {
+  const units = new Map<string, Unit>();
+  for (const template of templates) {
+    const json = JSON.stringify(template);
+    if (!units.has(json)) units.set(json, unitOf(json, template));
+  }
+  const misses = uncached(units.values());
+  if (misses.length > 0) startRuns(misses);
+}
+
+/** Stops every cfn-guard process still running (a synth that failed for another reason needs none of them). */
+export function stopControlTower(): void {
+  for (const child of running) child.kill('SIGTERM');
 }
 
 /** `[CT.EC2.PR.13]: ...\n[FIX]: Set 'Monitoring' to 'true'.` → the ID and the fix. */
@@ -220,40 +258,31 @@ function controlMessage(entry: unknown): { id?: string; fix?: string } {
 
 /**
  * Runs the Control Tower rules over the stacks' templates and returns a finding per rule and resource.
- * Each distinct template gets the rules whose resource types occur in it; results come from the cache
- * where the template and those rules are unchanged, from parallel cfn-guard processes otherwise.
+ * Each distinct template gets the rules whose resource types occur in it; results come from runs already
+ * started, from the cache where the template and those rules are unchanged, from new cfn-guard runs otherwise.
  */
 export async function runControlTower(stacks: readonly Stack[]): Promise<Finding[]> {
-  const all = controlTowerRules();
-  const texts = new Map<string, string>();
-  const ruleText = (r: ControlTowerRule) => texts.get(r.guardFile) ?? texts.set(r.guardFile, readFileSync(r.guardFile, 'utf8')).get(r.guardFile)!;
-  const units = new Map<string, Unit>();
+  const units = new Map<string, { unit: Unit; stacks: Stack[] }>();
   for (const stack of stacks) {
     const json = JSON.stringify(stack.template);
     const known = units.get(json);
-    if (known) {
-      known.stacks.push(stack);
-      continue;
-    }
-    const types = new Set(Object.values(stack.template.Resources).map((r) => r.Type));
-    const rules = all.filter((r) => r.resourceTypes.some((t) => types.has(t)));
-    const rulesDigest = sha256(rules.map((r) => `${r.guardFile}\n${ruleText(r)}`).join('\n'));
-    units.set(json, { json, stacks: [stack], rules, cacheKey: sha256(`guard-v2\n${rulesDigest}\n${json}`), notCompliant: [] });
+    if (known) known.stacks.push(stack);
+    else units.set(json, { unit: unitOf(json, stack.template), stacks: [stack] });
   }
-  const misses: Unit[] = [];
-  for (const unit of units.values()) {
-    if (unit.rules.length === 0) continue;
-    const hit = readCache<{ not_compliant: unknown[] }>('guard', unit.cacheKey);
-    if (hit) unit.notCompliant.push(...hit.not_compliant);
-    else misses.push(unit);
-  }
-  if (misses.length > 0) await checkUnits(misses, ruleText);
+  const misses = uncached([...units.values()].map((u) => u.unit));
+  if (misses.length > 0) startRuns(misses);
+  const taken = [...units.values()].map(({ unit, stacks }) => {
+    const result = results.get(unit.cacheKey) ?? Promise.resolve([]);
+    results.delete(unit.cacheKey);
+    return { stacks, result };
+  });
+  const checked = await Promise.all(taken.map(async ({ stacks, result }) => ({ stacks, notCompliant: await result })));
 
-  const titles = new Map(all.map((r) => [r.id, r.title]));
+  const titles = new Map(controlTowerRules().map((r) => [r.id, r.title]));
   const findings: Finding[] = [];
-  for (const unit of units.values())
-  for (const stack of unit.stacks)
-  for (const entry of unit.notCompliant) {
+  for (const { stacks: same, notCompliant } of checked)
+  for (const stack of same)
+  for (const entry of notCompliant) {
     const { id, fix } = controlMessage(entry);
     const guardRule = (entry as { Rule?: { name?: string } }).Rule?.name ?? 'unknown';
     const resources = new Set([...JSON.stringify(entry).matchAll(/"\/Resources\/([^/"]+)/g)].map((m) => m[1]!));

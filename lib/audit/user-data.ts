@@ -22,7 +22,11 @@
 import { stackFinding, type Finding, type Rule } from './finding.js';
 import type { Resource, Stack, TemplateSet } from './load.js';
 
-/** EC2's limit on user data, in bytes before base64 encoding. */
+/**
+ * EC2's limit on user data: 16 KB (16,384 bytes) of raw data, before base64 encoding (Amazon EC2 User Guide, "Run
+ * commands when you launch an EC2 instance with user data input": "user data is limited to 16 KB, in raw form,
+ * before it is base64-encoded"). The one place this project states it: the audit, synth and the tests read it here.
+ */
 export const USER_DATA_LIMIT = 16_384;
 
 /** CloudFormation's limit on a parameter value, in bytes ("AWS CloudFormation quotas"). */

@@ -2,6 +2,9 @@ import { parseCommandArgs } from '../args.js';
 import { ValidationError } from '../errors.js';
 import { knownClusters, loadCluster } from '../definitions.js';
 import { compile, writeOutput, type Compiled } from '../synth.js';
+import { childStacks } from '../../stacks/cluster.js';
+import type { ClusterConfig } from '../../stacks/config.js';
+import { validateDefinition } from '../../stacks/validate.js';
 
 const HELP = `Usage: npm run synth -- [--cluster NAME] [--out DIR] [--no-audit]
 
@@ -68,6 +71,17 @@ async function audit(result: Compiled, outDir: string): Promise<string> {
   return `Audit: ${audited.exposure.length} compute groups, ${exposed} reachable from the internet as designed, 0 findings, ${audited.waivers.length} waivers ('npm run audit' lists them).`;
 }
 
+/**
+ * Starts cfn-guard on the nested stacks' templates of a valid config now, so it runs while `compile` writes
+ * their YAML (~0.15 s); the audit then takes these runs' results (same templates, same JSON: the stack
+ * functions are pure). The root's template waits for the others' hashes, so the audit checks it.
+ */
+async function startAudit(config: ClusterConfig): Promise<void> {
+  if (validateDefinition(config).length > 0) return; // compile reports it
+  const { startControlTower } = await import('../audit/guard.js');
+  startControlTower(Object.values(childStacks(config)));
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCommandArgs('synth', argv, {
     cluster: { type: 'string', default: 'default' },
@@ -80,12 +94,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const config = await loadCluster(values.cluster!);
-  const result = compile(config, values.cluster!);
+  if (!values['no-audit']) await startAudit(config);
+  let result: Compiled;
   let audited = '';
   const outDir = values.out!.replace(/(.)\/+$/, '$1');
-  const { removed } = await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
-    audited = await audit(result, outDir);
-  });
+  let removed: readonly string[];
+  try {
+    result = compile(config, values.cluster!);
+    ({ removed } = await writeOutput(result, values.out!, values['no-audit'] ? undefined : async () => {
+      audited = await audit(result, outDir);
+    }));
+  } catch (err) {
+    // A synth that failed needs no cfn-guard still running (and would wait for it to exit).
+    if (!values['no-audit']) (await import('../audit/guard.js')).stopControlTower();
+    throw err;
+  }
   console.log(table(result, outDir));
   console.log(`DC/OS config: ${outDir}/genconf/ (${result.genconf.map((f) => f.name).join(', ')}), bootstrap_url ${result.manifest.bundle?.url}`);
   if (audited) console.log(audited);

@@ -42,7 +42,9 @@ export const TEMPLATE_HELP = `Templates and parameters:
 ${SYNTH_CHECK_HELP}
   --parameters-file FILE  JSON as aws-cli takes it: [{"ParameterKey": "K", "ParameterValue": "V"}]
   --parameter KEY=VALUE   repeatable; wins over the file. On an update, parameters not given keep
-                          their deployed values
+                          their deployed values. Every value is checked against the root template's
+                          AllowedPattern, AllowedValues, MinLength/MaxLength and MinValue/MaxValue
+                          before anything is uploaded or created
   --tag KEY=VALUE         stack tag, repeatable (default on an update: keep the stack's tags)
   --bucket NAME           S3 bucket for the nested templates (default: dcos-cfn-templates-ACCOUNT-REGION,
                           created on first use: encrypted, public access blocked, TLS only)`;

@@ -1,14 +1,14 @@
 /**
  * Stack parameters and tags: from `--parameters-file` (the aws-cli JSON format) and `--parameter
- * Key=Value`, checked against the root template, with previous values kept on an update for the
- * parameters not given. Every problem is reported at once.
+ * Key=Value`, checked against the root template (declared, and within each declaration's constraints), with
+ * previous values kept on an update for the parameters not given. Every problem is reported at once.
  */
 import type { Parameter, Tag } from '@aws-sdk/client-cloudformation';
 import { readFileSync } from 'node:fs';
 import { UserError, ValidationError } from '../errors.js';
 import { TEMPLATE_BASE_URL_PARAMETER } from '../manifest.js';
 import { PARAMETER_DEFAULTS_KEY } from '../template.js';
-import type { Template } from './templates.js';
+import type { Template, TemplateParameter } from './templates.js';
 
 /** Reads `[{"ParameterKey": "K", "ParameterValue": "V"}, ...]`, as `aws cloudformation` takes it. */
 export function readParametersFile(path: string): Record<string, string> {
@@ -93,6 +93,8 @@ export function resolveParameters(
       parameters.push({ ParameterKey: key, ParameterValue: templateBaseUrl });
       effective[key] = templateBaseUrl;
     } else if (key in given) {
+      const problem = constraintProblem(key, given[key]!, declaration);
+      if (problem) problems.push(`${noEcho ? problem.replaceAll(given[key]!, '****') : problem}.`);
       parameters.push({ ParameterKey: key, ParameterValue: given[key] });
       effective[key] = noEcho ? undefined : given[key];
     } else if (kept) {
@@ -104,6 +106,10 @@ export function resolveParameters(
       if (value === undefined) {
         missing.push(key);
       } else {
+        // A value its source parameter already refuses is reported there, once.
+        const refusedAtSource = declared[source] !== undefined && constraintProblem(source, String(value), declared[source]) !== undefined;
+        const problem = refusedAtSource ? undefined : constraintProblem(key, String(value), declaration);
+        if (problem) problems.push(`${problem}: it takes ${source}'s value when not given; pass ${key} with --parameter ${key}=VALUE.`);
         parameters.push({ ParameterKey: key, ParameterValue: String(value) });
         effective[key] = String(value);
         notes.push(`${key} is not given: it takes ${source}'s ${before(source) ? 'deployed ' : ''}value ${String(value)}, and keeps it when ${source} changes.`);
@@ -122,6 +128,48 @@ export function resolveParameters(
   }
   if (problems.length) throw new ValidationError('Stack parameters are not right:', problems);
   return { parameters, effective, notes };
+}
+
+/**
+ * What is wrong with `value` for the parameter `key` as `declaration` constrains it, or undefined. CloudFormation
+ * checks these only when the change set is made, and a local emulator not at all, so deploy checks them before
+ * anything is uploaded or created (CloudFormation User Guide, "Parameters": AllowedPattern must match the whole
+ * value, MinLength/MaxLength count a String's characters, MinValue/MaxValue bound a Number, each element of a
+ * list type is checked on its own). A pattern JavaScript cannot read is left to CloudFormation.
+ */
+export function constraintProblem(key: string, value: string, declaration: TemplateParameter): string | undefined {
+  const type = declaration.Type ?? 'String';
+  const list = type === 'CommaDelimitedList' || type.startsWith('List<');
+  const because = declaration.ConstraintDescription ? ` (${declaration.ConstraintDescription})` : '';
+  const problems: string[] = [];
+  for (const item of list ? value.split(',') : [value]) {
+    const shown = list ? `${JSON.stringify(item)} in ${key}=${value}` : `${key}=${value}`;
+    if (declaration.AllowedValues && !declaration.AllowedValues.map(String).includes(item)) {
+      problems.push(`${shown} is not one of its AllowedValues: ${declaration.AllowedValues.map(String).join(', ')}${because}`);
+    }
+    if (declaration.AllowedPattern !== undefined) {
+      let pattern: RegExp | undefined;
+      try {
+        pattern = new RegExp(`^(?:${declaration.AllowedPattern})$`, 'u');
+      } catch {
+        pattern = undefined;
+      }
+      if (pattern && !pattern.test(item)) problems.push(`${shown} does not match its AllowedPattern ${declaration.AllowedPattern}${because}`);
+    }
+    if (type === 'Number') {
+      const number = item.trim() === '' ? NaN : Number(item);
+      if (!Number.isFinite(number)) problems.push(`${shown} is not a number`);
+      else if (declaration.MinValue !== undefined && number < Number(declaration.MinValue)) problems.push(`${shown} is below its MinValue ${declaration.MinValue}${because}`);
+      else if (declaration.MaxValue !== undefined && number > Number(declaration.MaxValue)) problems.push(`${shown} is above its MaxValue ${declaration.MaxValue}${because}`);
+    }
+  }
+  if (type === 'String' && declaration.MinLength !== undefined && [...value].length < Number(declaration.MinLength)) {
+    problems.push(`${key}=${value} is shorter than its MinLength ${declaration.MinLength}${because}`);
+  }
+  if (type === 'String' && declaration.MaxLength !== undefined && [...value].length > Number(declaration.MaxLength)) {
+    problems.push(`${key} is ${[...value].length} characters long, over its MaxLength ${declaration.MaxLength}${because}`);
+  }
+  return problems.length ? problems.join('; ') : undefined;
 }
 
 /** True when the deployed stack already has exactly these parameter values. */

@@ -11,11 +11,26 @@ import { TemplateParseError } from '../yaml.js';
 import { cachedParse } from '../yaml-cache.js';
 
 export type Template = Record<string, unknown> & {
-  readonly Parameters?: Record<string, { readonly Type?: string; readonly Default?: unknown; readonly NoEcho?: unknown; readonly Description?: string }>;
+  readonly Parameters?: Record<string, TemplateParameter>;
   readonly Resources?: Record<string, TemplateResource>;
   readonly Outputs?: Record<string, { readonly Description?: string }>;
   readonly Transform?: unknown;
 };
+
+/** A parameter declaration, with the constraints CloudFormation checks a value against. */
+export interface TemplateParameter {
+  readonly Type?: string;
+  readonly Default?: unknown;
+  readonly NoEcho?: unknown;
+  readonly Description?: string;
+  readonly AllowedPattern?: string;
+  readonly AllowedValues?: readonly unknown[];
+  readonly MinLength?: number | string;
+  readonly MaxLength?: number | string;
+  readonly MinValue?: number | string;
+  readonly MaxValue?: number | string;
+  readonly ConstraintDescription?: string;
+}
 
 export interface TemplateResource {
   readonly Type: string;

@@ -42,11 +42,17 @@ wait_for() {
   done
 }
 
-# fetch URL FILE: downloads with bounded retries of transient errors (no answer, 5xx); an answer such as 404 fails
-# at once, naming the URL and the status.
+# fetch URL FILE: downloads over HTTPS only (TLS 1.2 or later, a verified certificate, redirects to HTTPS only: what
+# is fetched runs as root, and plain http could be swapped in transit), with bounded retries of transient errors (no
+# answer, 5xx); an answer such as 404 fails at once, naming the URL and the status.
 fetch() {
   local status
-  status=$(curl -sSL --connect-timeout 10 --max-time 300 --retry 10 --retry-connrefused --retry-delay 5 --retry-max-time 600 \
+  case "$1" in
+    https://*) ;;
+    *) fail "refusing to fetch $1: only https:// URLs are downloaded (plain http could be swapped in transit)" ;;
+  esac
+  status=$(curl -sSL --proto '=https' --proto-redir '=https' --tlsv1.2 \
+    --connect-timeout 10 --max-time 300 --retry 10 --retry-connrefused --retry-delay 5 --retry-max-time 600 \
     -o "$2" -w '%{http_code}' "$1") || true
   [ "$status" = 200 ] || fail "could not fetch $1: $([ "$status" = 000 ] || [ -z "$status" ] && echo 'no answer' || echo "HTTP $status")"
 }
@@ -88,7 +94,8 @@ ensure_cfn_signal() {
 }
 ensure_cfn_signal
 
-# The AWS CLI, from AWS's own installer when the image lacks it (it needs curl and unzip, both DC/OS prerequisites).
+# The AWS CLI, from AWS's own installer for this machine's architecture when the image lacks it: uname -m says
+# x86_64 or aarch64, the names of AWS's two Linux builds (it needs curl and unzip, both DC/OS prerequisites).
 ensure_aws_cli() {
   command -v aws >/dev/null && return 0
   fetch "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" /tmp/awscliv2.zip

@@ -3,7 +3,8 @@
 #
 # Inputs:
 #   ${DnsServers}  the masters' addresses, space-separated: *.mesos resolves through Mesos-DNS on them
-#   ${DcosCliUrl}  URL of the dcos CLI binary; empty to skip
+#   ${DcosCliUrl}  HTTPS URL of the dcos CLI binary; empty to skip (its AllowedPattern admits no character that
+#                  could end the single quotes it is put in)
 #
 # Resolves *.mesos through the masters (everything else through the VPC resolver), installs the dcos CLI when a
 # URL is given and points it at http://leader.mesos.

@@ -2,7 +2,7 @@
 # The OpenVPN gateway (Ubuntu). Follows common.sh in the same user data.
 #
 # Inputs:
-#   ${VpnPort}, ${VpnProtocol}  where OpenVPN listens: 1194, udp
+#   ${VpnPort}, ${VpnProtocol}  where OpenVPN listens: the definition's vpn.port and vpn.protocol (default 1194, udp)
 #   ${ClientNetwork}            the client address pool as network and netmask: 10.255.0.0 255.255.255.0
 #   ${ClientCidr}               the same pool as a CIDR: 10.255.0.0/24
 #   ${VpcNetwork}               the VPC range routed to clients, as network and netmask: 10.0.0.0 255.255.0.0

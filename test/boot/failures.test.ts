@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import defaultCluster from '../../stacks/clusters/default.js';
 import { stopMoto, type Moto } from '../moto.js';
-import { BootCluster } from './cluster.js';
+import { BootCluster, motoCall } from './cluster.js';
 import type { Instance } from './sandbox.js';
 import { bootTest, BOOT_TIMEOUT_MS, holdAptLock } from './support.js';
 
@@ -63,6 +63,16 @@ describe('boot: failures signal FAILURE with their cause, in bounded time', func
     const agent = await cluster.bootAgent('PrivateAgent', { parameter: '/dcos-boot/no-such-parameter' });
     const { reason } = await failure(agent);
     assert.match(reason, /^PrivateAgentGroup: could not read SSM parameter \/dcos-boot\/no-such-parameter: .*ParameterNotFound/);
+  });
+
+  it('a bundle URL over plain http is refused before anything is fetched: what is fetched runs as root', async () => {
+    const parameter = `/dcos-boot/${cluster.world.id}/plain-http/bundle-url`;
+    const url = cluster.bundles.urls.good.replace(/^https:/, 'http:');
+    await motoCall(moto!.endpoint, 'AmazonSSM.PutParameter', { Name: parameter, Value: url, Type: 'String', Overwrite: true });
+    const requests = cluster.world.bundle!.requests.length;
+    const { reason } = await failure(await cluster.bootAgent('PrivateAgent', { parameter }));
+    assert.equal(reason, `PrivateAgentGroup: refusing to fetch ${url}/dcos_install.sh: only https:// URLs are downloaded (plain http could be swapped in transit)`);
+    assert.equal(cluster.world.bundle!.requests.length, requests, 'the bundle server was never asked');
   });
 
   it('Mesos that never answers its health check fails after the 20-minute bound, naming the endpoint', async () => {
