@@ -15,6 +15,8 @@ import { runDcosRules } from '../lib/audit/rules.js';
 import { oversizedUserData } from '../lib/audit/user-data.js';
 import { UserError } from '../lib/errors.js';
 import { compile, writeOutput } from '../lib/synth.js';
+import { STATEFUL_TYPES as GATE_STATEFUL_TYPES } from '../lib/deploy/stateful.js';
+import { DATA_TYPES } from '../lib/stateful.js';
 import { childStacks } from '../stacks/cluster.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import haCluster from '../stacks/clusters/ha.js';
@@ -176,8 +178,19 @@ describe('audit: our rules', () => {
   it('DCOS.CFN.3: a stateful resource not retained on replacement (RetainExceptOnCreate is for DeletionPolicy only)', () => {
     assert.deepEqual(dcosFindings(fixture('cfn-3-not-retained.yaml')).filter((f) => f.startsWith('DCOS.CFN.3')), [
       'DCOS.CFN.3 Bucket: AWS::S3::Bucket has DeletionPolicy RetainExceptOnCreate and UpdateReplacePolicy RetainExceptOnCreate; set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
+      'DCOS.CFN.3 SnapshotBucket: AWS::S3::Bucket has DeletionPolicy Snapshot and UpdateReplacePolicy Retain (AWS::S3::Bucket has no snapshots: Snapshot keeps nothing); set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
       'DCOS.CFN.3 Logs: AWS::Logs::LogGroup has DeletionPolicy Retain and UpdateReplacePolicy Delete (default); set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain',
     ]);
+  });
+
+  it('DCOS.CFN.3 and the data gate hold the same types as stateful: one list, the gate adding only the VPC and subnets', () => {
+    const gate = Object.keys(GATE_STATEFUL_TYPES).sort();
+    const retained = Object.keys(DATA_TYPES).sort();
+    assert.deepEqual(gate.filter((t) => !retained.includes(t)), ['AWS::EC2::Subnet', 'AWS::EC2::VPC']);
+    assert.deepEqual(retained.filter((t) => !gate.includes(t)), []);
+    for (const type of ['AWS::RDS::DBInstance', 'AWS::DynamoDB::Table', 'AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret']) {
+      assert.ok(GATE_STATEFUL_TYPES[type], `the gate guards ${type}`);
+    }
   });
 
   it('DCOS.VPC.1: a VPC without flow logs', () => {

@@ -60,11 +60,13 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     return dir;
   }
 
-  const run = (dir: string, parameters: Record<string, string> = PARAMETERS) =>
+  // moto makes no nested change sets (launcher, gap 26), so the data gate refuses a nested stack it updates until named.
+  const run = (dir: string, parameters: Record<string, string> = PARAMETERS, allowReplacement: readonly string[] = []) =>
     measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, {
       templates: loadTemplates(dir),
       stackName: STACK,
       parameters,
+      allowReplacement,
       endpointUrl: moto!.endpoint,
       confirm: async () => true,
       print: (line) => lines.push(line),
@@ -98,7 +100,7 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
 
   it('uploads only the changed nested template when one definition value changes', async () => {
     lines.length = 0;
-    const measured = await run(await synth(defineCluster({ name: 'dcos', privateAgents: { count: 6 } })));
+    const measured = await run(await synth(defineCluster({ name: 'dcos', privateAgents: { count: 6 } })), PARAMETERS, ['Agents']);
     assert.equal(measured.result.kind, 'deployed', `${lines.join('\n')}\n${JSON.stringify(measured.result)}`);
     assert.equal(measured.calls['PutObject'], 1, JSON.stringify(measured.calls));
     assert.ok(lines.some((l) => /1 uploaded, 3 already there/.test(l)), lines.join('\n'));
@@ -136,7 +138,7 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
   it("rolls a new agent image to the agents' stack alone: the masters keep their own image", async () => {
     lines.length = 0;
     const before = await master();
-    const { result } = await run(await synth(MOVED), { ...PARAMETERS, NodeImageId: 'ami-87654321' });
+    const { result } = await run(await synth(MOVED), { ...PARAMETERS, NodeImageId: 'ami-87654321' }, ['Agents']);
     assert.equal(result.kind, 'deployed', lines.join('\n'));
     assert.deepEqual(await rootChanges(result.kind === 'deployed' ? result.changeSet : ''), ['Modify Agents']);
     const { cfn } = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });

@@ -30,7 +30,7 @@ import type { AwsClients } from '../lib/deploy/aws.js';
 import { deploy, type DeployProps } from '../lib/deploy/deploy.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, type TemplateSet } from '../lib/deploy/templates.js';
-import { ACCOUNT, deployedStack, mockedClients, nestedStackChange, NETWORK_CS, NETWORK_ID, ROOT_CS, STACK_ID, VPC_REPLACEMENT } from './helpers/aws-mock.js';
+import { ACCOUNT, deployedStack, mockedClients, nestedStackChange, NETWORK_CS, NETWORK_ID, ROOT_CS, serviceError, STACK_ID, VPC_REPLACEMENT } from './helpers/aws-mock.js';
 import { writeCluster } from './moto-fixtures.js';
 
 /** The fixture deployed, with its VPC output. */
@@ -189,6 +189,41 @@ describe('deploy with CloudFormation responses moto cannot give (aws-sdk-client-
       [NETWORK_ID, ['LogicalResourceId/PrivateSubnet']],
       [NETWORK_ID, ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']],
     ]);
+  });
+
+  it('refuses a nested stack CloudFormation gave no change set for: the preview says "unknown" and nothing is executed', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+    const { ChangeSetId: _none, ...withoutChangeSet } = networkChange.ResourceChange!;
+    cfn.on(DescribeChangeSetCommand).resolves({ ChangeSetId: ROOT_CS, ChangeSetName: 'dcos-cfn-1', StackId: STACK_ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [{ Type: 'Resource', ResourceChange: withoutChangeSet }] });
+    await assert.rejects(deploy(props()), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.match(err.message, /- prod: Network \(AWS::CloudFormation::Stack, a nested stack, with whatever stateful resources are in it\) would be updated, possibly removing or replacing what is in it: what it changes is unknown: CloudFormation gave no change set for it/);
+      assert.match(err.message, /run again with --allow-replacement Network\./);
+      assert.match(err.message, /Deleted change set dcos-cfn-\S+; the stack was not changed\./);
+      return true;
+    });
+    const text = lines.join('\n');
+    assert.match(text, /^Security-relevant changes: unknown, since what they change could not be read:\n {2}\* prod\/Network: CloudFormation gave no change set for it$/m);
+    assert.doesNotMatch(text, /No security-relevant changes/);
+    assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 0);
+  });
+
+  it('a nested change set that cannot be read (access denied) is refused alike, and executed when the stack is named, loosening no policy', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+    changeSets([]);
+    cfn.on(DescribeChangeSetCommand, { ChangeSetName: NETWORK_CS }).rejects(
+      serviceError('AccessDenied', 'User: arn:aws:iam::111122223333:user/ops is not authorized to perform: cloudformation:DescribeChangeSet', 403),
+    );
+    await assert.rejects(deploy(props()), /Network \(AWS::CloudFormation::Stack, [^)]*\) would be updated, possibly removing or replacing what is in it: what it changes is unknown: reading its change set \S+ failed: User: \S+ is not authorized to perform: cloudformation:DescribeChangeSet/);
+    assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 0);
+
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    lines = [];
+    const result = await deploy(props({ allowReplacement: ['Network'] }));
+    assert.equal(result.kind, 'deployed');
+    assert.match(lines.join('\n'), /^ {2}\* prod\/Network: reading its change set \S+ failed: User: \S+ is not authorized/m);
+    assert.equal(cfn.commandCalls(SetStackPolicyCommand).length, 0, 'the stack policies still guard the stateful resources inside');
   });
 
   it('a failed update reports the first failure of a nested stack, not its echoes', async () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { NODE_VERSION_NOTICE_SWITCH, quietNodeVersionNotice, translateAwsError } from '../lib/deploy/aws.js';
 import { resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
-import { renderPreview, securityNote } from '../lib/deploy/preview.js';
+import { renderPreview } from '../lib/deploy/preview.js';
+import { securityNote } from '../lib/security-relevance.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
 import { loadTemplates, requiredCapabilities, type Template, type TemplateParameter, type TemplateSet } from '../lib/deploy/templates.js';
 import { DEFINITIONS, synthesize } from './helpers/template.js';
@@ -325,6 +326,65 @@ describe('deploy: preview', () => {
     assert.match(rows[3]!, /^ {2}! LogGroup +AWS::Logs::LogGroup {2}\(LogGroupName\)$/);
     assert.match(rows[4]!, /^ {2}~ Bucket +AWS::S3::Bucket {2}\(Tags\)$/);
     assert.equal(preview.security.length, 2);
+  });
+
+  it('a nested stack updated without a change set of its own is "unknown" in the security summary, never "none"', () => {
+    const preview = renderPreview({
+      path: 'prod',
+      logicalId: 'prod',
+      changeSetId: 'cs',
+      children: [],
+      changes: [{ Action: 'Modify', LogicalResourceId: 'Network', ResourceType: 'AWS::CloudFormation::Stack', Replacement: 'False', Details: [{ Target: { Attribute: 'Properties', Name: 'TemplateURL' } }] }],
+    });
+    assert.match(preview.text, /^ {2}~ Network \(nested stack\): what it changes is unknown: CloudFormation gave no change set for it$/m);
+    assert.match(preview.text, /^Security-relevant changes: unknown, since what they change could not be read:\n {2}\* prod\/Network: CloudFormation gave no change set for it$/m);
+    assert.doesNotMatch(preview.text, /No security-relevant changes/);
+    assert.deepEqual(preview.unknown, ['prod/Network: CloudFormation gave no change set for it']);
+  });
+
+  it('a nested stack created without a change set of its own is shown from its template in out/, its security-relevant resources called out', () => {
+    const network = {
+      Resources: {
+        Vpc: { Type: 'AWS::EC2::VPC' },
+        PublicLoadBalancer: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer' },
+        AdminSecurityGroup: { Type: 'AWS::EC2::SecurityGroup' },
+        MasterRole: { Type: 'AWS::IAM::Role' },
+      },
+    } satisfies Template;
+    const preview = renderPreview(
+      { path: 'prod', logicalId: 'prod', changeSetId: 'cs', children: [], changes: [{ Action: 'Add', LogicalResourceId: 'Network', ResourceType: 'AWS::CloudFormation::Stack' }] },
+      (id) => (id === 'Network' ? network : undefined),
+    );
+    assert.match(preview.text, /^ {2}\+ Network \(nested stack\): created from its template in out\/$/m);
+    assert.match(preview.text, /^ {6}\+ PublicLoadBalancer +AWS::ElasticLoadBalancingV2::LoadBalancer {3}\[security: load-balancer scheme\]$/m);
+    assert.equal(preview.changeCount, 4);
+    assert.deepEqual(preview.security, [
+      'prod/Network/PublicLoadBalancer: load-balancer scheme (+)',
+      'prod/Network/AdminSecurityGroup: security-group rules (+)',
+      'prod/Network/MasterRole: IAM (+)',
+    ]);
+    assert.deepEqual(preview.unknown, []);
+    assert.match(preview.text, /Security-relevant changes \(3\)/);
+  });
+
+  it('one list of security-relevant changes covers interfaces, targets, bucket and key policies, endpoints, routes and IAM', () => {
+    const modify = (ResourceType: string, Name: string) => securityNote({ Action: 'Modify', ResourceType, Details: [{ Target: { Attribute: 'Properties', Name } }] });
+    assert.equal(modify('AWS::EC2::NetworkInterface', 'GroupSet'), 'network interface');
+    assert.equal(modify('AWS::EC2::NetworkInterface', 'Description'), undefined);
+    assert.equal(modify('AWS::EC2::NetworkInterfaceAttachment', 'InstanceId'), 'network interface');
+    assert.equal(modify('AWS::ElasticLoadBalancingV2::TargetGroup', 'Targets'), 'load-balancer targets');
+    assert.equal(modify('AWS::S3::BucketPolicy', 'PolicyDocument'), 'bucket policy');
+    assert.equal(modify('AWS::S3::Bucket', 'PublicAccessBlockConfiguration'), 'bucket access');
+    assert.equal(modify('AWS::KMS::Key', 'KeyPolicy'), 'key policy');
+    assert.equal(modify('AWS::KMS::Key', 'Description'), undefined);
+    assert.equal(modify('AWS::EC2::EIPAssociation', 'AllocationId'), 'public IP');
+    assert.equal(modify('AWS::EC2::VPCEndpoint', 'PolicyDocument'), 'VPC endpoint');
+    assert.equal(modify('AWS::EC2::SubnetRouteTableAssociation', 'RouteTableId'), 'internet routing');
+    assert.equal(securityNote({ Action: 'Add', ResourceType: 'AWS::EC2::RouteTable' }), 'internet routing');
+    assert.equal(securityNote({ Action: 'Add', ResourceType: 'AWS::IAM::InstanceProfile' }), 'IAM');
+    assert.equal(securityNote({ Action: 'Remove', ResourceType: 'AWS::IAM::ManagedPolicy' }), 'IAM');
+    // A bucket or key added or removed is data (the data gate's business), not access.
+    assert.equal(securityNote({ Action: 'Add', ResourceType: 'AWS::S3::Bucket' }), undefined);
   });
 
   it('a security group change that touches only its description is not called out', () => {

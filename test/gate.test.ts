@@ -145,6 +145,46 @@ describe('data gate: masters', () => {
   });
 });
 
+describe('data gate: nested stacks without a change set, and what holds data', () => {
+  const stack = (Action: ResourceChange['Action'], extra: Partial<ResourceChange> = {}): ResourceChange => ({ Action, LogicalResourceId: 'Network', ResourceType: 'AWS::CloudFormation::Stack', ...extra });
+  const root = (changes: ResourceChange[], unreadable?: Record<string, string>): StackChanges => ({ path: 'prod', logicalId: 'prod', changeSetId: 'root', changes, children: [], ...(unreadable ? { unreadable } : {}) });
+
+  it('refuses a nested stack updated without a change set of its own, by its logical ID, and lets it through when named without loosening a policy', () => {
+    const risks = findDataRisks(root([stack('Modify', { Replacement: 'False' })]), () => new Map());
+    assert.deepEqual(risks.map((r) => [r.stack, r.logicalId, r.action, r.why]), [['prod', 'Network', 'unknown', 'what it changes is unknown: CloudFormation gave no change set for it']]);
+    assert.throws(
+      () => checkDataGate(risks, [], 'dcos-cfn-1'),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.match(err.message, /^Refusing to execute change set dcos-cfn-1: it would remove or replace stateful resources \(data may be lost\):\n/);
+        assert.match(err.message, /^ {2}- prod: Network \(AWS::CloudFormation::Stack, a nested stack, with whatever stateful resources are in it\) would be updated, possibly removing or replacing what is in it: what it changes is unknown: CloudFormation gave no change set for it$/m);
+        assert.match(err.message, /^If that is intended, run again with --allow-replacement Network\.\nWhat happens inside Network is not known: check its template in out\/ against the deployed one/m);
+        return true;
+      },
+    );
+    assert.deepEqual(checkDataGate(risks, ['Network'], 'dcos-cfn-1'), [], 'allowed, and no stack policy is loosened for a whole stack');
+  });
+
+  it('says why when the nested change set could not be read, and counts a deleted nested stack as a removal', () => {
+    const unreadable = findDataRisks(root([stack('Modify', { ChangeSetId: 'arn:cs' })], { Network: 'reading its change set arn:cs failed: Access denied' }), () => new Map());
+    assert.equal(unreadable[0]?.why, 'what it changes is unknown: reading its change set arn:cs failed: Access denied');
+    const removed = findDataRisks(root([stack('Remove')]), () => new Map());
+    assert.deepEqual(removed.map((r) => [r.logicalId, r.action]), [['Network', 'remove']]);
+    assert.match(removed[0]!.why, /deleted with every resource in it/);
+  });
+
+  it('lets a nested stack it creates through: a new stack holds no data yet', () => {
+    assert.deepEqual(findDataRisks(root([stack('Add')]), () => new Map()), []);
+  });
+
+  it('guards every type that holds data, the audit retention rule\'s too (a database, a table, a file system, a secret)', () => {
+    const changes = ['AWS::RDS::DBInstance', 'AWS::DynamoDB::Table', 'AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret'].map(
+      (type, i): ResourceChange => ({ Action: 'Remove', LogicalResourceId: `Data${i}`, ResourceType: type }),
+    );
+    assert.deepEqual(findDataRisks(root(changes), () => new Map()).map((r) => r.kind), ['a database instance', 'a DynamoDB table', 'an EFS file system', 'a secret']);
+  });
+});
+
 describe("data gate: deploy of the 'ha' cluster refuses a change set that would restart its masters", function () {
   let out: string;
 

@@ -85,6 +85,13 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
 25. An AWS::EC2::Instance ignored `DisableApiTermination` (DescribeInstanceAttribute said false for an instance
    the template protects): it is set on the instance. (Deleting the stack still terminates it, as before.)
 
+26. NOT CLOSED: a change set made with IncludeNestedStacks has no nested change sets: a nested stack's
+   ResourceChange carries no ChangeSetId, so what an update does inside a nested stack cannot be read. AWS makes one
+   per nested stack it creates or updates (ParentChangeSetId/RootChangeSetId on it). Deploy's preview then says
+   "unknown" for that stack and its data gate refuses it until `--allow-replacement <NestedStack>` names it, so the
+   tests that update a nested stack here name it, saying so; the behaviour with real nested change sets, and with one
+   that cannot be read, is tested with aws-sdk-client-mock (test/deploy-mock.test.ts, test/gate.test.ts).
+
 For tests, not a gap: with DCOS_CFN_MOTO_FAIL_CREATE=LogicalId in its environment, the launcher fails the creation
 of every resource with that logical ID, the way AWS fails one it cannot make (a quota, capacity, a bad image): the
 way to show what a failed create leaves behind.

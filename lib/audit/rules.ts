@@ -12,6 +12,7 @@ import { PRIVILEGE_RULES } from './privilege.js';
 import { covers } from './ranges.js';
 import { refsIn, resolvedProperties, type ResourceRef } from './resolve.js';
 import { SECRET_RULES } from './secrets.js';
+import { DATA_TYPES } from '../stateful.js';
 import { USER_DATA_RULES } from './user-data.js';
 
 export type { Rule };
@@ -26,12 +27,6 @@ export const CONTROL_PORTS: Readonly<Record<number, string>> = {
   8181: 'Exhibitor',
 };
 
-/** Resource types that hold state a replacement or stack deletion would lose. */
-export const STATEFUL_TYPES = [
-  'AWS::S3::Bucket', 'AWS::EC2::Volume', 'AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::DynamoDB::Table',
-  'AWS::EFS::FileSystem', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret',
-  'AWS::OpenSearchService::Domain', 'AWS::Backup::BackupVault',
-];
 
 const hardenedRoles: readonly Role[] = ['master', 'private-agent', 'public-agent', 'admin'];
 
@@ -178,24 +173,35 @@ const exposureAsExpected: Rule = {
     }),
 };
 
-/** Deletion policies that keep a stateful resource's data when its stack is deleted. */
-const RETAINED_ON_DELETE = ['Retain', 'RetainExceptOnCreate', 'Snapshot'];
+/** Deletion policies that keep a stateful resource's data when its stack is deleted (Snapshot: only where the type supports it). */
+const RETAINED_ON_DELETE = ['Retain', 'RetainExceptOnCreate'];
 /** UpdateReplacePolicy values that keep the old resource's data on replacement (it has no RetainExceptOnCreate). */
-const RETAINED_ON_REPLACE = ['Retain', 'Snapshot'];
+const RETAINED_ON_REPLACE = ['Retain'];
+
+/** True when `policy` keeps the data of a resource of `type` (Snapshot counts only for a type that supports it). */
+function keepsData(policy: string | undefined, retained: readonly string[], type: string): boolean {
+  return retained.includes(policy ?? '') || (policy === 'Snapshot' && DATA_TYPES[type]?.snapshot === true);
+}
+
+/** What to write instead, for a resource of `type`. */
+const advice = (type: string) =>
+  `set DeletionPolicy to RetainExceptOnCreate (or Retain${DATA_TYPES[type]?.snapshot ? ', or Snapshot' : ''}) and UpdateReplacePolicy to Retain${DATA_TYPES[type]?.snapshot ? ' (or Snapshot)' : ''}`;
 
 const statefulRetained: Rule = {
   id: 'DCOS.CFN.3',
   title: 'Every stateful resource is retained on deletion and replacement',
   check: (set) =>
-    resourcesOfType(set, ...STATEFUL_TYPES)
-      .filter((ref) => !RETAINED_ON_DELETE.includes(ref.resource!.DeletionPolicy ?? '') || !RETAINED_ON_REPLACE.includes(ref.resource!.UpdateReplacePolicy ?? ''))
-      .map((ref) =>
-        finding(
+    resourcesOfType(set, ...Object.keys(DATA_TYPES))
+      .filter((ref) => !keepsData(ref.resource!.DeletionPolicy, RETAINED_ON_DELETE, ref.type ?? '') || !keepsData(ref.resource!.UpdateReplacePolicy, RETAINED_ON_REPLACE, ref.type ?? ''))
+      .map((ref) => {
+        const snapshotIgnored = [ref.resource!.DeletionPolicy, ref.resource!.UpdateReplacePolicy].includes('Snapshot') && !DATA_TYPES[ref.type ?? '']?.snapshot;
+        return finding(
           statefulRetained,
           ref,
-          `${ref.type} has DeletionPolicy ${ref.resource!.DeletionPolicy ?? 'Delete (default)'} and UpdateReplacePolicy ${ref.resource!.UpdateReplacePolicy ?? 'Delete (default)'}; set DeletionPolicy to RetainExceptOnCreate (or Retain) and UpdateReplacePolicy to Retain`,
-        ),
-      ),
+          `${ref.type} has DeletionPolicy ${ref.resource!.DeletionPolicy ?? 'Delete (default)'} and UpdateReplacePolicy ${ref.resource!.UpdateReplacePolicy ?? 'Delete (default)'}` +
+            `${snapshotIgnored ? ` (${ref.type} has no snapshots: Snapshot keeps nothing)` : ''}; ${advice(ref.type ?? '')}`,
+        );
+      }),
 };
 
 const flowLogsOn: Rule = {

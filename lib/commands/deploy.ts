@@ -19,7 +19,8 @@ executes, follows the events of every stack and prints the cluster's outputs. No
 Deploy:
   --stack-name NAME             root stack (required)
   --allow-replacement ID ...    stateful logical IDs (or Nested/ID) that may be removed or replaced,
-                                or one master that may be stopped and started (never two at once)
+                                or one master that may be stopped and started (never two at once),
+                                or a nested stack updated or deleted without a change set to read
   --no-execute                  create the change set and leave it for review; prints its name
                                 (executed from the console, it gets none of deploy's stack policies
                                 or termination protection)

@@ -1,7 +1,7 @@
 /**
  * Change sets: create one (CREATE for a new stack or one in REVIEW_IN_PROGRESS, UPDATE otherwise,
  * nested stacks included, drift-aware on request), wait for it (bounded), read every page of it and of its
- * nested change sets, explain one that failed, delete it (with the empty stack a CREATE made), and find other
+ * nested change sets (a nested stack whose change set is missing or unreadable is `opaque`: its changes are unknown), explain one that failed, delete it (with the empty stack a CREATE made), and find other
  * change sets in flight on the stack (another deploy at its prompt, one being computed or executed).
  *
  * Change sets are described with `IncludePropertyValues`, so that each property change carries its `Path`
@@ -27,7 +27,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
-import { awsErrorMessage, awsErrorName } from './aws.js';
+import { AwsCallError, awsErrorMessage, awsErrorName, isTransient } from './aws.js';
 import { duration, sleep } from './progress.js';
 
 export type ChangeSetType = 'CREATE' | 'UPDATE';
@@ -224,6 +224,51 @@ export interface StackChanges {
   /** Changes to this stack's own resources, nested stacks included as resources. */
   readonly changes: readonly ResourceChange[];
   readonly children: readonly StackChanges[];
+  /** Nested stacks whose change set CloudFormation named but could not be read, by logical ID, with why. */
+  readonly unreadable?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A nested stack the change set adds, updates or removes without a change set of its own that was read: what it does
+ * inside that stack is unknown. CloudFormation makes one for each nested stack it creates or updates when asked with
+ * IncludeNestedStacks (its ResourceChange carries the nested `ChangeSetId`); none for a nested stack it deletes, and an
+ * emulator may make none at all (moto does not).
+ */
+export interface OpaqueStack {
+  /** The nested stack's path, `Root/Network`. */
+  readonly path: string;
+  /** The stack whose change set names it, `Root`. */
+  readonly parent: string;
+  /** The parent's change to it (Action Add, Modify, Remove or Dynamic). */
+  readonly change: ResourceChange;
+  /** Why its changes are unknown, to follow "what it changes is unknown: ". */
+  readonly why: string;
+}
+
+const NESTED_STACK = 'AWS::CloudFormation::Stack';
+
+/**
+ * True for AWS refusing to describe a change set (access denied, not found, a validation error): its changes are then
+ * unknown. Credentials, network, throttling and server problems stop the run instead, as any other call's do.
+ */
+function refusedByAws(err: unknown): boolean {
+  if (err instanceof AwsCallError) return err.problem === 'access';
+  return !(err instanceof UserError) && typeof err === 'object' && err !== null && '$metadata' in err && !isTransient(err);
+}
+
+/** The nested stacks of the tree whose changes are unknown (see OpaqueStack), parents first. */
+export function opaqueStacks(tree: StackChanges): OpaqueStack[] {
+  return flattenTree(tree).flatMap((stack) =>
+    stack.changes
+      .filter((c) => c.ResourceType === NESTED_STACK && !stack.children.some((child) => child.logicalId === c.LogicalResourceId))
+      .map((change) => {
+        const id = change.LogicalResourceId ?? '?';
+        const why =
+          stack.unreadable?.[id] ??
+          (change.Action === 'Remove' ? 'the stack is deleted with every resource in it, and CloudFormation makes no change set for that' : 'CloudFormation gave no change set for it');
+        return { path: `${stack.path}/${id}`, parent: stack.path, change, why };
+      }),
+  );
 }
 
 /** What CloudFormation puts in StatusReason when it left changes out of an answer with property values. */
@@ -288,10 +333,17 @@ export async function readChangeSetTree(
   const read = await readPages(cfn, changeSetId, true, first);
   const changes = read.statusReason?.includes(INCOMPLETE_VALUES) ? restoreLeftOut(read.changes, (await readPages(cfn, changeSetId, false)).changes) : read.changes;
   const children: StackChanges[] = [];
+  const unreadable: Record<string, string> = {};
   for (const change of changes) {
-    if (change.ResourceType === 'AWS::CloudFormation::Stack' && change.ChangeSetId) {
+    if (change.ResourceType === NESTED_STACK && change.ChangeSetId) {
       const id = change.LogicalResourceId ?? '?';
-      children.push(await readChangeSetTree(cfn, change.ChangeSetId, `${path}/${id}`, id));
+      try {
+        children.push(await readChangeSetTree(cfn, change.ChangeSetId, `${path}/${id}`, id));
+      } catch (err) {
+        // Its changes are then unknown (opaqueStacks): the preview says so and the data gate refuses it.
+        if (!refusedByAws(err)) throw err;
+        unreadable[id] = `reading its change set ${change.ChangeSetId} failed: ${awsErrorMessage(err).split('\n')[0]}`;
+      }
     }
   }
   return {
@@ -302,6 +354,7 @@ export async function readChangeSetTree(
     ...(read.deploymentMode ? { deploymentMode: read.deploymentMode } : {}),
     changes,
     children,
+    ...(Object.keys(unreadable).length ? { unreadable } : {}),
   };
 }
 

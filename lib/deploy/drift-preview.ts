@@ -31,7 +31,7 @@ import type { ResourceChange, ResourceChangeDetail, StackResourceDrift } from '@
 import { isDeepStrictEqual } from 'node:util';
 import { securityLabel, topProperty } from '../drift/classify.js';
 import { clip, type DriftedResource, type DriftReport } from '../drift/report.js';
-import { flattenTree, type StackChanges } from './change-set.js';
+import { flattenTree, opaqueStacks, type StackChanges } from './change-set.js';
 import type { DriftCheck } from './drift-check.js';
 
 /**
@@ -195,29 +195,22 @@ function stacksByDriftPath(tree: StackChanges | undefined): Map<string, StackCha
 }
 
 /**
- * Nested stacks the change set updates without a change set of their own to read (CloudFormation gives one for
- * each with IncludeNestedStacks; an emulator may not), by drift path: what they change is unknown.
+ * Fates for the nested stacks the change set updates or deletes without a change set to read (opaqueStacks), by drift
+ * path: what the deploy does to their drift is unknown.
  */
-function opaqueStacks(stacks: Map<string, StackChanges>): Map<string, Fate> {
-  const opaque = new Map<string, Fate>();
-  for (const [path, stack] of stacks) {
-    for (const change of stack.changes) {
-      if (change.ResourceType !== 'AWS::CloudFormation::Stack' || change.Action === 'Add' || stack.children.some((c) => c.logicalId === change.LogicalResourceId)) continue;
-      const nested = path === 'Root' ? change.LogicalResourceId ?? '?' : `${path}/${change.LogicalResourceId ?? '?'}`;
-      opaque.set(
-        nested,
-        change.Action === 'Remove'
-          ? { fate: 'overwrite', why: `this deploy deletes stack ${nested}` }
-          : { fate: 'may-overwrite', why: `this deploy updates stack ${nested}, and CloudFormation gave no change set for it` },
-      );
-    }
+function opaqueFates(tree: StackChanges | undefined): Map<string, Fate> {
+  const fates = new Map<string, Fate>();
+  if (!tree) return fates;
+  for (const { path, change, why } of opaqueStacks(tree)) {
+    if (change.Action === 'Add') continue;
+    const nested = path.slice(tree.path.length + 1);
+    fates.set(nested, change.Action === 'Remove' ? { fate: 'overwrite', why: `this deploy deletes stack ${nested}` } : { fate: 'may-overwrite', why: `this deploy updates stack ${nested}, and ${why}` });
   }
-  return opaque;
+  return fates;
 }
 
 /** Items for what drift detection found. */
-function detectedItems(drifted: readonly DriftedResource[], stacks: Map<string, StackChanges>, revert: boolean): DriftItem[] {
-  const opaque = opaqueStacks(stacks);
+function detectedItems(drifted: readonly DriftedResource[], stacks: Map<string, StackChanges>, opaque: Map<string, Fate>, revert: boolean): DriftItem[] {
   return drifted.flatMap((r): DriftItem[] => {
     const stack = stacks.get(r.stack);
     const change = stack?.changes.find((c) => c.LogicalResourceId === r.logicalId);
@@ -359,7 +352,7 @@ export function renderDriftPreview(check: DriftCheck, tree: StackChanges | undef
   const revert = tree?.deploymentMode === 'REVERT_DRIFT';
   const stacks = stacksByDriftPath(tree);
   if (check.kind === 'skipped' && !revert) return { text: check.why ? `Drift: ${check.why}` : '', items: [] };
-  const detected = check.kind === 'checked' ? detectedItems(check.report.drifted, stacks, revert) : [];
+  const detected = check.kind === 'checked' ? detectedItems(check.report.drifted, stacks, opaqueFates(tree), revert) : [];
   const items = sortItems(revert ? mergeItems(detected, changeSetItems(stacks)) : detected);
   const lines: string[] = [];
   if (check.kind === 'checked') {

@@ -6,11 +6,17 @@
  * would touch more than one master that way is refused even then: DC/OS keeps its ZooKeeper quorum only
  * while masters go one at a time. It reads the change set only, so it applies alike to a normal and to a
  * drift-aware (`--revert-drift`) change set.
+ *
+ * A nested stack the change set updates or deletes without a change set of its own to read (OpaqueStack,
+ * lib/deploy/change-set.ts: none was given, or reading it failed) may remove or replace anything in it, so it is
+ * refused too, by the nested stack's logical ID, until `--allow-replacement` names that stack. Allowing it loosens no
+ * stack policy: the policies still deny replacing or deleting the stateful resources inside. A nested stack it
+ * creates holds no data yet and is let through.
  */
 import type { ResourceChange } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../errors.js';
 import { nearest } from '../suggest.js';
-import { flattenTree, type StackChanges } from './change-set.js';
+import { flattenTree, opaqueStacks, type StackChanges } from './change-set.js';
 import { INSTANCE_INTERRUPTION_PROPERTIES } from './instance-updates.js';
 import { MASTER_KIND, STATEFUL_TYPES, statefulResources } from './stateful.js';
 import type { TemplateSet } from './templates.js';
@@ -22,7 +28,8 @@ export interface DataRisk {
   readonly resourceType: string;
   /** What the resource holds, "a subnet". */
   readonly kind: string;
-  readonly action: 'remove' | 'replace' | 'maybe replace' | 'interrupt';
+  /** `unknown`: a nested stack updated without a change set to read, which may remove or replace anything in it. */
+  readonly action: 'remove' | 'replace' | 'maybe replace' | 'interrupt' | 'unknown';
   readonly why: string;
 }
 
@@ -82,8 +89,16 @@ export function findDataRisks(tree: StackChanges, stateful: (path: string) => Re
       }
     }
   }
+  for (const opaque of opaqueStacks(tree)) {
+    if (opaque.change.Action === 'Add') continue;
+    const base = { stack: opaque.parent, logicalId: opaque.change.LogicalResourceId ?? '?', resourceType: opaque.change.ResourceType ?? '?', kind: NESTED_STACK_KIND };
+    risks.push(opaque.change.Action === 'Remove' ? { ...base, action: 'remove', why: opaque.why } : { ...base, action: 'unknown', why: `what it changes is unknown: ${opaque.why}` });
+  }
   return risks;
 }
+
+/** What a nested stack holds, as the gate names it. */
+const NESTED_STACK_KIND = 'a nested stack, with whatever stateful resources are in it';
 
 /** A risk is allowed when `--allow-replacement` names its logical ID, or `Stack/LogicalId`. */
 function allowed(risk: DataRisk, allow: readonly string[]): boolean {
@@ -91,7 +106,13 @@ function allowed(risk: DataRisk, allow: readonly string[]): boolean {
   return allow.includes(risk.logicalId) || (nested !== '' && allow.includes(`${nested}/${risk.logicalId}`));
 }
 
-const VERBS: Record<DataRisk['action'], string> = { remove: 'removed', replace: 'replaced', 'maybe replace': 'possibly replaced', interrupt: 'stopped and started' };
+const VERBS: Record<DataRisk['action'], string> = {
+  remove: 'removed',
+  replace: 'replaced',
+  'maybe replace': 'possibly replaced',
+  interrupt: 'stopped and started',
+  unknown: 'updated, possibly removing or replacing what is in it',
+};
 
 const line = (r: DataRisk) => `  - ${r.stack}: ${r.logicalId} (${r.resourceType}, ${r.kind}) would be ${VERBS[r.action]}: ${r.why}`;
 
@@ -118,13 +139,19 @@ export function checkDataGate(risks: readonly DataRisk[], allow: readonly string
     const losing = refused.some((r) => r.action !== 'interrupt');
     const stopping = refused.some((r) => r.action === 'interrupt');
     const what = [losing ? 'remove or replace stateful resources (data may be lost)' : '', stopping ? 'stop and start a master (DC/OS loses it while it restarts)' : ''].filter(Boolean).join(', and ');
+    const opaque = refused.filter((r) => r.kind === NESTED_STACK_KIND);
+    const unread = opaque.length
+      ? `\nWhat happens inside ${opaque.map((r) => r.logicalId).join(', ')} is not known: check its template in out/ against the deployed one ` +
+        `(or the nested change set in the console) first. Naming a nested stack accepts that; its stack policy still denies replacing or deleting the stateful resources in it.`
+      : '';
     throw new UserError(
       `Refusing to execute change set ${changeSetName}: it would ${what}:\n` +
         `${refused.map(line).join('\n')}\n` +
-        `If that is intended, run again with --allow-replacement ${names}${stopping ? ' (for a master: when DC/OS can lose it for its restart)' : ''}.`,
+        `If that is intended, run again with --allow-replacement ${names}${stopping ? ' (for a master: when DC/OS can lose it for its restart)' : ''}.${unread}`,
     );
   }
-  return risks.filter((r) => r.action !== 'interrupt' && allowed(r, allow));
+  // Stack policies are loosened for resources named one by one, never for a whole nested stack nor for a restart.
+  return risks.filter((r) => r.action !== 'interrupt' && r.kind !== NESTED_STACK_KIND && allowed(r, allow));
 }
 
 /**

@@ -187,7 +187,7 @@ export async function plan(props: PlanProps, purpose: ChangeSetPurpose = 'deploy
       const tree = await readChangeSetTree(cfn, changeSet.id, stackName, stackName, ready.first);
       if (revertDrift) requireDriftAware(tree, stackName, props.endpointUrl);
       const drift = renderDriftPreview(await settled(detection.result), tree);
-      return { kind: 'changes', type: state.type, ...(state.stack ? { stack: state.stack } : {}), tree, preview: renderPreview(tree), drift, ...owned };
+      return { kind: 'changes', type: state.type, ...(state.stack ? { stack: state.stack } : {}), tree, preview: renderPreview(tree, (id) => templates.nested[id]?.template), drift, ...owned };
     } catch (err) {
       if (err instanceof InterruptedError) throw err;
       if (err instanceof ChangeSetFailedError) {

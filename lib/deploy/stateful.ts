@@ -1,18 +1,25 @@
 /**
- * Which resources hold data: masters and their volumes, the VPN gateway (its CA), buckets, log groups,
- * keys, the VPC and subnets. Deploy's data gate and the stack policies both start from this list.
+ * What deploy's data gate and the stack policies guard: the types that hold data (lib/stateful.ts, the list the
+ * audit's retention rule uses too), plus the gate's own additions: the VPC and subnets, which hold no data but
+ * whose replacement replaces every instance in them, and masters and the VPN gateway (its CA) by their role.
  */
+import { DATA_TYPES } from '../stateful.js';
 import { taggedRole } from '../template.js';
 import type { Template, TemplateResource } from './templates.js';
 
-/** Resource types that are stateful whatever their properties, with what they hold. */
-export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
-  'AWS::EC2::Volume': 'an EBS volume',
-  'AWS::S3::Bucket': 'an S3 bucket',
-  'AWS::Logs::LogGroup': 'a log group',
-  'AWS::KMS::Key': 'a KMS key',
+/**
+ * The gate's additions by type: not retained by the audit (a retained VPC would outlive its stack, empty), but
+ * replacing one replaces the masters, agents and gateway in it.
+ */
+const CARRIER_TYPES: Readonly<Record<string, string>> = {
   'AWS::EC2::VPC': 'the VPC',
   'AWS::EC2::Subnet': 'a subnet',
+};
+
+/** Resource types that are stateful whatever their properties, with what they hold: DATA_TYPES and CARRIER_TYPES. */
+export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(DATA_TYPES).map(([type, { holds }]) => [type, holds])),
+  ...CARRIER_TYPES,
 };
 
 /** What a master instance holds, as `statefulKind` names it. */

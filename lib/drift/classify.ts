@@ -1,11 +1,9 @@
 /**
  * What a drifted resource means for security, and which reported differences are not drift.
  *
- * Security relevance uses deploy's preview rules (security groups and their rules, IAM, load balancers
- * and listeners, public addresses, instance network access; lib/deploy/preview.ts), so a change and a
- * drift of the same property are called out alike, plus two of drift's own: any drift of a master
- * (the `dcos:role` tag in the resource's expected properties) and of a network interface's groups or
- * subnet.
+ * Security relevance uses the list deploy's preview uses (lib/security-relevance.ts), so a change and a
+ * drift of the same property are called out alike, plus one of drift's own: any drift of a master (the
+ * `dcos:role` tag in the resource's expected properties).
  *
  * Not drift: CloudFormation compares a security group's actual rules with the rules its template
  * declares inline, and reports a rule declared by a separate AWS::EC2::SecurityGroupIngress/Egress
@@ -14,7 +12,7 @@
  * of all the stacks and, when one declares exactly that rule on that group, explained by it.
  */
 import type { StackResourceDrift } from '@aws-sdk/client-cloudformation';
-import { securityNote } from '../deploy/preview.js';
+import { securityNote } from '../security-relevance.js';
 import { taggedRole } from '../template.js';
 
 /** One property difference, as CloudFormation reports it (values are JSON text or plain strings). */
@@ -25,11 +23,6 @@ export interface PropertyDrift {
   readonly expected: string;
   readonly actual: string;
 }
-
-/** Drift-only security rules: resource type and the top-level properties that matter (any, when absent). */
-const DRIFT_RULES: readonly { readonly types: RegExp; readonly properties?: readonly string[]; readonly label: string }[] = [
-  { types: /^AWS::EC2::NetworkInterface$/, properties: ['GroupSet', 'SubnetId', 'PrivateIpAddress'], label: 'network interface' },
-];
 
 /** The resource's properties as CloudFormation expects them (parsed ExpectedProperties), or {}. */
 export function expectedProperties(drift: StackResourceDrift): Record<string, unknown> {
@@ -57,15 +50,11 @@ export function securityLabel(drift: StackResourceDrift, properties: readonly Pr
   if (type === 'AWS::EC2::Instance' && roleOf(drift) === 'master') return 'a master';
   const names = [...new Set(properties.map((p) => topProperty(p.path)))];
   const deleted = drift.StackResourceDriftStatus === 'DELETED';
-  const label = securityNote({
+  return securityNote({
     ResourceType: type,
     Action: deleted ? 'Remove' : 'Modify',
     Details: names.map((Name) => ({ Target: { Attribute: 'Properties', Name } })),
   });
-  if (label) return label;
-  const rule = DRIFT_RULES.find((r) => r.types.test(type));
-  if (rule && (deleted || !rule.properties || names.some((n) => rule.properties!.includes(n)))) return rule.label;
-  return undefined;
 }
 
 /** Fields that make two security-group rules the same rule (descriptions and owners aside). */
