@@ -95,8 +95,9 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    ParentChangeSetId, RootChangeSetId and IncludeNestedStacks; Status CREATE_COMPLETE, ExecutionStatus UNAVAILABLE with
    StatusReason "Only executable from the root change set." (what AWS answers, as users of it report), and executing it
    alone fails with InvalidChangeSetStatus. Executing the root executes them (moto updates nested stacks with their
-   parent, gap 4), and deleting the root change set, or its stack, deletes them. Like every moto change set they carry
-   no Replacement or property Details.
+   parent, gap 4), and deleting the root change set, or its stack, deletes them. A nested template moto cannot read
+   fails the root change set (FAILED, with why). Like every moto change set they carry no Replacement or property
+   Details.
 
 For tests, not a gap: with DCOS_CFN_MOTO_FAIL_CREATE=LogicalId in its environment, the launcher fails the creation
 of every resource with that logical ID, the way AWS fails one it cannot make (a quota, capacity, a bad image): the
@@ -1020,7 +1021,13 @@ def create_change_set_with_nested(self):
     if self._get_bool_param("IncludeNestedStacks", False):
         root.include_nested_stacks = True
         if root.status == "CREATE_COMPLETE":
-            add_nested_change_sets(backend, root, root)
+            try:
+                add_nested_change_sets(backend, root, root)
+            except Exception as error:  # a nested template moto cannot read or parse: the root fails, as on AWS
+                for nested in nested_of(backend, root.change_set_id):
+                    del backend.change_sets[nested.change_set_id]
+                root.status, root.execution_status = "FAILED", "UNAVAILABLE"
+                root.status_reason = f"A nested change set was not successfully created: {failure_message(error)}"
     return result
 
 

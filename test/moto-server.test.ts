@@ -384,6 +384,14 @@ describe('moto launcher: CloudFormation behaviour plain moto lacks', function ()
     assert.equal((await describe(nestedId(tree, 'Child')!)).ExecutionStatus, 'EXECUTE_COMPLETE');
     const updated = (await cfn.send(new DescribeStacksCommand({ StackName: childStack }))).Stacks![0]!;
     assert.deepEqual(updated.Parameters, [{ ParameterKey: 'Retention', ParameterValue: '60' }]);
+
+    // a nested template that cannot be read fails the root change set, as on AWS
+    const { Id: broken } = await cfn.send(
+      new CreateChangeSetCommand({ StackName: 'launcher-nested', ChangeSetName: 'broken', ChangeSetType: 'UPDATE', TemplateBody: root({ New: nested('missing.yaml') }), IncludeNestedStacks: true }),
+    );
+    const failed = await describe(broken!);
+    assert.deepEqual([failed.Status, failed.ExecutionStatus], ['FAILED', 'UNAVAILABLE']);
+    assert.match(failed.StatusReason ?? '', /^A nested change set was not successfully created: /);
     s3.destroy();
   });
 });
