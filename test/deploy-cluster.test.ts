@@ -60,13 +60,11 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     return dir;
   }
 
-  // moto makes no nested change sets (launcher, gap 26), so the data gate refuses a nested stack it updates until named.
-  const run = (dir: string, parameters: Record<string, string> = PARAMETERS, allowReplacement: readonly string[] = []) =>
+  const run = (dir: string, parameters: Record<string, string> = PARAMETERS) =>
     measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, {
       templates: loadTemplates(dir),
       stackName: STACK,
       parameters,
-      allowReplacement,
       endpointUrl: moto!.endpoint,
       confirm: async () => true,
       print: (line) => lines.push(line),
@@ -100,10 +98,12 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
 
   it('uploads only the changed nested template when one definition value changes', async () => {
     lines.length = 0;
-    const measured = await run(await synth(defineCluster({ name: 'dcos', privateAgents: { count: 6 } })), PARAMETERS, ['Agents']);
+    const measured = await run(await synth(defineCluster({ name: 'dcos', privateAgents: { count: 6 } })));
     assert.equal(measured.result.kind, 'deployed', `${lines.join('\n')}\n${JSON.stringify(measured.result)}`);
     assert.equal(measured.calls['PutObject'], 1, JSON.stringify(measured.calls));
     assert.ok(lines.some((l) => /1 uploaded, 3 already there/.test(l)), lines.join('\n'));
+    // read through the Agents stack's nested change set (launcher, gap 26): its auto scaling group is what changes
+    assert.match(lines.join('\n'), /^dcos-e2e\n {2}~ Agents \(nested stack\)\n {6}~ PrivateAgentGroup +AWS::AutoScaling::AutoScalingGroup\n {2}\(/m, lines.join('\n'));
   });
 
   /** What a deploy's change set changed in the root stack, as CloudFormation reports it: `Action LogicalId`. */
@@ -138,9 +138,13 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
   it("rolls a new agent image to the agents' stack alone: the masters keep their own image", async () => {
     lines.length = 0;
     const before = await master();
-    const { result } = await run(await synth(MOVED), { ...PARAMETERS, NodeImageId: 'ami-87654321' }, ['Agents']);
+    const { result } = await run(await synth(MOVED), { ...PARAMETERS, NodeImageId: 'ami-87654321' });
     assert.equal(result.kind, 'deployed', lines.join('\n'));
     assert.deepEqual(await rootChanges(result.kind === 'deployed' ? result.changeSet : ''), ['Modify Agents']);
+    // inside Agents (its nested change set, launcher gap 26): the two launch templates that take the image parameter
+    const preview = lines.join('\n');
+    assert.match(preview, /^dcos-e2e\n {2}~ Agents \(nested stack\)\n {6}~ PrivateAgentLaunchTemplate +AWS::EC2::LaunchTemplate .*\n {6}~ PublicAgentLaunchTemplate +AWS::EC2::LaunchTemplate .*\n {2}\(/m, preview);
+    assert.match(preview, /^ {2}\* dcos-e2e\/Agents\/PrivateAgentLaunchTemplate: public IP \/ instance profile \(~\)$/m, preview);
     const { cfn } = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
     const parameters = Object.fromEntries(((await cfn.send(new DescribeStacksCommand({ StackName: STACK }))).Stacks![0]!.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
     assert.equal(parameters['NodeImageId'], 'ami-87654321');

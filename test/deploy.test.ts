@@ -92,8 +92,9 @@ describe('deploy against moto_server (end to end)', function () {
       const result = await diff({ ...props(changed), clients });
       assert.equal(result.kind, 'changes');
       assert.ok(result.kind === 'changes');
-      // moto makes no nested change sets (launcher, gap 26): what Logs changes is unknown, and said so.
-      assert.match(result.preview.text, /^ {2}~ Logs \(nested stack\): what it changes is unknown: CloudFormation gave no change set for it$/m);
+      // read through Logs' nested change set (launcher, gap 26): the log group inside it is what changes
+      assert.match(result.preview.text, /^ {2}~ Logs \(nested stack\)\n {6}~ ClusterLogs +AWS::Logs::LogGroup$/m);
+      assert.doesNotMatch(result.preview.text, /unknown/);
       assert.doesNotMatch(result.preview.text, /Network/);
       const stack = (await clients.cfn.send(new DescribeStacksCommand({ StackName: STACK }))).Stacks![0]!;
       assert.equal(stack.StackStatus, 'CREATE_COMPLETE');
@@ -106,14 +107,13 @@ describe('deploy against moto_server (end to end)', function () {
     const changed = writeCluster((file, text) => (file === 'logs.yaml' ? text.replace('RetentionInDays: 30', 'RetentionInDays: 60') : text), mkdtempSync(join(tmpdir(), 'deploy-v2-')));
     try {
       lines.length = 0;
-      // The gate refuses Logs until named: moto gives no change set for it.
-      const measured = await measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, { ...props(changed), allowReplacement: ['Logs'] });
+      const measured = await measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, props(changed));
       assert.equal(measured.result.kind, 'deployed');
       assert.ok(measured.result.kind === 'deployed');
       assert.equal(measured.result.status, 'UPDATE_COMPLETE');
       assert.equal(measured.calls['PutObject'], 1);
       assert.ok(lines.includes('Templates in s3://dcos-cfn-templates-123456789012-us-east-1: 1 uploaded, 1 already there.'), lines.join('\n'));
-      assert.match(lines.join('\n'), /^ {2}~ Logs \(nested stack\): what it changes is unknown/m);
+      assert.match(lines.join('\n'), /^ {2}~ Logs \(nested stack\)\n {6}~ ClusterLogs +AWS::Logs::LogGroup$/m);
       assert.equal(measured.result.outputs.find((o) => o.OutputKey === 'LogGroupName')?.OutputValue, '/dcos/fixture');
       // and again: nothing left to do
       const again = await measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, props(changed));

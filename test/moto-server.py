@@ -85,12 +85,19 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
 25. An AWS::EC2::Instance ignored `DisableApiTermination` (DescribeInstanceAttribute said false for an instance
    the template protects): it is set on the instance. (Deleting the stack still terminates it, as before.)
 
-26. NOT CLOSED: a change set made with IncludeNestedStacks has no nested change sets: a nested stack's
-   ResourceChange carries no ChangeSetId, so what an update does inside a nested stack cannot be read. AWS makes one
-   per nested stack it creates or updates (ParentChangeSetId/RootChangeSetId on it). Deploy's preview then says
-   "unknown" for that stack and its data gate refuses it until `--allow-replacement <NestedStack>` names it, so the
-   tests that update a nested stack here name it, saying so; the behaviour with real nested change sets, and with one
-   that cannot be read, is tested with aws-sdk-client-mock (test/deploy-mock.test.ts, test/gate.test.ts).
+26. A change set made with IncludeNestedStacks had no nested change sets: a nested stack's ResourceChange carried no
+   ChangeSetId, so what an update does inside a nested stack could not be read. Now, as on AWS, each nested stack the
+   change set adds or modifies gets its own change set (none for one it removes), named by ChangeSetId on the parent's
+   ResourceChange, recursively: computed from the nested stack's new template (its TemplateURL, from moto's S3) and the
+   Parameters the parent passes it, resolved with the parent's new parameter values (so gap 20 shows a new value there
+   too; an output of a stack not made yet is {{changeSet:KNOWN_AFTER_APPLY}}); for a stack the execution creates, every
+   resource is an Add. DescribeChangeSet on it gives the nested stack's StackId/StackName, its Changes and Parameters,
+   ParentChangeSetId, RootChangeSetId and IncludeNestedStacks; Status CREATE_COMPLETE, ExecutionStatus UNAVAILABLE with
+   StatusReason "Only executable from the root change set." (what AWS answers, as users of it report), and executing it
+   alone fails with InvalidChangeSetStatus. Executing the root executes them (moto updates nested stacks with their
+   parent, gap 4), and deleting the root change set, or its stack, deletes them. A nested template moto cannot read
+   fails the root change set (FAILED, with why). Like every moto change set they carry no Replacement or property
+   Details.
 
 For tests, not a gap: with DCOS_CFN_MOTO_FAIL_CREATE=LogicalId in its environment, the launcher fails the creation
 of every resource with that logical ID, the way AWS fails one it cannot make (a quota, capacity, a bad image): the
@@ -104,7 +111,7 @@ import sys
 
 import yaml
 from moto.cloudformation import models, parsing, responses
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
+from moto.cloudformation.exceptions import CloudFormationError, UnformattedGetAttTemplateException, ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
@@ -616,6 +623,15 @@ def referenced_names(value):
     return found
 
 
+def parameter_string(value):
+    """A parameter value as CloudFormation passes it: a string, a list joined with commas (moto keeps lists and numbers)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def diff_with_parameters(self):
     resource_map = self.stack.resource_map
     by_action = resource_map.build_resource_diff(self.template_dict)
@@ -624,7 +640,7 @@ def diff_with_parameters(self):
         old_declared = (resource_map._template or {}).get("Parameters", {}) or {}
 
         def value(given, declared, name):
-            return given.get(name, (declared.get(name) or {}).get("Default"))
+            return parameter_string(given.get(name, (declared.get(name) or {}).get("Default")))
 
         changed = {
             name
@@ -893,6 +909,184 @@ def run_instances_as_the_template_says(self, image_id, count, user_data, securit
 
 
 ec2_instances.InstanceBackend.run_instances = run_instances_as_the_template_says
+
+
+# Gap 26: nested change sets.
+NESTED_STACK = "AWS::CloudFormation::Stack"
+# What AWS says of a nested change set (Status CREATE_COMPLETE, ExecutionStatus UNAVAILABLE): only its root executes.
+NESTED_STATUS_REASON = "Only executable from the root change set."
+# AWS's AfterValue for what a change set cannot know before it runs (an output of a resource not made yet).
+KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}"
+
+
+class InvalidChangeSetStatus(CloudFormationError):
+    code = "InvalidChangeSetStatus"
+
+
+class ChangeSetValues:
+    """What clean_json resolves a change set's values against: the change set's parameter values (given, else the new
+    template's defaults), the pseudo parameters, and the stack's resources as they are now. A resource not made yet
+    raises KeyError: clean_json would create it."""
+
+    def __init__(self, change_set):
+        self.resource_map = change_set.stack.resource_map
+        declared = change_set.template_dict.get("Parameters", {}) or {}
+        self.parameters = {}
+        for name, slot in declared.items():
+            value = change_set.parameters.get(name, slot.get("Default"))
+            if isinstance(value, str) and (slot.get("Type") == "CommaDelimitedList" or str(slot.get("Type", "")).startswith("List")):
+                value = value.split(",")
+            self.parameters[name] = value
+        self.lazy_condition_map = getattr(self.resource_map, "lazy_condition_map", {})
+        self.cross_stack_resources = self.resource_map.cross_stack_resources
+
+    def __getitem__(self, name):
+        if name in self.parameters:
+            return self.parameters[name]
+        if name.startswith("AWS::"):
+            return self.resource_map[name]
+        return self.resource_map._parsed_resources[name]
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+
+def resolve_for_change_set(value, values):
+    """A template value as the change set's execution would resolve it, or KNOWN_AFTER_APPLY."""
+    try:
+        resolved = parsing.clean_json(value, values)
+    except Exception:  # a resource the change set makes, or a function moto cannot resolve yet
+        return KNOWN_AFTER_APPLY
+    return KNOWN_AFTER_APPLY if resolved is None else resolved
+
+
+def add_nested_change_sets(backend, change_set, root):
+    """One change set per nested stack that `change_set` adds or modifies, computed from the nested stack's new template
+    (its TemplateURL, read from moto's S3) and the parameters the parent would pass it (gap 20's diff, so a new
+    parameter value shows too); the parent's ResourceChange names it by ChangeSetId. Recursive. None for a Remove."""
+    values = ChangeSetValues(change_set)
+    resources = change_set.template_dict.get("Resources", {}) or {}
+    for change in change_set.changes:
+        if change.resource_type != NESTED_STACK or change.action not in ("Add", "Modify"):
+            continue
+        logical_id = change.logical_resource_id
+        properties = resources[logical_id].get("Properties", {}) or {}
+        url = resolve_for_change_set(properties.get("TemplateURL"), values)
+        template = models.get_stack_from_s3_url(url, account_id=backend.account_id, partition=models.get_partition(backend.region_name))
+        parameters = {
+            name: parameter_string(resolve_for_change_set(value, values)) for name, value in (properties.get("Parameters") or {}).items()
+        }
+        stack = change_set.stack.resource_map._parsed_resources.get(logical_id) if change.action == "Modify" else None
+        if not isinstance(stack, models.Stack):  # a stack the execution will create: everything in it is an Add
+            name = f"{change_set.stack_name}-{logical_id}-{models.mock_random.get_random_string(length=12, lower_case=False)}"
+            stack = models.Stack(
+                stack_id=models.generate_stack_id(name, backend.region_name, backend.account_id),
+                name=name,
+                template={},
+                parameters=parameters,
+                account_id=backend.account_id,
+                region_name=backend.region_name,
+            )
+        name = f"{change_set.change_set_name}-{logical_id}"[:128]
+        nested = models.ChangeSet(
+            change_set_type="UPDATE" if stack.stack_id in backend.stacks else "CREATE",
+            change_set_id=models.generate_changeset_id(name, backend.region_name, backend.account_id),
+            change_set_name=name,
+            stack=stack,
+            template=template,
+            parameters=parameters,
+            description=change_set.description,
+        )
+        nested.status = "CREATE_COMPLETE"
+        nested.execution_status = "UNAVAILABLE"
+        nested.status_reason = NESTED_STATUS_REASON
+        nested.include_nested_stacks = True
+        nested.parent_change_set_id = change_set.change_set_id
+        nested.root_change_set_id = root.change_set_id
+        change.change_set_id = nested.change_set_id
+        backend.change_sets[nested.change_set_id] = nested
+        add_nested_change_sets(backend, nested, root)
+
+
+_create_change_set_response = responses.CloudFormationResponse.create_change_set
+
+
+def create_change_set_with_nested(self):
+    result = _create_change_set_response(self)
+    backend = self.cloudformation_backend
+    root = backend.change_sets[result.result["Id"]]
+    if self._get_bool_param("IncludeNestedStacks", False):
+        root.include_nested_stacks = True
+        if root.status == "CREATE_COMPLETE":
+            try:
+                add_nested_change_sets(backend, root, root)
+            except Exception as error:  # a nested template moto cannot read or parse: the root fails, as on AWS
+                for nested in nested_of(backend, root.change_set_id):
+                    del backend.change_sets[nested.change_set_id]
+                root.status, root.execution_status = "FAILED", "UNAVAILABLE"
+                root.status_reason = f"A nested change set was not successfully created: {failure_message(error)}"
+    return result
+
+
+responses.CloudFormationResponse.create_change_set = create_change_set_with_nested
+
+
+def nested_of(backend, root_id):
+    return [c for c in backend.change_sets.values() if getattr(c, "root_change_set_id", None) == root_id]
+
+
+def find_change_set(backend, change_set_name):
+    return backend.change_sets.get(change_set_name) or next(
+        (c for c in backend.change_sets.values() if c.change_set_name == change_set_name), None
+    )
+
+
+_execute_change_set_with_rollback = models.CloudFormationBackend.execute_change_set  # gap 21's
+
+
+def execute_change_set_with_nested(self, change_set_name, stack_name=None):
+    change_set = find_change_set(self, change_set_name)
+    if change_set is not None and getattr(change_set, "parent_change_set_id", None):
+        raise InvalidChangeSetStatus(
+            f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current status of [{change_set.execution_status}]"
+        )
+    _execute_change_set_with_rollback(self, change_set_name, stack_name)
+    if change_set is not None:
+        for nested in nested_of(self, change_set.change_set_id):
+            nested.execution_status = change_set.execution_status
+            nested.status_reason = None
+
+
+models.CloudFormationBackend.execute_change_set = execute_change_set_with_nested
+
+_delete_change_set = models.CloudFormationBackend.delete_change_set
+
+
+def delete_change_set_with_nested(self, change_set_name):
+    change_set = find_change_set(self, change_set_name)
+    _delete_change_set(self, change_set_name)
+    if change_set is not None:
+        for nested in nested_of(self, change_set.change_set_id):
+            del self.change_sets[nested.change_set_id]
+
+
+models.CloudFormationBackend.delete_change_set = delete_change_set_with_nested
+
+_delete_stack_and_its_change_sets = models.CloudFormationBackend.delete_stack  # gap 14's
+
+
+def delete_stack_and_nested_change_sets(self, name_or_stack_id):
+    _delete_stack_and_its_change_sets(self, name_or_stack_id)
+    for key, change_set in list(self.change_sets.items()):
+        root = getattr(change_set, "root_change_set_id", None)
+        if root is not None and root not in self.change_sets:
+            del self.change_sets[key]
+
+
+models.CloudFormationBackend.delete_stack = delete_stack_and_nested_change_sets
 
 if __name__ == "__main__":
     from moto.server import main

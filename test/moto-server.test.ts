@@ -3,10 +3,11 @@
  * create, EC2 describes each instance where its template put it. Plain moto 5.2 ignores an instance's
  * `NetworkInterfaces` and puts every such instance in the default VPC with a public IP (gaps 11-13), lists
  * no subnet route-table association (gap 15), launches auto scaling instances into the VPC's default group
- * (gap 16), and registers no target group `Targets` (gap 17). Then gaps 19 and 20 on small templates; 21-24
+ * (gap 16), and registers no target group `Targets` (gap 17). Then gaps 19, 20 and 26 on small templates; 21-24
  * (rollback, deletion) are read back in test/deploy-cluster.test.ts.
  */
-import { CloudFormationClient, CreateChangeSetCommand, CreateStackCommand, DeleteStackCommand, DescribeChangeSetCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, CreateChangeSetCommand, CreateStackCommand, DeleteChangeSetCommand, DeleteStackCommand, DescribeChangeSetCommand, DescribeStacksCommand, ExecuteChangeSetCommand, ListStackResourcesCommand, type DescribeChangeSetCommandOutput } from '@aws-sdk/client-cloudformation';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeAddressesCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, EC2Client, GetSubnetCidrReservationsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupAttributesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -317,5 +318,80 @@ describe('moto launcher: CloudFormation behaviour plain moto lacks', function ()
     );
     const described = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: Id }));
     assert.deepEqual((described.Changes ?? []).map((c) => `${c.ResourceChange?.Action} ${c.ResourceChange?.LogicalResourceId}`), ['Modify Template']);
+  });
+
+  it('makes a change set per nested stack it adds or updates, read through ChangeSetId and executed only with its root (gap 26)', async () => {
+    // GIVEN a root with two nested stacks, Child (which nests Inner) and Old, all taking Retention down from the root
+    const s3 = new S3Client({ endpoint: moto!.endpoint, region: 'us-east-1', forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: 'launcher-nested' }));
+    const url = (key: string) => `${new URL(moto!.endpoint).origin.replace('127.0.0.1', 'localhost')}/launcher-nested/${key}`;
+    const logs = (extra: object = {}) => ({
+      Parameters: { Retention: { Type: 'String' } },
+      Resources: { Logs: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: { Ref: 'Retention' } } }, ...extra },
+    });
+    const nested = (key: string) => ({ Type: 'AWS::CloudFormation::Stack', Properties: { TemplateURL: url(key), Parameters: { Retention: { Ref: 'Retention' } } } });
+    const objects = { 'inner.yaml': logs(), 'child.yaml': logs({ Inner: nested('inner.yaml') }), 'other.yaml': logs() };
+    for (const [Key, body] of Object.entries(objects)) await s3.send(new PutObjectCommand({ Bucket: 'launcher-nested', Key, Body: JSON.stringify(body) }));
+    const root = (others: Record<string, object>) => JSON.stringify({ Parameters: { Retention: { Type: 'String', Default: '30' } }, Resources: { Child: nested('child.yaml'), ...others } });
+    await cfn.send(new CreateStackCommand({ StackName: 'launcher-nested', TemplateBody: root({ Old: nested('other.yaml') }) }));
+    const childStack = (await stackResources('launcher-nested'))['Child']!;
+
+    // WHEN an update changes Retention, replaces Old with New, and asks for nested change sets
+    const update = (name: string) =>
+      cfn.send(
+        new CreateChangeSetCommand({
+          StackName: 'launcher-nested',
+          ChangeSetName: name,
+          ChangeSetType: 'UPDATE',
+          TemplateBody: root({ New: nested('other.yaml') }),
+          Parameters: [{ ParameterKey: 'Retention', ParameterValue: '60' }],
+          IncludeNestedStacks: true,
+        }),
+      );
+    const { Id: rootId } = await update('retention');
+    const describe = (id: string) => cfn.send(new DescribeChangeSetCommand({ ChangeSetName: id }));
+    const changes = (d: DescribeChangeSetCommandOutput) => (d.Changes ?? []).map((c) => `${c.ResourceChange?.Action} ${c.ResourceChange?.LogicalResourceId}${c.ResourceChange?.ChangeSetId ? ' +' : ''}`).sort();
+    const nestedId = (d: DescribeChangeSetCommandOutput, id: string) => d.Changes?.find((c) => c.ResourceChange?.LogicalResourceId === id)?.ResourceChange?.ChangeSetId;
+
+    // THEN the root names a change set for Child and New (none for Old, which is deleted) ...
+    const described = await describe(rootId!);
+    assert.equal(described.IncludeNestedStacks, true);
+    assert.deepEqual(changes(described), ['Add New +', 'Modify Child +', 'Remove Old']);
+    // ... Child's is the nested stack's own, with what the new parameter value changes in it, and names Inner's
+    const child = await describe(nestedId(described, 'Child')!);
+    const childNow = (await cfn.send(new DescribeStacksCommand({ StackName: childStack }))).Stacks![0]!;
+    assert.deepEqual([child.StackId, child.StackName], [childNow.StackId, childNow.StackName]);
+    assert.deepEqual([child.ParentChangeSetId, child.RootChangeSetId, child.Status, child.ExecutionStatus, child.StatusReason], [rootId, rootId, 'CREATE_COMPLETE', 'UNAVAILABLE', 'Only executable from the root change set.']);
+    assert.deepEqual(changes(child), ['Modify Inner +', 'Modify Logs']);
+    assert.deepEqual(child.Parameters, [{ ParameterKey: 'Retention', ParameterValue: '60' }]);
+    const inner = await describe(nestedId(child, 'Inner')!);
+    assert.deepEqual([inner.ParentChangeSetId, inner.RootChangeSetId], [child.ChangeSetId, rootId]);
+    assert.deepEqual(changes(inner), ['Modify Logs']);
+    // ... and New's, for a stack the execution makes, adds everything in it
+    const added = await describe(nestedId(described, 'New')!);
+    assert.match(added.StackName ?? '', /^launcher-nested-New-/);
+    assert.deepEqual(changes(added), ['Add Logs']);
+
+    // a nested change set cannot be executed on its own; deleting the root deletes the nested ones
+    await assert.rejects(cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: child.ChangeSetId })), (err: Error) => err.name === 'InvalidChangeSetStatusException' && /cannot be executed in its current status of \[UNAVAILABLE\]/.test(err.message));
+    await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: rootId }));
+    for (const id of [child.ChangeSetId, inner.ChangeSetId, added.ChangeSetId]) await assert.rejects(describe(id!), /does not exist/);
+
+    // executing the root executes the nested change sets with it
+    const { Id: again } = await update('retention-again');
+    const tree = await describe(again!);
+    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: again }));
+    assert.equal((await describe(nestedId(tree, 'Child')!)).ExecutionStatus, 'EXECUTE_COMPLETE');
+    const updated = (await cfn.send(new DescribeStacksCommand({ StackName: childStack }))).Stacks![0]!;
+    assert.deepEqual(updated.Parameters, [{ ParameterKey: 'Retention', ParameterValue: '60' }]);
+
+    // a nested template that cannot be read fails the root change set, as on AWS
+    const { Id: broken } = await cfn.send(
+      new CreateChangeSetCommand({ StackName: 'launcher-nested', ChangeSetName: 'broken', ChangeSetType: 'UPDATE', TemplateBody: root({ New: nested('missing.yaml') }), IncludeNestedStacks: true }),
+    );
+    const failed = await describe(broken!);
+    assert.deepEqual([failed.Status, failed.ExecutionStatus], ['FAILED', 'UNAVAILABLE']);
+    assert.match(failed.StatusReason ?? '', /^A nested change set was not successfully created: /);
+    s3.destroy();
   });
 });

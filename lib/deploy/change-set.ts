@@ -232,7 +232,7 @@ export interface StackChanges {
  * A nested stack the change set adds, updates or removes without a change set of its own that was read: what it does
  * inside that stack is unknown. CloudFormation makes one for each nested stack it creates or updates when asked with
  * IncludeNestedStacks (its ResourceChange carries the nested `ChangeSetId`); none for a nested stack it deletes, and an
- * emulator may make none at all (moto does not).
+ * emulator may make none at all (plain moto does not; the tests' launcher, test/moto-server.py, adds them: its gap 26).
  */
 export interface OpaqueStack {
   /** The nested stack's path, `Root/Network`. */
