@@ -190,6 +190,8 @@ describe('deploy: parameters, capabilities and policies', () => {
         'Url=x is shorter than its MinLength 2.',
         'Port=many is not a number.',
       ]);
+      const secrets: Template = { Parameters: { Tokens: { Type: 'CommaDelimitedList', NoEcho: true, AllowedPattern: '[a-z]{8,}' } }, Resources: {} };
+      assert.deepEqual(problems({ Tokens: 'longenough,s3cr' }, secrets), ['**** in Tokens=**** does not match its AllowedPattern [a-z]{8,}.']);
     });
 
     it("checks a master parameter that takes its node counterpart's value", () => {

@@ -94,7 +94,7 @@ export function resolveParameters(
       effective[key] = templateBaseUrl;
     } else if (key in given) {
       const problem = constraintProblem(key, given[key]!, declaration);
-      if (problem) problems.push(`${noEcho ? problem.replaceAll(given[key]!, '****') : problem}.`);
+      if (problem) problems.push(`${problem}.`);
       parameters.push({ ParameterKey: key, ParameterValue: given[key] });
       effective[key] = noEcho ? undefined : given[key];
     } else if (kept) {
@@ -135,15 +135,18 @@ export function resolveParameters(
  * checks these only when the change set is made, and a local emulator not at all, so deploy checks them before
  * anything is uploaded or created (CloudFormation User Guide, "Parameters": AllowedPattern must match the whole
  * value, MinLength/MaxLength count a String's characters, MinValue/MaxValue bound a Number, each element of a
- * list type is checked on its own). A pattern JavaScript cannot read is left to CloudFormation.
+ * list type is checked on its own). A pattern JavaScript cannot read is left to CloudFormation. The value of a
+ * `NoEcho` parameter, and of each of its elements, is shown as `****`.
  */
 export function constraintProblem(key: string, value: string, declaration: TemplateParameter): string | undefined {
   const type = declaration.Type ?? 'String';
   const list = type === 'CommaDelimitedList' || type.startsWith('List<');
   const because = declaration.ConstraintDescription ? ` (${declaration.ConstraintDescription})` : '';
+  const secret = declaration.NoEcho === true || declaration.NoEcho === 'true';
+  const show = (text: string) => (secret ? '****' : text);
   const problems: string[] = [];
   for (const item of list ? value.split(',') : [value]) {
-    const shown = list ? `${JSON.stringify(item)} in ${key}=${value}` : `${key}=${value}`;
+    const shown = list ? `${show(JSON.stringify(item))} in ${key}=${show(value)}` : `${key}=${show(value)}`;
     if (declaration.AllowedValues && !declaration.AllowedValues.map(String).includes(item)) {
       problems.push(`${shown} is not one of its AllowedValues: ${declaration.AllowedValues.map(String).join(', ')}${because}`);
     }
@@ -164,7 +167,7 @@ export function constraintProblem(key: string, value: string, declaration: Templ
     }
   }
   if (type === 'String' && declaration.MinLength !== undefined && [...value].length < Number(declaration.MinLength)) {
-    problems.push(`${key}=${value} is shorter than its MinLength ${declaration.MinLength}${because}`);
+    problems.push(`${key}=${show(value)} is shorter than its MinLength ${declaration.MinLength}${because}`);
   }
   if (type === 'String' && declaration.MaxLength !== undefined && [...value].length > Number(declaration.MaxLength)) {
     problems.push(`${key} is ${[...value].length} characters long, over its MaxLength ${declaration.MaxLength}${because}`);
