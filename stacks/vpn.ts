@@ -124,7 +124,8 @@ export function vpnStack(config: ClusterConfig): StackTemplate {
     Parameters: {
       KeyName: { Type: 'AWS::EC2::KeyPair::KeyName', Description: 'EC2 key pair for SSH through the VPN' },
       GatewayImageId: gatewayImageParameter(config),
-      KeyArn: { Type: 'String', Description: 'KMS key that encrypts the client profiles', AllowedPattern: '^arn:[^\\s]+$' },
+      // A KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<key ID>): it is pasted into the gateway's user data.
+      KeyArn: { Type: 'String', Description: 'KMS key that encrypts the client profiles', AllowedPattern: '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$' },
       [SubnetIds.list('Public')]: { Type: 'List<AWS::EC2::Subnet::Id>', Description: 'Public subnets, one per AZ' },
       [SecurityGroupIds.output('Vpn')]: { Type: 'AWS::EC2::SecurityGroup::Id', Description: 'VPN gateway security group' },
     },

@@ -124,6 +124,33 @@ describe('URLs the programs download', () => {
     }
   });
 
+  it('every parameter a program reads admits no character that could leave its shell quotes (a value is pasted in verbatim)', () => {
+    const breaking = ["'", '"', '`', '$(', '\\', '\n'];
+    const checked: string[] = [];
+    for (const program of programs) {
+      const parameters = program.template.Parameters as Record<string, { AllowedPattern?: string; AllowedValues?: unknown[]; Default?: unknown }>;
+      for (const name of new Set(subReferences(program.text))) {
+        const variable = program.variables[name] as { Ref?: unknown } | undefined;
+        const parameter = typeof variable?.Ref === 'string' ? variable.Ref : variable === undefined ? name : undefined;
+        const declaration = parameter === undefined ? undefined : parameters?.[parameter];
+        if (!declaration) continue; // a resource's ID, a pseudo parameter, or a value of the template itself
+        checked.push(`${program.stack}.${parameter}`);
+        if (declaration.AllowedValues) {
+          for (const v of declaration.AllowedValues) for (const c of breaking) assert.ok(!String(v).includes(c), `${program.stack}.${parameter} allows ${JSON.stringify(v)}`);
+          continue;
+        }
+        assert.ok(declaration.AllowedPattern, `${program.stack}.${parameter} reaches ${program.id}'s user data with no AllowedPattern or AllowedValues`);
+        const example = values.parameters[parameter!] ?? String(declaration.Default ?? 'x');
+        for (const c of breaking) {
+          for (const value of [c + example, example + c, example.slice(0, 3) + c + example.slice(3)]) {
+            assert.ok(!admits(program.stack, parameter!, value), `${program.stack}.${parameter} admits ${JSON.stringify(value)}`);
+          }
+        }
+      }
+    }
+    assert.ok(checked.length >= 5, `checked ${checked.join(', ')}`);
+  });
+
   it('fetch downloads over https only, with TLS 1.2 or later and no redirect to anything else', () => {
     const fetch = /^fetch\(\) \{\n[\s\S]*?^\}/m.exec(readFileSync('stacks/userdata/common.sh', 'utf8'))![0];
     const run = spawnSync('bash', ['-c', `fail() { echo "FAIL: $1"; exit 1; }\ncurl() { echo "curl $*" >&2; echo 200; }\n${fetch}\nfetch "$1" /dev/null`, 'fetch', 'http://downloads.example.com/dcos'], { encoding: 'utf8' });
