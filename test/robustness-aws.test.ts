@@ -347,6 +347,18 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
     });
   });
 
+  describe('a closed output (| head -1)', () => {
+    it('ends diff quietly, exit 141 as SIGPIPE ends other CLIs: no stack trace, no change set or stack left', async () => {
+      const stack = stackName();
+      const run = startCli(['diff', '--stack-name', stack, '--out', out, '--skip-synth-check', '--endpoint-url', proxy.endpoint, '--parameter', `ClusterName=${stack}`]);
+      run.child.stdout!.destroy(); // the reader is gone before the first line
+      const result = await run.done;
+      assert.doesNotMatch(result.stderr, /EPIPE|Unhandled 'error'|node:events/, result.stderr);
+      expectRun(result, 141, /^(|\nInterrupted \(SIGPIPE\)\.[\s\S]*)$/);
+      assert.equal(await statusOf(stack), undefined);
+    });
+  });
+
   describe('destroy', () => {
     const tmp = tempFolders('robust-destroy-');
     it('interrupted while turning termination protection off (--force) turns it back on and deletes nothing', async () => {
