@@ -277,6 +277,29 @@ describe('deploy: command line', () => {
     assert.match(run.stderr, /^error: Unexpected argument 'Vpc'/);
   });
 
+  it('malformed option values are bad usage (exit 2), named, before any AWS call', () => {
+    const out = writeCluster();
+    try {
+      const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+      const cases: [string[], RegExp][] = [
+        [['--parameter', 'KeyName'], /^error: --parameter KeyName: expected Key=Value\.$/m],
+        [['--parameter', '=ops'], /^error: --parameter =ops: expected Key=Value\.$/m],
+        [['--tag', 'team'], /^error: --tag team: expected Key=Value\.$/m],
+        [['--region', 'Mars'], /^error: --region Mars is not an AWS region name \(expected something like eu-west-1\)/m],
+        [['--drift-timeout', 'soon'], /^error: --drift-timeout soon: expected whole seconds/m],
+      ];
+      for (const [args, pattern] of cases) {
+        for (const command of ['deploy', 'diff']) {
+          const run = spawnSync(process.execPath, ['dist/lib/cli.js', command, '--stack-name', 'prod', '--out', out, '--skip-synth-check', ...args], { encoding: 'utf8', env });
+          assert.match(run.stderr, pattern, `${command} ${args.join(' ')}`);
+          assert.equal(run.status, 2, `${command} ${args.join(' ')}: ${run.stderr}`);
+        }
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('reads several IDs after --allow-replacement, and refuses the flag without one', () => {
     assert.equal(cli('--stack-name', 'prod', '--allow-replacement', 'PublicSubnet1', 'Network/Vpc', '--yes', '--help').status, 0);
     const bare = cli('--stack-name', 'prod', '--allow-replacement', '--yes');

@@ -183,7 +183,8 @@ async function resolveRegion(options: AwsOptions): Promise<{ readonly region: st
     }
   }
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-    throw new UserError(`"${region}" is not an AWS region name (expected something like eu-west-1). Check --region or AWS_REGION.`);
+    const given = options.region ? `--region ${region}` : `"${region}"`;
+    throw new UserError(`${given} is not an AWS region name (expected something like eu-west-1). Check --region, AWS_REGION and AWS_DEFAULT_REGION.`, options.region ? 2 : 1);
   }
   return { region, fallback };
 }

@@ -112,13 +112,14 @@ export async function planPropsFrom(command: string, values: CommonValues & Temp
   const stackName = requireStackName(command, values);
   const drift = driftPropsFrom(values);
   const templates = templatesFrom(values);
-  const clients = await clientsFrom(values, templates);
+  const parameters = parametersFrom(values);
   const tags = tagsFrom(values);
+  const clients = await clientsFrom(values, templates);
   return {
     clients,
     templates,
     stackName,
-    parameters: parametersFrom(values),
+    parameters,
     ...(tags ? { tags } : {}),
     ...(values.bucket ? { bucket: values.bucket } : {}),
     ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),
