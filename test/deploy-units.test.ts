@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { NODE_VERSION_NOTICE_SWITCH, quietNodeVersionNotice, translateAwsError } from '../lib/deploy/aws.js';
 import { resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
+import { leftRunningMessage } from '../lib/deploy/deploy.js';
 import { renderPreview } from '../lib/deploy/preview.js';
 import { securityNote } from '../lib/security-relevance.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
@@ -265,6 +266,21 @@ describe('deploy: parameters, capabilities and policies', () => {
       Resource: ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/Master1Volume', 'LogicalResourceId/VpnGateway'],
     });
     assert.deepEqual(stackPolicyFor(template, ['Master1Volume']).Statement[1]?.['Resource'], ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/VpnGateway']);
+  });
+});
+
+describe('deploy: interrupted during the execution', () => {
+  const resume = 'npm run deploy -- --stack-name prod --follow';
+  it('an operation still running: it keeps going, and the command follows it to the end', () => {
+    assert.equal(leftRunningMessage('CREATE_IN_PROGRESS', resume), `  CloudFormation keeps going on its own (now CREATE_IN_PROGRESS); nothing was cancelled.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    ${resume}`);
+  });
+  it('an operation that has finished: nothing to follow, only the protections to apply', () => {
+    const message = leftRunningMessage('CREATE_COMPLETE', resume);
+    assert.equal(message, `  CloudFormation has finished: CREATE_COMPLETE.\n  To apply the stack policies and termination protection, run:\n    ${resume}`);
+    assert.doesNotMatch(message, /follow it/);
+  });
+  it('an operation that failed: the command says why', () => {
+    assert.match(leftRunningMessage('UPDATE_ROLLBACK_COMPLETE', resume), /has finished: UPDATE_ROLLBACK_COMPLETE\.\n  To see why it failed, run:\n/);
   });
 });
 

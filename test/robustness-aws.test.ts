@@ -207,7 +207,7 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
     it('SIGINT while following: exit 130 and the --follow command, which then applies the protections', async () => {
       const stack = stackName();
       const run = await interruptAt('DescribeStackEvents', 'SIGINT', deployArgs(stack, '--yes'));
-      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE|keeps going on its own \(now \w+\); nothing was cancelled)\.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --endpoint-url \S+ --follow/);
+      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE\.\n  To apply|keeps going on its own \(now \w+\); nothing was cancelled\.\n  To follow it to the end and apply) the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --endpoint-url \S+ --follow/);
       assert.deepEqual(await protectionsOf(stack), { termination: false, denied: { Root: null, Network: null, Logs: null } });
       const resumed = await runCli(resumeArgs(run));
       expectRun(resumed, 0, /Stack policy set on robust-\d+\/Network\.[\s\S]*Termination protection enabled/);
