@@ -55,7 +55,8 @@ export const YES_OPTION = { yes: { type: 'boolean', short: 'y' } } as const;
 export const AWS_HELP = `AWS:
   --profile NAME          named profile (shared config/credentials, SSO) (default: the SDK's chain:
                           environment, default profile, SSO, instance role)
-  --region REGION         (default: AWS_REGION, then the profile's region)
+  --region REGION         (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region; deploy, diff
+                          and package then take the region the cluster in --out is defined for, and say so)
   --endpoint-url URL      a local emulator such as moto_server, for every AWS call`;
 
 export const YES_HELP = `  -y, --yes               do not ask (CI); without a terminal, --yes is required to change anything`;

@@ -18,6 +18,12 @@ import { UserError } from './errors.js';
 /** Exit code of a process stopped by a signal the shell's way (128 + SIGINT). */
 export const INTERRUPTED_EXIT = 130;
 
+/**
+ * Exit code of a command whose stdout was closed (`... | head -1`), the shell's way for SIGPIPE (128 + 13), as
+ * `git log | head -1` or `yes | head -1` end: a pipeline under `set -o pipefail` sees that the output was cut.
+ */
+export const CLOSED_OUTPUT_EXIT = 141;
+
 /** Thrown into interrupted work; the entry point prints nothing for it (the handlers speak). */
 export class InterruptedError extends UserError {
   constructor(readonly signal: string) {
@@ -145,7 +151,7 @@ export const EARLY_SIGNAL = Symbol.for('dcos-cfn.early-signal');
 
 /**
  * Installs the process's SIGINT and SIGTERM handling (entry point only), in place of the launcher's, and acts on
- * a signal the launcher kept.
+ * a signal the launcher kept; a closed stdout stops the command the same way, with exit {@link CLOSED_OUTPUT_EXIT}.
  */
 export function installInterruptHandlers(): void {
   const onSignal = (signal: NodeJS.Signals) => {
@@ -160,6 +166,18 @@ export function installInterruptHandlers(): void {
     process.removeAllListeners(signal);
     process.on(signal, onSignal);
   }
+  // Node ignores SIGPIPE, so a closed stdout is a write error ('EPIPE'), thrown as an unhandled 'error' event with
+  // a stack trace unless handled. It stops the command like the signal: quietly when there is nothing to undo,
+  // otherwise through the handlers (reporting on stderr), then exit 141.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') {
+      console.error(`error: cannot write the output: ${err.message}`);
+      process.exit(1);
+    }
+    process.exitCode = CLOSED_OUTPUT_EXIT;
+    if (handlers.length === 0 && !finished) process.exit(CLOSED_OUTPUT_EXIT);
+    void interrupt('SIGPIPE').then(() => process.exit(CLOSED_OUTPUT_EXIT));
+  });
   const early = (globalThis as Record<symbol, unknown>)[EARLY_SIGNAL];
   if (early === 'SIGINT' || early === 'SIGTERM') onSignal(early);
 }

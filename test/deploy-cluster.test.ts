@@ -247,6 +247,10 @@ describe('a first create that fails, on moto_server: nothing is kept', function 
     assert.equal(result.kind === 'failed' ? result.status : '', 'ROLLBACK_COMPLETE', `${lines.join('\n')}\n${JSON.stringify(result)}`);
     assert.match(result.kind === 'failed' ? result.hint : '', /first create failed and was rolled back.*--replace-failed/);
     assert.ok(lines.some((l) => /CREATE_FAILED\s+Vpn\s.*The following resource\(s\) failed to create: \[VpnGateway\]/.test(l)), lines.join('\n'));
+    // The root cause is the nested stack's own event, read by its ARN after the rollback deleted it, not the echo.
+    const causes = result.kind === 'failed' ? result.rootCauses : [];
+    assert.ok(causes.some((c) => c.logicalId === 'VpnGateway' && /CREATE_FAILED/.test(c.status) && /could not be created/.test(c.reason)), `${JSON.stringify(causes)}\n${lines.join('\n')}`);
+    assert.ok(!causes.some((c) => /Embedded stack/.test(c.reason)), JSON.stringify(causes));
 
     const after = await leftovers(moto!.endpoint);
     const templateBucket = after.buckets.filter((b) => b.startsWith('dcos-cfn-templates-'));

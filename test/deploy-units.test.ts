@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { NODE_VERSION_NOTICE_SWITCH, quietNodeVersionNotice, translateAwsError } from '../lib/deploy/aws.js';
 import { resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
+import { leftRunningMessage } from '../lib/deploy/deploy.js';
 import { renderPreview } from '../lib/deploy/preview.js';
 import { securityNote } from '../lib/security-relevance.js';
 import { stackPolicyFor } from '../lib/deploy/stack-policy.js';
@@ -270,6 +271,21 @@ describe('deploy: parameters, capabilities and policies', () => {
   });
 });
 
+describe('deploy: interrupted during the execution', () => {
+  const resume = 'npm run deploy -- --stack-name prod --follow';
+  it('an operation still running: it keeps going, and the command follows it to the end', () => {
+    assert.equal(leftRunningMessage('CREATE_IN_PROGRESS', resume), `  CloudFormation keeps going on its own (now CREATE_IN_PROGRESS); nothing was cancelled.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    ${resume}`);
+  });
+  it('an operation that has finished: nothing to follow, only the protections to apply', () => {
+    const message = leftRunningMessage('CREATE_COMPLETE', resume);
+    assert.equal(message, `  CloudFormation has finished: CREATE_COMPLETE.\n  To apply the stack policies and termination protection, run:\n    ${resume}`);
+    assert.doesNotMatch(message, /follow it/);
+  });
+  it('an operation that failed: the command says why', () => {
+    assert.match(leftRunningMessage('UPDATE_ROLLBACK_COMPLETE', resume), /has finished: UPDATE_ROLLBACK_COMPLETE\.\n  To see why it failed, run:\n/);
+  });
+});
+
 describe('deploy: command line', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/lib/cli.js', 'deploy', ...args], { encoding: 'utf8' });
 
@@ -277,6 +293,29 @@ describe('deploy: command line', () => {
     const run = cli('--stack-name', 'prod', 'Vpc');
     assert.equal(run.status, 2);
     assert.match(run.stderr, /^error: Unexpected argument 'Vpc'/);
+  });
+
+  it('malformed option values are bad usage (exit 2), named, before any AWS call', () => {
+    const out = writeCluster();
+    try {
+      const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+      const cases: [string[], RegExp][] = [
+        [['--parameter', 'KeyName'], /^error: --parameter KeyName: expected Key=Value\.$/m],
+        [['--parameter', '=ops'], /^error: --parameter =ops: expected Key=Value\.$/m],
+        [['--tag', 'team'], /^error: --tag team: expected Key=Value\.$/m],
+        [['--region', 'Mars'], /^error: --region Mars is not an AWS region name \(expected something like eu-west-1\)/m],
+        [['--drift-timeout', 'soon'], /^error: --drift-timeout soon: expected whole seconds/m],
+      ];
+      for (const [args, pattern] of cases) {
+        for (const command of ['deploy', 'diff']) {
+          const run = spawnSync(process.execPath, ['dist/lib/cli.js', command, '--stack-name', 'prod', '--out', out, '--skip-synth-check', ...args], { encoding: 'utf8', env });
+          assert.match(run.stderr, pattern, `${command} ${args.join(' ')}`);
+          assert.equal(run.status, 2, `${command} ${args.join(' ')}: ${run.stderr}`);
+        }
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('reads several IDs after --allow-replacement, and refuses the flag without one', () => {

@@ -65,7 +65,9 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    whose value changes is a Modify, as CloudFormation shows it.
 21. A CREATE change set whose execution failed returned an error (HTTP 400/500) and left the stack
    CREATE_IN_PROGRESS with everything made so far: the execution now succeeds and the create rolls back as
-   CloudFormation's does. The failed resource gets a CREATE_FAILED event with the service's message, every
+   CloudFormation's does. The failed resource gets a CREATE_FAILED event with the service's message (in a nested
+   stack: in that stack's events, readable by its ARN once deleted, and echoed in the root as the nested stack's
+   CREATE_FAILED "Embedded stack ... was not successfully created" whose PhysicalResourceId is that ARN), every
    resource made so far is deleted (nested stacks first, and those whose DeletionPolicy is RetainExceptOnCreate
    too; only Retain keeps one), nested stacks end DELETE_COMPLETE and the stack ROLLBACK_COMPLETE.
 22. DeleteStack deleted resources whose DeletionPolicy is RetainExceptOnCreate: they are kept, like Retain, except
@@ -729,12 +731,12 @@ def execute_change_set_rolling_back(self, change_set_name, stack_name=None):
         roll_back_create(self, change_set, before, error)
 
 
-def resource_event(stack, logical_id, resource_type, status, reason):
+def resource_event(stack, logical_id, resource_type, status, reason, physical_id=""):
     return models.Event(
         stack_id=stack.stack_id,
         stack_name=stack.name,
         logical_resource_id=logical_id,
-        physical_resource_id="",
+        physical_resource_id=physical_id,
         resource_type=resource_type,
         resource_status=status,
         resource_status_reason=reason,
@@ -750,7 +752,7 @@ def roll_back_create(backend, change_set, before, error):
     failed_stack.events.append(resource_event(failed_stack, failed_id, failed_type, "CREATE_FAILED", reason))
     if failed_stack is not root:
         nested_id = next((k for k, v in root.resource_map._resource_json_map.items() if v.get("Type") == "AWS::CloudFormation::Stack" and failed_stack.name.startswith(f"{root.name}-{k}-")), failed_stack.name)
-        root.events.append(resource_event(root, nested_id, "AWS::CloudFormation::Stack", "CREATE_FAILED", f"Embedded stack {failed_stack.stack_id} was not successfully created: The following resource(s) failed to create: [{failed_id}]. "))
+        root.events.append(resource_event(root, nested_id, "AWS::CloudFormation::Stack", "CREATE_FAILED", f"Embedded stack {failed_stack.stack_id} was not successfully created: The following resource(s) failed to create: [{failed_id}]. ", failed_stack.stack_id))
     root._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{failed_id}]. Rollback requested by user.")
     created = [stack_id for stack_id in backend.stacks if stack_id not in before]
     ROLLING_BACK.update(created + [root.stack_id])

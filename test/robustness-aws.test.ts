@@ -15,11 +15,11 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type AwsClients } from '../lib/deploy/aws.js';
-import { expectRun, runCli, startCli, type CliOptions, type CliResult } from './helpers/cli.js';
+import { emulatorEnv, expectRun, runCli, startCli, type CliOptions, type CliResult } from './helpers/cli.js';
 import { motoAvailable, startMoto, stopMoto, type Moto } from './moto.js';
 import { tempFolders } from './helpers/temp.js';
 import { writeCluster } from './moto-fixtures.js';
@@ -207,7 +207,7 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
     it('SIGINT while following: exit 130 and the --follow command, which then applies the protections', async () => {
       const stack = stackName();
       const run = await interruptAt('DescribeStackEvents', 'SIGINT', deployArgs(stack, '--yes'));
-      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE|keeps going on its own \(now \w+\); nothing was cancelled)\.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --endpoint-url \S+ --follow/);
+      expectRun(run, 130, /CloudFormation (has finished: CREATE_COMPLETE\.\n  To apply|keeps going on its own \(now \w+\); nothing was cancelled\.\n  To follow it to the end and apply) the stack policies and termination protection, run:\n    npm run deploy -- --stack-name robust-\d+ --endpoint-url \S+ --follow/);
       assert.deepEqual(await protectionsOf(stack), { termination: false, denied: { Root: null, Network: null, Logs: null } });
       const resumed = await runCli(resumeArgs(run));
       expectRun(resumed, 0, /Stack policy set on robust-\d+\/Network\.[\s\S]*Termination protection enabled/);
@@ -343,6 +343,40 @@ describe('robustness against moto_server through a fault-injecting proxy (the re
       const stack = stackName();
       const run = await deploy(stack, '--allow-replacement', 'NoSuchThing', 'Network/PrivateSubnt');
       expectRun(run, 2, /--allow-replacement names resources that are in neither the templates nor the change set:\n  - NoSuchThing: no such resource\n  - Network\/PrivateSubnt: no such resource; did you mean Network\/PrivateSubnet\?[\s\S]*Deleted change set dcos-cfn-\S+ and the empty stack/);
+      assert.equal(await statusOf(stack), undefined);
+    });
+  });
+
+  describe('the region', () => {
+    const tmp = tempFolders('robust-region-');
+    it('defaults to the one the synthesized cluster is defined for when none is configured, and says so; a configured one wins', async () => {
+      const dir = writeCluster(undefined, tmp('robust-region-'));
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, bundle: { region: 'eu-west-1', bucket: 'dcos-fixture-bundle-eu-west-1', prefix: 'fixture', url: 'https://dcos-fixture-bundle-eu-west-1.s3.eu-west-1.amazonaws.com/fixture' } }));
+      const stack = stackName();
+      const args = ['diff', '--stack-name', stack, '--out', dir, '--skip-synth-check', '--endpoint-url', proxy.endpoint, '--parameter', `ClusterName=${stack}`];
+      const unset = { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined };
+      const defaulted = await runCli(args, { env: emulatorEnv(unset) });
+      expectRun(defaulted, 0, /Region: eu-west-1, the one cluster 'fixture' is defined for \(no --region, AWS_REGION, AWS_DEFAULT_REGION or profile region is configured\)\./);
+      assert.match(defaulted.output, /dcos-cfn-templates-\d+-eu-west-1/);
+      for (const configured of [emulatorEnv({ ...unset, AWS_DEFAULT_REGION: 'us-east-1' }), emulatorEnv()]) {
+        const run = await runCli(args, { env: configured });
+        expectRun(run, 0, /dcos-cfn-templates-\d+-us-east-1/);
+        assert.doesNotMatch(run.output, /Region: /);
+      }
+      const flagged = await runCli([...args, '--region', 'us-east-1'], { env: emulatorEnv(unset) });
+      expectRun(flagged, 0, /dcos-cfn-templates-\d+-us-east-1/);
+    });
+  });
+
+  describe('a closed output (| head -1)', () => {
+    it('ends diff quietly, exit 141 as SIGPIPE ends other CLIs: no stack trace, no change set or stack left', async () => {
+      const stack = stackName();
+      const run = startCli(['diff', '--stack-name', stack, '--out', out, '--skip-synth-check', '--endpoint-url', proxy.endpoint, '--parameter', `ClusterName=${stack}`]);
+      run.child.stdout!.destroy(); // the reader is gone before the first line
+      const result = await run.done;
+      assert.doesNotMatch(result.stderr, /EPIPE|Unhandled 'error'|node:events/, result.stderr);
+      expectRun(result, 141, /^(|\nInterrupted \(SIGPIPE\)\.[\s\S]*)$/);
       assert.equal(await statusOf(stack), undefined);
     });
   });

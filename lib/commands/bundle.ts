@@ -26,7 +26,7 @@ Options:
   --endpoint-url URL  a local emulator such as moto_server
   -h, --help          this text
 
-Exit codes: 0 uploaded (or nothing new), 1 refused or failed, 2 bad usage, 130 interrupted.`;
+Exit codes: 0 uploaded (or nothing new), 1 refused or failed, 2 bad usage, 130 interrupted, 141 output closed (| head).`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCommandArgs('bundle', argv, {

@@ -46,7 +46,7 @@ Ctrl-C (or SIGTERM) before the execution deletes what this run created (the chan
 stack, the empty stack) and restores a loosened stack policy; during the execution CloudFormation keeps
 going, and deploy prints the --follow command that finishes the job.
 
-Exit codes: 0 deployed or no changes, 1 failed or refused, 2 bad usage, 130 interrupted.`;
+Exit codes: 0 deployed or no changes, 1 failed or refused, 2 bad usage, 130 interrupted, 141 output closed (| head).`;
 
 export function report(result: DeployResult, print: (line: string) => void): number {
   switch (result.kind) {

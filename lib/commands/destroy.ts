@@ -23,7 +23,7 @@ ${AWS_HELP}
 ${YES_HELP}
 ${HELP_HELP}
 
-Exit codes: 0 deleted, or no such stack; 1 failed, refused or declined; 2 bad usage; 130 interrupted.`;
+Exit codes: 0 deleted, or no such stack; 1 failed, refused or declined; 2 bad usage; 130 interrupted; 141 output closed (| head).`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseCommandArgs('destroy', argv, { ...AWS_OPTIONS, ...YES_OPTION, ...HELP_OPTION, force: { type: 'boolean' } });

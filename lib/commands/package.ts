@@ -38,7 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const templates = templatesFrom(values);
-  const clients = await clientsFrom(values);
+  const clients = await clientsFrom(values, templates);
   const result = await packageTemplates({
     clients,
     templates,

@@ -23,8 +23,13 @@ import { throwIfInterrupted } from '../interrupt.js';
 export interface AwsOptions {
   /** Named profile from the shared config and credentials files. @default the SDK's default chain */
   readonly profile?: string;
-  /** Region. @default AWS_REGION, then the profile's region */
+  /** Region. @default AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region, then `fallbackRegion` */
   readonly region?: string;
+  /**
+   * Region to use when none is configured (no `region`, AWS_REGION, AWS_DEFAULT_REGION or profile region), e.g. the one
+   * the synthesized cluster is defined for (`bundle.region` in out/manifest.json). @default none: no region is an error
+   */
+  readonly fallbackRegion?: string;
   /** Endpoint of a local emulator (moto), used for CloudFormation, S3 and STS alike. */
   readonly endpointUrl?: string;
   /** Attempts per call, including the first; retries back off exponentially on throttling. @default AWS_MAX_ATTEMPTS, else 8 */
@@ -110,6 +115,8 @@ export interface AwsClients {
   /** For destroy only: turning termination protection off on the instances that have it. */
   readonly ec2: EC2Client;
   readonly region: string;
+  /** True when `region` is the fallback because none was configured. */
+  readonly regionIsFallback?: boolean;
   /** Filled when `connect` was asked to count calls. */
   readonly calls: CallCounts;
 }
@@ -157,15 +164,41 @@ export async function checkProfile(profile: string, env: NodeJS.ProcessEnv = pro
   );
 }
 
+/**
+ * The region: `region`, else AWS_REGION, else AWS_DEFAULT_REGION (aws-cli's order; the SDK alone reads only
+ * AWS_REGION), else the profile's, else `fallbackRegion`; checked.
+ */
+async function resolveRegion(options: AwsOptions): Promise<{ readonly region: string; readonly fallback: boolean }> {
+  let region = options.region || process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'];
+  let fallback = false;
+  if (!region) {
+    try {
+      region = await new CloudFormationClient(options.profile ? { profile: options.profile } : {}).config.region();
+    } catch {
+      if (!options.fallbackRegion) {
+        throw new UserError('No AWS region is configured. Pass --region REGION, set AWS_REGION, or set "region" in the profile (aws configure).');
+      }
+      region = options.fallbackRegion;
+      fallback = true;
+    }
+  }
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    const given = options.region ? `--region ${region}` : `"${region}"`;
+    throw new UserError(`${given} is not an AWS region name (expected something like eu-west-1). Check --region, AWS_REGION and AWS_DEFAULT_REGION.`, options.region ? 2 : 1);
+  }
+  return { region, fallback };
+}
+
 /** Builds the clients, resolving the region and the credentials once so their errors come first. */
 export async function connect(options: AwsOptions, countCalls = false): Promise<AwsClients> {
   quietNodeVersionNotice();
   const calls: CallCounts = {};
   if (options.endpointUrl !== undefined) checkEndpointUrl(options.endpointUrl);
   if (options.profile !== undefined) await checkProfile(options.profile);
+  const { region, fallback } = await resolveRegion(options);
   const common = {
     ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
+    region,
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
     maxAttempts: maxAttemptsOf(options),
     retryMode: 'standard',
@@ -175,17 +208,6 @@ export async function connect(options: AwsOptions, countCalls = false): Promise<
   const s3 = new S3Client({ ...common, forcePathStyle: options.endpointUrl !== undefined, followRegionRedirects: false });
   const sts = new STSClient(common);
   const ec2 = new EC2Client(common);
-  let region: string;
-  try {
-    region = await cfn.config.region();
-  } catch {
-    throw new UserError(
-      'No AWS region is configured. Pass --region REGION, set AWS_REGION, or set "region" in the profile (aws configure).',
-    );
-  }
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-    throw new UserError(`"${region}" is not an AWS region name (expected something like eu-west-1). Check --region or AWS_REGION.`);
-  }
   const middleware: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
     throwIfInterrupted();
@@ -204,7 +226,7 @@ export async function connect(options: AwsOptions, countCalls = false): Promise<
     stack.add(middleware, { step: 'initialize', name: 'dcosCfnUserErrors' });
     stack.add(refuseHtml, { step: 'deserialize', priority: 'low', name: 'dcosCfnRefuseHtml' });
   }
-  return { cfn, s3, sts, ec2, region, calls };
+  return { cfn, s3, sts, ec2, region, ...(fallback ? { regionIsFallback: true } : {}), calls };
 }
 
 /** The account the credentials belong to (also the first proof that they work). */

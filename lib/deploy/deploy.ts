@@ -112,8 +112,20 @@ async function leftRunning(props: FollowDeployProps, stackId: string): Promise<s
   } catch {
     // the status is only informative here
   }
-  const state = isSettled(status) ? `has finished: ${status}` : `keeps going on its own (now ${status}); nothing was cancelled`;
-  return `  CloudFormation ${state}.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    ${resumeCommandOf(props)}`;
+  return leftRunningMessage(status, resumeCommandOf(props));
+}
+
+/**
+ * What an interrupted deploy says about the operation it leaves, by the stack's `status` then: still running, it
+ * keeps going and `resume` follows it to the end; finished, there is nothing to follow, only the protections to
+ * apply (or, when it failed, the reasons to read), which `resume` does.
+ */
+export function leftRunningMessage(status: string, resume: string): string {
+  if (!isSettled(status)) {
+    return `  CloudFormation keeps going on its own (now ${status}); nothing was cancelled.\n  To follow it to the end and apply the stack policies and termination protection, run:\n    ${resume}`;
+  }
+  const next = isFailure(status) ? 'To see why it failed' : 'To apply the stack policies and termination protection';
+  return `  CloudFormation has finished: ${status}.\n  ${next}, run:\n    ${resume}`;
 }
 
 export async function deploy(props: DeployProps): Promise<DeployResult> {

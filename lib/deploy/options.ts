@@ -65,12 +65,22 @@ export function requireStackName(command: string, values: CommonValues): string 
   return name;
 }
 
-export async function clientsFrom(values: CommonValues): Promise<AwsClients> {
-  return connect({
+/**
+ * The AWS clients from --profile, --region and --endpoint-url. With `templates` (a command that reads out/), a
+ * run with no region configured uses the one the synthesized cluster is defined for, and says so.
+ */
+export async function clientsFrom(values: CommonValues, templates?: TemplateSet): Promise<AwsClients> {
+  const defined = templates?.manifest.bundle?.region;
+  const clients = await connect({
     ...(values.profile ? { profile: values.profile } : {}),
     ...(values.region ? { region: values.region } : {}),
+    ...(defined ? { fallbackRegion: defined } : {}),
     ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),
   });
+  if (clients.regionIsFallback) {
+    console.error(`Region: ${clients.region}, the one cluster '${templates?.manifest.cluster}' is defined for (no --region, AWS_REGION, AWS_DEFAULT_REGION or profile region is configured).`);
+  }
+  return clients;
 }
 
 export interface DriftValues {
@@ -102,13 +112,14 @@ export async function planPropsFrom(command: string, values: CommonValues & Temp
   const stackName = requireStackName(command, values);
   const drift = driftPropsFrom(values);
   const templates = templatesFrom(values);
-  const clients = await clientsFrom(values);
+  const parameters = parametersFrom(values);
   const tags = tagsFrom(values);
+  const clients = await clientsFrom(values, templates);
   return {
     clients,
     templates,
     stackName,
-    parameters: parametersFrom(values),
+    parameters,
     ...(tags ? { tags } : {}),
     ...(values.bucket ? { bucket: values.bucket } : {}),
     ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),

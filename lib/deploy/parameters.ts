@@ -35,12 +35,12 @@ export function readParametersFile(path: string): Record<string, string> {
   return values;
 }
 
-/** Parses repeated `Key=Value` flags (`--parameter`, `--tag`). */
+/** Parses repeated `Key=Value` flags (`--parameter`, `--tag`); a malformed one is bad usage (exit 2). */
 export function parseKeyValues(flag: string, items: readonly string[]): Record<string, string> {
   const values: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new UserError(`--${flag} ${item}: expected Key=Value.`);
+    if (eq <= 0) throw new UserError(`--${flag} ${item}: expected Key=Value.`, 2);
     values[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return values;

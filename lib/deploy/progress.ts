@@ -1,6 +1,6 @@
 /**
- * Live progress: follows the events of the root stack and of every nested stack it reveals, one line
- * per resource transition with the elapsed time, until the root stack settles. Also picks the
+ * Live progress: follows the events of the root stack and of every nested stack it reveals (also one that
+ * failed and was deleted between two polls, read by its ARN), one line per resource transition with the elapsed time, until the root stack settles. Also picks the
  * root-cause events of a failure: the first `*_FAILED` reasons, nested stacks included, without the
  * echoes ("Resource creation cancelled", "Embedded stack ... was not successfully created").
  *
@@ -95,6 +95,12 @@ function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }
 
+/** The first stack in `stacks` not yet in `read` (the map keeps the order stacks were found in). */
+function unread(stacks: ReadonlyMap<string, string>, read: ReadonlySet<string>): string | undefined {
+  for (const id of stacks.keys()) if (!read.has(id)) return id;
+  return undefined;
+}
+
 /** Follows the root and its nested stacks until the root's status settles. */
 export async function followStack({ cfn, stack, since, print, pollMs = 5000, timeoutMs = 4 * 3_600_000, maxBackoffMs = 60_000, resumeHint }: FollowProps): Promise<FollowResult> {
   const seen = new Set<string>();
@@ -136,7 +142,12 @@ export async function followStack({ cfn, stack, since, print, pollMs = 5000, tim
       stacks.set(rootId, '');
     }
     try {
-      for (const [id] of [...stacks]) {
+      // Every known stack, then the nested stacks this round revealed, until none is new: a nested stack that
+      // failed, rolled back and was deleted between two polls (a fast first create) is still read, by its ARN
+      // (DescribeStackEvents answers for a deleted stack's ID), recursively, before a settled root ends the follow.
+      const read = new Set<string>();
+      for (let id = unread(stacks, read); id !== undefined; id = unread(stacks, read)) {
+        read.add(id);
         for (const event of await newEvents(cfn, id, since, seen)) {
           all.push(event);
           print(formatEvent(event, since, stacks));
