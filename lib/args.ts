@@ -1,11 +1,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from './errors.js';
+import { nearest } from './suggest.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /**
- * `util.parseArgs` with user-facing errors: an unknown or malformed option becomes a UserError that
- * names the option and points at `--help`, instead of a Node stack trace.
+ * `util.parseArgs` with user-facing errors: an unknown or malformed option becomes a UserError (exit 2) that
+ * names the option, suggests the nearest known one for a typo, and points at `--help`, instead of a Node stack trace.
  */
 export function parseCommandArgs<O extends Options>(
   command: string,
@@ -16,8 +17,11 @@ export function parseCommandArgs<O extends Options>(
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new UserError(`${message.replace(/\. To specify a positional argument.*$/s, '')}\nRun 'npm run ${command} -- --help' for the options.`, 2);
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\. To specify a positional argument.*$/s, '');
+    const unknown = /^Unknown option '--?([^'=]+)/.exec(message)?.[1];
+    const near = unknown === undefined ? [] : nearest(unknown, Object.keys(options)).map((o) => `--${o}`);
+    const hint = near.length ? `. Did you mean ${near.join(' or ')}?` : '';
+    throw new UserError(`${message}${hint}\nRun 'npm run ${command} -- --help' for the options.`, 2);
   }
 }
 

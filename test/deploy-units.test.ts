@@ -120,7 +120,7 @@ describe('deploy: parameters, capabilities and policies', () => {
       () => resolveParameters(set.root.template, { Clustername: 'x', TemplateBaseUrl: 'y' }, undefined, 'https://b'),
       (err: unknown) => {
         const message = messageOf(err);
-        assert.match(message, /Clustername is not a parameter of the root template \(it declares: TemplateBaseUrl, ClusterName, CidrBlock\)/);
+        assert.match(message, /Clustername is not a parameter of the root template \(did you mean ClusterName\?\) \(it declares: TemplateBaseUrl, ClusterName, CidrBlock\)/);
         assert.match(message, /TemplateBaseUrl is set by deploy/);
         assert.match(message, /The following parameters of the root template are missing a value: ClusterName\. Pass them with --parameter Key=Value or in --parameters-file\./);
         return true;

@@ -66,7 +66,7 @@ describe('synth', () => {
   it('rejects an unknown option with a pointer to --help', () => {
     const run = synth('--clusters', 'ha');
     assert.equal(run.status, 2);
-    assert.match(run.stderr, /Unknown option '--clusters'.*\n.*npm run synth -- --help/);
+    assert.match(run.stderr, /Unknown option '--clusters'\. Did you mean --cluster\?\n.*npm run synth -- --help/);
   });
 
   it('explains its options in --help', () => {

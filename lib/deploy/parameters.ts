@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { UserError, ValidationError } from '../errors.js';
 import { TEMPLATE_BASE_URL_PARAMETER } from '../manifest.js';
 import { PARAMETER_DEFAULTS_KEY } from '../template.js';
+import { nearest } from '../suggest.js';
 import type { Template, TemplateParameter } from './templates.js';
 
 /** Reads `[{"ParameterKey": "K", "ParameterValue": "V"}, ...]`, as `aws cloudformation` takes it. */
@@ -78,7 +79,10 @@ export function resolveParameters(
   const problems: string[] = [];
   for (const key of Object.keys(given)) {
     if (key === TEMPLATE_BASE_URL_PARAMETER) problems.push(`${key} is set by deploy (the S3 folder of the uploaded templates); do not pass it.`);
-    else if (!(key in declared)) problems.push(`${key} is not a parameter of the root template (it declares: ${Object.keys(declared).join(', ')}).`);
+    else if (!(key in declared)) {
+      const near = nearest(key, Object.keys(declared));
+      problems.push(`${key} is not a parameter of the root template${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''} (it declares: ${Object.keys(declared).join(', ')}).`);
+    }
   }
   const parameters: Parameter[] = [];
   const effective: Record<string, string | undefined> = {};
