@@ -235,6 +235,24 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
       );
       assert.deepEqual(deniedIn(NETWORK_ID), ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']);
     });
+    it('when CloudFormation refuses to loosen it: nothing is executed, the change set is deleted, the policy is as it was', async () => {
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      changeSets([VPC_REPLACEMENT]);
+      cfn.on(ExecuteChangeSetCommand).resolves({});
+      cfn.on(SetStackPolicyCommand).rejects(new UserError('Access denied: SetStackPolicy on prod/Network was refused (cloudformation:SetStackPolicy).'));
+      await assert.rejects(deploy(props({ allowReplacement: ['Vpc'] })), /^UserError: Access denied: SetStackPolicy on prod\/Network was refused.*\n.*Deleted change set/s);
+      assert.equal(cfn.commandCalls(ExecuteChangeSetCommand).length, 0);
+      assert.equal(cfn.commandCalls(DeleteChangeSetCommand).length, 1);
+      assert.deepEqual(deniedIn(NETWORK_ID), ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']);
+    });
+
+    it('when the execution is refused: the change set is deleted and the policy restored at once', async () => {
+      cfn.on(DescribeStacksCommand).resolves({ Stacks: [stackIn('UPDATE_COMPLETE')] });
+      changeSets([VPC_REPLACEMENT]);
+      cfn.on(ExecuteChangeSetCommand).rejects(new UserError('Access denied: ExecuteChangeSet on prod was refused (cloudformation:ExecuteChangeSet).'));
+      await assert.rejects(deploy(props({ allowReplacement: ['Vpc'] })), /^UserError: Access denied: ExecuteChangeSet on prod was refused.*\n.*Deleted change set.*\n.*Stack policy restored on prod\/Network\./s);
+      assert.deepEqual(deniedIn(NETWORK_ID), ['LogicalResourceId/PrivateSubnet', 'LogicalResourceId/Vpc']);
+    });
   });
 
   describe('CloudFormation keeps going while deploy loses track', () => {

@@ -174,14 +174,34 @@ export async function deploy(props: DeployProps): Promise<DeployResult> {
     return { kind: 'not-executed', stackName, changeSet: changeSet.name, why: 'declined', did: await planned.discard() };
   }
 
-  // 9. Let the allowed replacements through the stack policies, for this execution only (an interrupt before
-  //    the execution restores them; a later run's `protect` restores them after it).
+  // 9. Let the allowed replacements through the stack policies, for this execution only. An interrupt before the
+  //    execution waits for the loosening under way, then restores them; so does a failure to loosen or to execute.
+  //    After the execution, the next run's `protect` restores them.
+  const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  const loosens = allowed.length > 0 && planned.type === 'UPDATE';
+  const restore = async (): Promise<string> => {
+    try {
+      return (await convergeStackPolicies(clients, await policyTargets(clients, templates, stackName, [], changeSet.stackId))).map((line) => `  ${line}`).join('\n');
+    } catch (e) {
+      return `Could not restore the stack policies (${firstLine(e)}): run deploy again to put them back.`;
+    }
+  };
   let restoreLoosened = () => {};
-  if (allowed.length && planned.type === 'UPDATE') {
-    await convergeStackPolicies(clients, await policyTargets(clients, templates, stackName, allowed, changeSet.stackId));
+  if (loosens) {
+    const loosening = (async () => convergeStackPolicies(clients, await policyTargets(clients, templates, stackName, allowed, changeSet.stackId)))();
     restoreLoosened = onInterrupt(async () => {
-      for (const line of await convergeStackPolicies(clients, await policyTargets(clients, templates, stackName, [], changeSet.stackId))) print(`  ${line}`);
+      await loosening.catch(() => {});
+      const restored = await restore();
+      if (restored) print(restored);
     });
+    try {
+      await loosening;
+    } catch (err) {
+      restoreLoosened();
+      const undone = [await restore(), await planned.discard().catch((e: unknown) => `Could not delete change set ${changeSet.name} (${firstLine(e)}); delete it in the console.`)].filter(Boolean).join('\n');
+      if (err instanceof UserError) throw new UserError(`${err.message}\n${undone}`, err.exitCode);
+      throw err;
+    }
   }
 
   // 10. Execute: from here on CloudFormation owns the operation; an interrupt says how to follow it.
@@ -198,13 +218,15 @@ export async function deploy(props: DeployProps): Promise<DeployResult> {
     await executing;
   } catch (err) {
     stopReporting();
-    // Not executed: the change set (and the empty stack of a CREATE) would be left behind.
-    const first = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    const did = await planned.discard().catch((e: unknown) => `Could not delete change set ${changeSet.name} (${first(e)}); delete it in the console.`);
+    // Not executed: the change set (and the empty stack of a CREATE) would be left behind, and loosened policies too.
+    const did = [
+      await planned.discard().catch((e: unknown) => `Could not delete change set ${changeSet.name} (${firstLine(e)}); delete it in the console.`),
+      ...(loosens ? [await restore()] : []),
+    ].filter(Boolean).join('\n');
     if (err instanceof UserError) throw new UserError(`${err.message}\n${did}`, err.exitCode);
     const stack = await describeStack(cfn, stackName);
     if (stack) await protect({ clients, templates, stackName, stack, terminationProtection: protection, print });
-    return { kind: 'failed', stackName, status: 'EXECUTE_FAILED', rootCauses: [{ stack: stackName, logicalId: stackName, status: 'EXECUTE_FAILED', reason: first(err) }], hint: `${did}\n${failureHint(stackName, 'EXECUTE_FAILED')}` };
+    return { kind: 'failed', stackName, status: 'EXECUTE_FAILED', rootCauses: [{ stack: stackName, logicalId: stackName, status: 'EXECUTE_FAILED', reason: firstLine(err) }], hint: `${did}\n${failureHint(stackName, 'EXECUTE_FAILED')}` };
   }
   print(`\nExecuting ${changeSet.name}:`);
   return finish(props, changeSet.stackId, { since, measured: true }, changeSet.name, stopReporting, async () => templates);
