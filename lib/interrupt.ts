@@ -168,15 +168,16 @@ export function installInterruptHandlers(): void {
   }
   // Node ignores SIGPIPE, so a closed stdout is a write error ('EPIPE'), thrown as an unhandled 'error' event with
   // a stack trace unless handled. It stops the command like the signal: quietly when there is nothing to undo,
-  // otherwise through the handlers (reporting on stderr), then exit 141.
+  // otherwise through the handlers, then exit 141. Any other write error (a full disk under `> log`) stops it the
+  // same way with exit 1. What the handlers print from then on (what was undone, the --follow command) goes to
+  // stderr: stdout can no longer take it.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') {
-      console.error(`error: cannot write the output: ${err.message}`);
-      process.exit(1);
-    }
-    process.exitCode = CLOSED_OUTPUT_EXIT;
-    if (handlers.length === 0 && !finished) process.exit(CLOSED_OUTPUT_EXIT);
-    void interrupt('SIGPIPE').then(() => process.exit(CLOSED_OUTPUT_EXIT));
+    const closed = err.code === 'EPIPE';
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+    process.exitCode = closed ? CLOSED_OUTPUT_EXIT : 1;
+    if (!closed) console.error(`error: cannot write the output (${err.code ?? err.message}): free space on, or fix, what stdout is redirected to, and run the command again.`);
+    if (handlers.length === 0 && !finished) process.exit(process.exitCode);
+    void interrupt(closed ? 'SIGPIPE' : `stdout ${err.code ?? 'error'}`).then(() => process.exit(closed ? CLOSED_OUTPUT_EXIT : 1));
   });
   const early = (globalThis as Record<symbol, unknown>)[EARLY_SIGNAL];
   if (early === 'SIGINT' || early === 'SIGTERM') onSignal(early);

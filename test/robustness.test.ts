@@ -471,3 +471,30 @@ describe('robustness: flags', () => {
 function expectRunSync(run: { status: number | null; stderr: string }, status: number): void {
   assert.equal(run.status, status, run.stderr);
 }
+
+describe('robustness: a closed or failing stdout', () => {
+  // A command with something to undo (a deploy's change set, its --follow command) whose stdout goes away.
+  const script = (write: string) => `
+    import { installInterruptHandlers, onInterrupt } from ${JSON.stringify(join(PROJECT_DIR, 'dist/lib/interrupt.js'))};
+    installInterruptHandlers();
+    onInterrupt(async () => { console.log('  Deleted change set dcos-cfn-1.'); });
+    ${write}
+    setTimeout(() => {}, 10_000);
+  `;
+
+  it('closed (| head -1): the clean-up runs and what it reports reaches stderr, exit 141', () => {
+    const piped = spawnSync('bash', ['-c', `"$0" --input-type=module -e "$1" | head -1; exit \${PIPESTATUS[0]}`, process.execPath, script("for (let i = 0; i < 10000; i++) console.log('line ' + i);")], {
+      encoding: 'utf8',
+    });
+    assert.equal(piped.stdout, 'line 0\n');
+    assert.equal(piped.status, 141, piped.stderr);
+    assert.match(piped.stderr, /^\nInterrupted \(SIGPIPE\)\.\n {2}Deleted change set dcos-cfn-1\.\n$/);
+    assert.doesNotMatch(piped.stderr, /EPIPE|node:events/);
+  });
+
+  it('failing (a full disk under > file): the same clean-up, one line naming the fix, exit 1', function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const run = spawnSync('bash', ['-c', `"$0" --input-type=module -e "$1" > /dev/full; echo "exit $?" >&2`, process.execPath, script("console.log('the report');")], { encoding: 'utf8' });
+    assert.match(run.stderr, /^error: cannot write the output \(ENOSPC\): free space on, or fix, what stdout is redirected to, and run the command again\.\n\nInterrupted \(stdout ENOSPC\)\.\n {2}Deleted change set dcos-cfn-1\.\nexit 1\n$/);
+  });
+});
