@@ -3,11 +3,12 @@ import { CreateBucketCommand, HeadBucketCommand, PutBucketEncryptionCommand, Put
 import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { NODE_VERSION_NOTICE_SWITCH, quietNodeVersionNotice, translateAwsError } from '../lib/deploy/aws.js';
-import { resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
+import { parseKeyValues, readParametersFile, resolveParameters, sameParameters } from '../lib/deploy/parameters.js';
 import { leftRunningMessage } from '../lib/deploy/deploy.js';
 import { renderPreview } from '../lib/deploy/preview.js';
 import { securityNote } from '../lib/security-relevance.js';
@@ -268,6 +269,28 @@ describe('deploy: parameters, capabilities and policies', () => {
       Resource: ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/Master1Volume', 'LogicalResourceId/VpnGateway'],
     });
     assert.deepEqual(stackPolicyFor(template, ['Master1Volume']).Statement[1]?.['Resource'], ['LogicalResourceId/Key', 'LogicalResourceId/Master1', 'LogicalResourceId/VpnGateway']);
+  });
+});
+
+describe('deploy: parameter input never repeats a value it refuses', () => {
+  it('a parameters file that is not JSON: the error and where, without the excerpt Node quotes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcos-params-'));
+    try {
+      const file = join(dir, 'params.json');
+      for (const [text, expected] of [
+        ['[{"ParameterKey": "DbPassword", "ParameterValue": "hunter2-s3cret"},]', /is not valid JSON: Unexpected token '\]'\.$/],
+        ['[{"ParameterKey": "DbPassword",\n  "ParameterValue": "hunter2-s3cret" "x": 1}]', /is not valid JSON: Expected ',' or '\}' after property value at line 2, column 38\.$/],
+      ] as const) {
+        writeFileSync(file, text);
+        assert.throws(() => readParametersFile(file), (err: unknown) => err instanceof UserError && expected.test(err.message) && !err.message.includes('s3cret'));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--parameter with no key does not repeat what was typed', () => {
+    assert.throws(() => parseKeyValues('parameter', ['=hunter2-s3cret']), (err: unknown) => err instanceof UserError && err.exitCode === 2 && err.message === '--parameter =****: expected Key=Value.');
   });
 });
 

@@ -18,7 +18,7 @@ export function readParametersFile(path: string): Record<string, string> {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `Parameters file ${path} not found.` : `Parameters file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new UserError(code === 'ENOENT' ? `Parameters file ${path} not found.` : `Parameters file ${path} is not valid JSON: ${jsonProblem(err as Error, path)}`);
   }
   const example = '[{"ParameterKey": "KeyName", "ParameterValue": "ops"}]';
   if (!Array.isArray(raw)) throw new UserError(`Parameters file ${path} must be a JSON array like ${example}.`);
@@ -36,12 +36,25 @@ export function readParametersFile(path: string): Record<string, string> {
   return values;
 }
 
+/**
+ * What JSON.parse said, without the excerpt of the file it quotes (a parameters file holds secrets): the error and,
+ * where Node gives its position, the line and column.
+ */
+function jsonProblem(err: Error, path: string): string {
+  const reason = err.message.replace(/,\s*(?:\.\.\.)?".*$/s, '').replace(/ in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+  const position = /at position (\d+)/.exec(err.message)?.[1];
+  if (position === undefined) return `${reason}.`;
+  const before = readFileSync(path, 'utf8').slice(0, Number(position)).split('\n');
+  return `${reason} at line ${before.length}, column ${before.at(-1)!.length + 1}.`;
+}
+
 /** Parses repeated `Key=Value` flags (`--parameter`, `--tag`); a malformed one is bad usage (exit 2). */
 export function parseKeyValues(flag: string, items: readonly string[]): Record<string, string> {
   const values: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new UserError(`--${flag} ${item}: expected Key=Value.`, 2);
+    // With no key, what was typed may be a value alone (a secret): it is not repeated.
+    if (eq <= 0) throw new UserError(`--${flag} ${eq === 0 ? '=****' : item}: expected Key=Value.`, 2);
     values[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return values;
