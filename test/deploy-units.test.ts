@@ -324,7 +324,7 @@ describe('deploy: command line', () => {
       const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
       const cases: [string[], RegExp][] = [
         [['--parameter', 'KeyName'], /^error: --parameter KeyName: expected Key=Value\.$/m],
-        [['--parameter', '=ops'], /^error: --parameter =ops: expected Key=Value\.$/m],
+        [['--parameter', '=ops'], /^error: --parameter =\*\*\*\*: expected Key=Value\.$/m],
         [['--tag', 'team'], /^error: --tag team: expected Key=Value\.$/m],
         [['--region', 'Mars'], /^error: --region Mars is not an AWS region name \(expected something like eu-west-1\)/m],
         [['--drift-timeout', 'soon'], /^error: --drift-timeout soon: expected whole seconds/m],
