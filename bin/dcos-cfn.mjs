@@ -12,7 +12,14 @@ import { fileURLToPath } from 'node:url';
 // Ctrl-C or SIGTERM before the command's own handling is in place (lib/interrupt.ts) is kept, not fatal: the build
 // below finishes its writes, then the launcher stops, or hands the signal over to the command's handling.
 const EARLY_SIGNAL = Symbol.for('dcos-cfn.early-signal');
-const keepSignal = (signal) => (globalThis[EARLY_SIGNAL] ??= signal);
+// A second signal exits at once, as it does once the command runs (the build may be left to the next run).
+const keepSignal = (signal) => {
+  if (globalThis[EARLY_SIGNAL] !== undefined) {
+    console.error(`\n${signal} again: exiting now.`);
+    process.exit(130);
+  }
+  globalThis[EARLY_SIGNAL] = signal;
+};
 process.on('SIGINT', keepSignal);
 process.on('SIGTERM', keepSignal);
 const stopIfInterrupted = () => {

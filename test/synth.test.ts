@@ -154,6 +154,21 @@ describe('synth checks', () => {
       return { ...c, template };
     });
 
+  it('every AllowedPattern is a pattern JavaScript reads, so deploy checks each value before CloudFormation does', () => {
+    let patterns = 0;
+    for (const config of Object.values(DEFINITIONS)) {
+      const { root, children } = compile(config);
+      for (const t of [root, ...children]) {
+        for (const [name, p] of Object.entries((t.template.Parameters ?? {}) as Record<string, { AllowedPattern?: string }>)) {
+          if (p.AllowedPattern === undefined) continue;
+          patterns++;
+          assert.doesNotThrow(() => new RegExp(`^(?:${p.AllowedPattern})$`, 'u'), `${t.id}.${name}: ${p.AllowedPattern}`);
+        }
+      }
+    }
+    assert.ok(patterns > 5, `${patterns} patterns`);
+  });
+
   it('passes for both shipped definitions', () => {
     for (const config of Object.values(DEFINITIONS)) {
       const c = compile(config);
