@@ -53,7 +53,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'failed':
       print(`\nDelete of ${stackName} failed: ${result.status}. Root causes:`);
       for (const cause of result.rootCauses) print(formatRootCause(cause));
-      print(`Fix the cause (often a resource changed outside CloudFormation), then run destroy again.`);
+      if (result.restored) {
+        print('What is left keeps its protections:');
+        for (const line of result.restored) print(`  ${line}`);
+      }
+      print(`Fix the cause (often a resource changed outside CloudFormation), then run destroy again${result.restored ? ' (with --force if the stack has termination protection)' : ''}.`);
       return 1;
     case 'destroyed':
       print(`\nStack ${stackName} deleted.`);

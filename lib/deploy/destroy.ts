@@ -42,7 +42,14 @@ export type DestroyResult =
   | { readonly kind: 'absent'; readonly stackName: string }
   | { readonly kind: 'declined'; readonly stackName: string }
   | { readonly kind: 'destroyed'; readonly stackName: string; readonly retained: readonly RetainedResource[] }
-  | { readonly kind: 'failed'; readonly stackName: string; readonly status: string; readonly rootCauses: readonly RootCause[] };
+  | {
+      readonly kind: 'failed';
+      readonly stackName: string;
+      readonly status: string;
+      readonly rootCauses: readonly RootCause[];
+      /** What destroy turned off and, the delete having failed, turned back on for what is left (a line each). */
+      readonly restored?: readonly string[];
+    };
 
 /**
  * Deletion policies that keep the resource when its stack is deleted. RetainExceptOnCreate deletes it only
@@ -108,12 +115,14 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
   if (!stack) return { kind: 'absent', stackName };
   const stackId = stack.StackId ?? stackName;
   const again = `run 'npm run destroy -- --stack-name ${stackName}' again to follow it to the end and list what was retained.`;
-  const follow = async (since: Date, retained: RetainedResource[]): Promise<DestroyResult> => {
+  const follow = async (since: Date, retained: RetainedResource[], loosened?: Loosening): Promise<DestroyResult> => {
     const stopReporting = onInterrupt(() => print(`  CloudFormation keeps deleting stack ${stackName}; nothing was cancelled. To follow it, ${again}`));
     const followed = await followStack({ cfn, stack: stackId, since, print, resumeHint: `Once that is fixed, ${again}`, ...(eventPollMs ? { pollMs: eventPollMs } : {}) });
     stopReporting();
     if (followed.status !== 'DELETE_COMPLETE' || isFailure(followed.status)) {
-      return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events) };
+      // DELETE_FAILED: the stack and some of its instances are still there; they get their protections back.
+      const restored = loosened ? await loosened.putBack() : [];
+      return { kind: 'failed', stackName, status: followed.status, rootCauses: rootCauses(followed.events), ...(restored.length ? { restored } : {}) };
     }
     return { kind: 'destroyed', stackName, retained };
   };
@@ -160,7 +169,17 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
     for (const instance of guarded) {
       const where = `${instance.stack}/${instance.logicalId} (${instance.physicalId})`;
       const protection = (on: boolean) => () => clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instance.physicalId, DisableApiTermination: { Value: on } }));
-      await loosening.loosen(protection(false), protection(true), `Instance termination protection (DisableApiTermination) turned off on ${where}.`, `Instance termination protection turned back on on ${where}.`);
+      // After a failed delete, an instance CloudFormation did terminate has nothing to put back.
+      const putBack = async () => {
+        try {
+          await protection(true)();
+          return undefined;
+        } catch (err) {
+          if (/IncorrectInstanceState|InvalidInstanceID|terminated/i.test(err instanceof Error ? `${err.name} ${err.message}` : String(err))) return `${where} was terminated; nothing to put back.`;
+          throw err;
+        }
+      };
+      await loosening.loosen(protection(false), putBack, `Instance termination protection (DisableApiTermination) turned off on ${where}.`, `Instance termination protection turned back on on ${where}.`);
     }
     await loosening.delete(() => cfn.send(new DeleteStackCommand({ StackName: stackId })));
   } catch (err) {
@@ -173,7 +192,7 @@ export async function destroy({ clients, stackName, force = false, confirm, prin
     throw err;
   }
   putBackOnInterrupt();
-  return follow(since, retained);
+  return follow(since, retained, loosening);
 }
 
 /**
@@ -188,7 +207,7 @@ class Loosening {
 
   constructor(private readonly print: (line: string) => void) {}
 
-  /** Sends `off`, recording `on` to undo it; prints `said` once it is done. */
+  /** Sends `off`, recording `on` to undo it (`on` may answer a line of its own instead of `undone`); prints `said` once it is done. */
   async loosen(off: () => Promise<unknown>, on: () => Promise<unknown>, said: string, undone: string): Promise<void> {
     this.undo.push({ call: on, said: undone });
     this.inFlight = (async () => off())();
@@ -216,8 +235,8 @@ class Loosening {
     const lines: string[] = [];
     for (const { call, said } of this.undo.splice(0).reverse()) {
       try {
-        await call();
-        lines.push(said);
+        const answer = await call();
+        lines.push(typeof answer === 'string' ? answer : said);
       } catch (err) {
         lines.push(`Could not put back: ${said.replace(/\.$/, '')} (${(err instanceof Error ? err.message : String(err)).split('\n')[0]}). Do it in the console.`);
       }
