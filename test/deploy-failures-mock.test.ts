@@ -367,7 +367,7 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
     });
   });
 
-  describe('destroy puts back everything it loosened when the delete does not start', () => {
+  describe('destroy puts back everything it loosened when the delete does not start or does not finish', () => {
     const MASTER_ZONE_ID = stackArn('prod-MasterZone-1ABCDEF', 4);
     const MASTER_ZONE = 'Resources:\n  Master1:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n  Master2:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n';
     let ec2: AwsStub<any, any, any>;
@@ -422,46 +422,28 @@ describe('deploy failures moto cannot produce (aws-sdk-client-mock)', () => {
       // The refused call is put back too: it may have taken effect before its answer was lost.
       assert.deepEqual(protectionCalls, ['stack off', 'i-00000000000000001 off', 'i-00000000000000002 off', 'i-00000000000000002 on', 'i-00000000000000001 on', 'stack on']);
     });
-  });
 
-  describe('destroy puts the protections back on what a failed delete leaves', () => {
     it('DELETE_FAILED: the stack and the surviving master protected again; the terminated one has nothing to put back', async () => {
-      const MASTER_ZONE_ID = stackArn('prod-MasterZone-1ABCDEF', 4);
-      const MASTER_ZONE = 'Resources:\n  Master1:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n  Master2:\n    Type: AWS::EC2::Instance\n    Properties:\n      DisableApiTermination: true\n';
-      let ec2: AwsStub<any, any, any>;
-      ({ clients, cfn, ec2 } = mockedClients(ACCOUNT));
       cfn.on(DescribeStacksCommand)
         .resolvesOnce({ Stacks: [stackIn('UPDATE_COMPLETE', { EnableTerminationProtection: true })] })
-        .resolves({ Stacks: [stackIn('DELETE_FAILED', { EnableTerminationProtection: false, StackStatusReason: 'The following resource(s) failed to delete: [MasterZone].' })] });
-      cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => ({ TemplateBody: input.StackName === MASTER_ZONE_ID ? MASTER_ZONE : 'Resources: {}\n' }));
-      cfn.on(ListStackResourcesCommand).callsFake((input: { StackName: string }) => ({
-        StackResourceSummaries:
-          input.StackName === MASTER_ZONE_ID
-            ? ['Master1', 'Master2'].map((id, i) => ({ LogicalResourceId: id, PhysicalResourceId: `i-0000000000000000${i + 1}`, ResourceType: 'AWS::EC2::Instance', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() }))
-            : [{ LogicalResourceId: 'MasterZone', PhysicalResourceId: MASTER_ZONE_ID, ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() }],
-      }));
+        .resolves({ Stacks: [stackIn('DELETE_FAILED', { StackStatusReason: 'The following resource(s) failed to delete: [MasterZone].' })] });
       cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
       cfn.on(DeleteStackCommand).resolves({});
-      const calls: string[] = [];
-      cfn.on(UpdateTerminationProtectionCommand).callsFake((input: { EnableTerminationProtection: boolean }) => {
-        calls.push(`stack ${input.EnableTerminationProtection ? 'on' : 'off'}`);
-        return { StackId: STACK_ID };
-      });
       ec2.on(ModifyInstanceAttributeCommand).callsFake((input: { InstanceId: string; DisableApiTermination: { Value: boolean } }) => {
-        calls.push(`${input.InstanceId} ${input.DisableApiTermination.Value ? 'on' : 'off'}`);
+        protectionCalls.push(`${input.InstanceId} ${input.DisableApiTermination.Value ? 'on' : 'off'}`);
         if (input.InstanceId === 'i-00000000000000001' && input.DisableApiTermination.Value) {
           throw serviceError('IncorrectInstanceState', 'The instance i-00000000000000001 is not in a state from which it can be modified.', 400);
         }
         return {};
       });
-      const result = await destroy({ clients, stackName: 'prod', force: true, confirm: async () => true, print: (l) => lines.push(l), eventPollMs: 1 });
+      const result = await run();
       assert.equal(result.kind, 'failed');
       assert.deepEqual(result.kind === 'failed' ? result.restored : undefined, [
         'Instance termination protection turned back on on prod/MasterZone/Master2 (i-00000000000000002).',
         'prod/MasterZone/Master1 (i-00000000000000001) was terminated; nothing to put back.',
         'Termination protection turned back on on prod.',
       ]);
-      assert.deepEqual(calls, ['stack off', 'i-00000000000000001 off', 'i-00000000000000002 off', 'i-00000000000000002 on', 'i-00000000000000001 on', 'stack on']);
+      assert.deepEqual(protectionCalls, ['stack off', 'i-00000000000000001 off', 'i-00000000000000002 off', 'i-00000000000000002 on', 'i-00000000000000001 on', 'stack on']);
     });
   });
 
