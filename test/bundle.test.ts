@@ -3,13 +3,13 @@
  * wrote) under the definition's bucket and folder, makes the bucket private first, skips what is already there, and
  * refuses, before uploading anything, a folder generated for another bootstrap_url. Read back with the SDK.
  */
-import { CreateBucketCommand, GetBucketEncryptionCommand, GetPublicAccessBlockCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketEncryptionCommand, GetObjectCommand, GetPublicAccessBlockCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installerBootstrapUrl, uploadBundle } from '../lib/bundle.js';
+import { bundleRecordOf, installerBootstrapUrl, uploadBundle } from '../lib/bundle.js';
 import { parseManifest, type BundleLocation } from '../lib/manifest.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import defaultCluster from '../stacks/clusters/default.js';
@@ -56,6 +56,17 @@ describe('npm run bundle (against moto)', function () {
     await assert.rejects(keys(), /NoSuchBucket|does not exist/);
   });
 
+  it("refuses a bundle whose static master_list is not this synth's masters, naming both lists and the fix, before uploading anything", async () => {
+    const expected = genconfOf(defaultCluster).masterList;
+    const serve = serveFolder('other-masters', { masterList: ['10.0.99.10'] });
+    expectRun(
+      await bundle('--serve', serve),
+      1,
+      new RegExp(`has master_list 10\\.0\\.99\\.10, but this synth places the masters at ${expected.join(', ').replaceAll('.', '\\.')} \\(out/genconf/config\\.yaml\\).*Run dcos_generate_config\\.sh on this synth's out/genconf, then npm run bundle; nothing was uploaded`),
+    );
+    await assert.rejects(keys(), /NoSuchBucket|does not exist/);
+  });
+
   it("refuses a --region other than the definition's", async () => {
     expectRun(await bundle('--serve', serveFolder('region'), '--region', 'eu-west-1'), 2, /--region eu-west-1: the cluster is defined for us-east-1, where its bundle bucket/);
   });
@@ -67,9 +78,12 @@ describe('npm run bundle (against moto)', function () {
     assert.match(first.stdout, /Bundle in s3:\/\/\S+\/dcos\/: 3 uploaded, 0 already there/);
     assert.match(first.stdout, new RegExp(`The nodes fetch it from ${location.url.replaceAll('.', '\\.')} \\(bootstrap_url\\)`));
     const uploaded = await keys();
-    assert.equal(uploaded.length, 3);
+    assert.equal(uploaded.length, 4);
     assert.ok(uploaded.every((k) => k.startsWith(`${location.prefix}/`)), uploaded.join(' '));
     assert.ok(uploaded.includes(`${location.prefix}/dcos_install.sh`));
+    // Next to the bundle: the genconf it was made from, which deploy and diff compare with their out/.
+    const record = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: `${location.prefix}/dcos-cfn-genconf.json` }))).Body!.transformToString());
+    assert.deepEqual(record, { genconf: parseManifest(out).genconf, masterList: genconfOf(defaultCluster).masterList });
     const block = (await s3.send(new GetPublicAccessBlockCommand({ Bucket: location.bucket }))).PublicAccessBlockConfiguration;
     assert.deepEqual(block, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
     const encryption = (await s3.send(new GetBucketEncryptionCommand({ Bucket: location.bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0];
@@ -102,7 +116,7 @@ describe('npm run bundle: a bucket name someone else has', () => {
       s3.on(HeadBucketCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
       s3.on(CreateBucketCommand).rejects(Object.assign(new Error('The requested bucket name is not available.'), { name: 'BucketAlreadyExists', $metadata: { httpStatusCode: 409 } }));
       await assert.rejects(
-        uploadBundle({ s3: client, location: parseManifest(out).bundle!, serve, print: () => {} }),
+        uploadBundle({ s3: client, location: parseManifest(out).bundle!, record: bundleRecordOf(out, parseManifest(out)), serve, print: () => {} }),
         /^UserError: S3 bucket dcos-dcos-bundle-us-east-1 belongs to another account .*Set bundle\.bucket in the cluster definition to a name of your own/,
       );
       assert.equal(s3.commandCalls(PutObjectCommand).length, 0);

@@ -6,7 +6,7 @@
  */
 import { DescribeChangeSetCommand, DescribeStacksCommand, ListStackResourcesCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, DescribeVolumesCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +14,14 @@ import { join } from 'node:path';
 import { connect } from '../lib/deploy/aws.js';
 import type { DeployProps } from '../lib/deploy/deploy.js';
 import { destroy } from '../lib/deploy/destroy.js';
+import { diff } from '../lib/deploy/diff.js';
 import { measureDeploy } from './helpers/measure.js';
 import { loadTemplates } from '../lib/deploy/templates.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import { defineCluster } from '../stacks/config.js';
 import defaultCluster from '../stacks/clusters/default.js';
 import { motoAvailable, motoEnv, startMoto, stopMoto, type Moto } from './moto.js';
-import { uploadStandInBundle } from './boot/bundle.js';
+import { genconfOf, uploadStandInBundle } from './boot/bundle.js';
 import { motoCall } from './boot/cluster.js';
 
 const STACK = 'dcos-e2e';
@@ -60,8 +61,13 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     return dir;
   }
 
-  const run = (dir: string, parameters: Record<string, string> = PARAMETERS) =>
+  /**
+   * Deploys `dir`. The bundle check runs only when asked: once the stack stands, its bucket policy refuses plain
+   * HTTP, which is how the tests reach the emulator, so the record cannot be read (over HTTPS, AWS lets the account read it).
+   */
+  const run = (dir: string, parameters: Record<string, string> = PARAMETERS, bundleCheck = false) =>
     measureDeploy({ endpointUrl: moto!.endpoint, region: 'us-east-1' }, {
+      bundleCheck,
       templates: loadTemplates(dir),
       stackName: STACK,
       parameters,
@@ -72,8 +78,61 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
       eventPollMs: 20,
     } satisfies Omit<DeployProps, 'clients'>);
 
+  // GIVEN the bundle made from the default cluster's genconf (master_list 10.0.8.10...), WHEN out/ moved the masters
+  // (another vpcCidr), THEN deploy refuses before any change set, and diff, told --skip-bundle-check, goes on.
+  describe("the bundle's genconf record", () => {
+    const MOVED_MASTERS = defineCluster({ name: 'dcos', vpcCidr: '10.1.0.0/16' });
+    const record = `${defaultCluster.bundle?.prefix ?? 'dcos'}/dcos-cfn-genconf.json`;
+    const diffOf = async (dir: string, props: { bundleCheck?: boolean } = {}) => {
+      const clients = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
+      try {
+        return await diff({ clients, templates: loadTemplates(dir), stackName: `${STACK}-diff`, parameters: PARAMETERS, endpointUrl: moto!.endpoint, print: (line) => lines.push(line), pollMs: 20, driftCheck: false, ...props });
+      } finally {
+        clients.cfn.destroy();
+        clients.s3.destroy();
+      }
+    };
+
+    it('refuses a deploy of an out/ whose master list is not the bundle\'s, naming both lists and the fix, before any change set', async () => {
+      const bundled = genconfOf(defaultCluster).masterList;
+      const moved = genconfOf(MOVED_MASTERS).masterList;
+      assert.notDeepEqual(moved, bundled);
+      const dir = await synth(MOVED_MASTERS);
+      await assert.rejects(
+        run(dir, PARAMETERS, true),
+        new RegExp(`^UserError: The DC/OS bundle in s3://dcos-dcos-bundle-us-east-1/dcos/ was made from another genconf than .*: its master_list is ${bundled.join(', ').replaceAll('.', '\\.')}, but .* places the masters at ${moved.join(', ').replaceAll('.', '\\.')}\\. .*Make the bundle from this .*/genconf \\(dcos_generate_config\\.sh\\) and run npm run bundle, or pass --skip-bundle-check`),
+      );
+      const clients = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
+      await assert.rejects(clients.cfn.send(new DescribeStacksCommand({ StackName: STACK })), /does not exist/);
+      clients.cfn.destroy();
+      await assert.rejects(diffOf(dir), /was made from another genconf than/);
+    });
+
+    it('goes on with --skip-bundle-check', async () => {
+      const result = await diffOf(await synth(MOVED_MASTERS), { bundleCheck: false });
+      assert.equal(result.kind, 'changes');
+    });
+
+    it('notes a bundle uploaded before npm run bundle recorded its genconf, and goes on', async () => {
+      const s3 = new S3Client({ endpoint: moto!.endpoint, forcePathStyle: true, region: 'us-east-1' });
+      const Bucket = 'dcos-dcos-bundle-us-east-1';
+      const kept = await (await s3.send(new GetObjectCommand({ Bucket, Key: record }))).Body!.transformToString();
+      await s3.send(new DeleteObjectCommand({ Bucket, Key: record }));
+      try {
+        lines.length = 0;
+        const result = await diffOf(await synth(MOVED_MASTERS));
+        assert.equal(result.kind, 'changes');
+        assert.ok(lines.includes(`Note: s3://${Bucket}/${record} not found: the bundle was uploaded before npm run bundle recorded its genconf, or not at all, so it was not checked here. Run npm run bundle to check it.`), lines.join('\n'));
+      } finally {
+        await s3.send(new PutObjectCommand({ Bucket, Key: record, Body: kept }));
+        s3.destroy();
+      }
+    });
+  });
+
   it('creates the four nested stacks and ends with the classic outputs', async () => {
-    const { result } = await run(await synth());
+    const { result, calls } = await run(await synth(), PARAMETERS, true);
+    assert.equal(calls['GetObject'], 1, "the bundle's genconf record, read once");
     assert.equal(result.kind, 'deployed', lines.join('\n'));
     const outputs = Object.fromEntries((result.kind === 'deployed' ? result.outputs : []).map((o) => [o.OutputKey, o.OutputValue]));
     assert.match(outputs['DcosCli'] ?? '', /^ssh ubuntu@\d+\.\d+\.\d+\.\d+$/); // moto picks any address

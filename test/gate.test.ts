@@ -18,7 +18,7 @@ import {
   type ResourceChange,
 } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
@@ -214,6 +214,8 @@ describe("data gate: deploy of the 'ha' cluster refuses a change set that would 
     mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: account });
     s3.on(HeadBucketCommand).resolves({});
     s3.on(HeadObjectCommand).resolves({});
+    // A bundle uploaded before npm run bundle recorded its genconf: S3's answer for the missing record.
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }));
     const templates = loadTemplates(out);
     const parameters = Object.keys(templates.root.template.Parameters ?? {}).map((ParameterKey) => ({ ParameterKey, ParameterValue: ParameterKey === 'TemplateBaseUrl' ? `https://dcos-cfn-templates-${account}-us-east-1.s3.us-east-1.amazonaws.com` : 'x' }));
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: stackId, StackName: 'prod', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Parameters: parameters }] });

@@ -9,6 +9,7 @@ import { checkSynthSources, loadTemplates, type TemplateSet } from './templates.
 export const TEMPLATE_OPTIONS = {
   out: { type: 'string', default: 'out' },
   'skip-synth-check': { type: 'boolean' },
+  'skip-bundle-check': { type: 'boolean' },
   'parameters-file': { type: 'string' },
   parameter: { type: 'string', multiple: true },
   tag: { type: 'string', multiple: true },
@@ -40,6 +41,9 @@ export const SYNTH_CHECK_HELP = `  --out DIR               synthesized templates
 
 export const TEMPLATE_HELP = `Templates and parameters:
 ${SYNTH_CHECK_HELP}
+  --skip-bundle-check     go on even when the DC/OS bundle in S3 was made from another genconf than
+                          DIR/genconf (default: refused before any change set, naming the differing
+                          master lists, as recorded by 'npm run bundle' in dcos-cfn-genconf.json)
   --parameters-file FILE  JSON as aws-cli takes it: [{"ParameterKey": "K", "ParameterValue": "V"}]
   --parameter KEY=VALUE   repeatable; wins over the file. On an update, parameters not given keep
                           their deployed values. Every value is checked against the root template's
@@ -102,6 +106,7 @@ export function driftPropsFrom(values: DriftValues): Pick<PlanProps, 'revertDrif
 export interface TemplateValues {
   readonly out?: string;
   readonly 'skip-synth-check'?: boolean;
+  readonly 'skip-bundle-check'?: boolean;
   readonly 'parameters-file'?: string;
   readonly parameter?: string[];
   readonly tag?: string[];
@@ -123,6 +128,7 @@ export async function planPropsFrom(command: string, values: CommonValues & Temp
     ...(tags ? { tags } : {}),
     ...(values.bucket ? { bucket: values.bucket } : {}),
     ...(values['endpoint-url'] ? { endpointUrl: values['endpoint-url'] } : {}),
+    ...(values['skip-bundle-check'] ? { bundleCheck: false } : {}),
     ...drift,
     print: (line: string) => console.log(line),
   };

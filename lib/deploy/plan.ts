@@ -26,6 +26,7 @@ import {
   type ChangeSetType,
   type StackChanges,
 } from './change-set.js';
+import { checkBundleRecord } from './bundle-check.js';
 import { explainFailedChangeSet } from './change-set-failure.js';
 import { requireDriftAware, startDriftCheck, type DriftCheck, type RunningDriftCheck } from './drift-check.js';
 import { renderDriftPreview, type DriftPreview } from './drift-preview.js';
@@ -56,6 +57,8 @@ export interface PlanProps {
   readonly driftCheck?: boolean;
   /** Milliseconds drift detection may take, all stacks together (--drift-timeout). @default 300000 */
   readonly driftTimeoutMs?: number;
+  /** Compare the bundle's recorded genconf with `templates`' before any change set; false for --skip-bundle-check. @default true */
+  readonly bundleCheck?: boolean;
   /** --revert-drift: a drift-aware change set (REVERT_DRIFT) for an existing stack. @default false */
   readonly revertDrift?: boolean;
 }
@@ -135,8 +138,10 @@ export async function plan(props: PlanProps, purpose: ChangeSetPurpose = 'deploy
     }
   }
 
-  // 5. No change set in flight (another deploy at its prompt, one being computed or executed), then upload the
-  //    nested templates under content-hash keys.
+  // 5. The DC/OS bundle was made from this out/'s genconf (one GetObject; an unchanged redeploy ships nothing and
+  //    skips it). No change set in flight (another deploy at its prompt, one being computed or executed), then
+  //    upload the nested templates under content-hash keys.
+  if (props.bundleCheck !== false) await checkBundleRecord({ s3, region, templates, print });
   if (existing) {
     const busy = await inFlightChangeSets(cfn, existing.StackId ?? stackName);
     if (busy.length) throw inFlightRefusal(stackName, busy);

@@ -122,14 +122,14 @@ export async function startBundleServer(socketPath: string, root: string, tls: {
  */
 export async function uploadStandInBundle(out: string, config: ClusterConfig, endpointUrl: string): Promise<void> {
   const { parseManifest } = await import('../../lib/manifest.js');
-  const { uploadBundle } = await import('../../lib/bundle.js');
+  const { bundleRecordOf, uploadBundle } = await import('../../lib/bundle.js');
   const { connect } = await import('../../lib/deploy/aws.js');
   const location = parseManifest(out).bundle!;
   const serve = join(out, '..', `serve-${location.bucket}`);
   writeServeFolder(serve, genconfOf(config));
   const { s3 } = await connect({ endpointUrl, region: location.region });
   try {
-    await uploadBundle({ s3, location, serve, tlsOnly: false, print: () => {} });
+    await uploadBundle({ s3, location, record: bundleRecordOf(out, parseManifest(out)), serve, tlsOnly: false, print: () => {} });
   } finally {
     s3.destroy();
     execFileSync('rm', ['-rf', serve]);

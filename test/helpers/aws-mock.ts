@@ -1,6 +1,7 @@
 /**
  * The deploy clients with aws-sdk-client-mock in front of CloudFormation, S3 and EC2, for the mock suites: STS
- * answers with `account`, the template bucket and every template in it exist. Each suite adds its own
+ * answers with `account`, the template bucket and every template in it exist, the DC/OS bundle has no genconf record
+ * (S3's NoSuchKey). Each suite adds its own
  * CloudFormation answers.
  *
  * Also the fixture cluster (test/fixtures/deploy/cluster: a root with the nested stacks Network and Logs) as AWS
@@ -10,7 +11,7 @@
 import type { Change, Stack } from '@aws-sdk/client-cloudformation';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../lib/deploy/aws.js';
@@ -37,6 +38,7 @@ export function mockedClients(account: string = ACCOUNT): MockedClients {
   mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: account, Arn: `arn:aws:iam::${account}:user/ops`, UserId: 'AIDAEXAMPLE' });
   s3.on(HeadBucketCommand).resolves({});
   s3.on(HeadObjectCommand).resolves({});
+  s3.on(GetObjectCommand).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }));
   return { clients, cfn, s3, ec2 };
 }
 
