@@ -26,7 +26,7 @@ export function parseCommandArgs<O extends Options>(
 }
 
 /** The longest wait any `--...timeout SECONDS` option takes: one day. */
-export const MAX_TIMEOUT_SECONDS = 86_400;
+const MAX_TIMEOUT_SECONDS = 86_400;
 
 /**
  * A `--timeout`-like option in whole seconds, from 1 to {@link MAX_TIMEOUT_SECONDS}: `raw` as parsed (undefined

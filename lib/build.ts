@@ -156,7 +156,7 @@ export function definitionNames(): string[] {
  * What the caller lets a type check do if the user interrupts it (lib/interrupt.ts, passed in because this module
  * imports nothing of the project): remove its temporary folder, stop tsgo and wait for it.
  */
-export interface InterruptHooks {
+interface InterruptHooks {
   /** Runs `handler` on an interrupt; returns the release. */
   onInterrupt(handler: () => void | Promise<void>): () => void;
   /** Stops `child` on an interrupt and waits for its exit; returns the release. */
@@ -199,7 +199,7 @@ function tsgoBinary(): string {
  * in scope. With `emit`, writes their JavaScript to `dist/` when there is no error. Returns
  * `file:line:column message` per error.
  */
-export async function typeCheck(source: string, emit = false, hooks?: InterruptHooks): Promise<string[]> {
+async function typeCheck(source: string, emit = false, hooks?: InterruptHooks): Promise<string[]> {
   let binary: string;
   try {
     binary = tsgoBinary();

@@ -22,7 +22,7 @@ export const INTERRUPTED_EXIT = 130;
  * Exit code of a command whose stdout was closed (`... | head -1`), the shell's way for SIGPIPE (128 + 13), as
  * `git log | head -1` or `yes | head -1` end: a pipeline under `set -o pipefail` sees that the output was cut.
  */
-export const CLOSED_OUTPUT_EXIT = 141;
+const CLOSED_OUTPUT_EXIT = 141;
 
 /** Thrown into interrupted work; the entry point prints nothing for it (the handlers speak). */
 export class InterruptedError extends UserError {

@@ -12,7 +12,7 @@
  */
 import type { ResourceChange } from '@aws-sdk/client-cloudformation';
 
-export interface SecurityRule {
+interface SecurityRule {
   readonly types: RegExp;
   /** Top-level properties that matter on a Modify; undefined: any change to the resource matters. */
   readonly properties?: readonly string[];
@@ -25,7 +25,7 @@ export interface SecurityRule {
   readonly modifyOnly?: boolean;
 }
 
-export const SECURITY_RULES: readonly SecurityRule[] = [
+const SECURITY_RULES: readonly SecurityRule[] = [
   { types: /^AWS::EC2::SecurityGroup(Ingress|Egress)$/, label: 'security-group rule' },
   { types: /^AWS::EC2::SecurityGroup$/, properties: ['SecurityGroupIngress', 'SecurityGroupEgress'], label: 'security-group rules' },
   // Roles, policies, managed policies, instance profiles, users, groups: any change is a change of permissions.

@@ -60,7 +60,7 @@ function stackDataFiles(): string[] {
  * source, the compiler's modules, the stacks' data files and the imported packages' `package.json`.
  * @param definition the definition's name (`default`); undefined for templates compiled from a config object.
  */
-export function synthSources(definition?: string): string[] {
+function synthSources(definition?: string): string[] {
   const found = new Set<string>();
   const queue = [COMPILER, ...(definition !== undefined ? [definitionFile(definition)] : [])];
   while (queue.length > 0) {

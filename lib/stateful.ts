@@ -8,7 +8,7 @@
  * AWS::RDS::DBInstance and ::DBCluster, AWS::Redshift::Cluster, AWS::Neptune::DBCluster: CloudFormation Template
  * Reference, "DeletionPolicy attribute"); on any other type Snapshot keeps nothing.
  */
-export interface DataType {
+interface DataType {
   /** What a resource of the type holds, as messages name it: "an EBS volume". */
   readonly holds: string;
   /** True when `Snapshot` is a deletion and replacement policy that keeps its data. */

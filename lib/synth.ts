@@ -168,7 +168,7 @@ const MARKER_TEXT = "Written by 'npm run synth' (dcos-cfn). This folder is repla
  * What other commands make from the templates inside an output folder: diagram's picture and package's folder.
  * A synth removes them with the old templates (they would describe templates that are gone) and says so.
  */
-export const DERIVED_ENTRIES = ['architecture.svg', 'architecture.dot', PACKAGED_DIR] as const;
+const DERIVED_ENTRIES = ['architecture.svg', 'architecture.dot', PACKAGED_DIR] as const;
 
 /** Entries synth (templates, manifest, genconf/), diagram (architecture.svg/.dot) and package (packaged/) write into an output folder. */
 const OWN_ENTRIES = new Set<string>([MANIFEST_FILE, SYNTH_MARKER, ROOT_FILE, ...Object.values(STACK_FILES), GENCONF_FOLDER, ...DERIVED_ENTRIES]);
@@ -208,7 +208,7 @@ const within = (path: string, folder: string) => path === folder || path.startsW
  * one that is not a folder, and an existing folder that synth did not write (no marker) or that holds files
  * synth does not write. Everything refused is named, with what to do.
  */
-export function checkOutputFolder(outDir: string, projectRoot = PROJECT_DIR): void {
+function checkOutputFolder(outDir: string, projectRoot = PROJECT_DIR): void {
   const target = realPath(resolve(outDir));
   const project = realPath(projectRoot);
   if (within(project, target)) {

@@ -179,7 +179,7 @@ export function bundleUrlStatement(): PolicyStatement {
  * `Fn::Sub` inside single quotes, and none of the allowed characters can end that quoting or be expanded by the shell.
  * Percent-encode anything else (a presigned S3 URL's query is already percent-encoded).
  */
-export const DOWNLOAD_URL_PATTERN = "https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!*()+,;=:@/?&-]*)?";
+const DOWNLOAD_URL_PATTERN = "https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!*()+,;=:@/?&-]*)?";
 
 /** `DcosCliUrl`: the dcos CLI binary the admin instance downloads and installs; empty to skip. */
 export const DCOS_CLI_URL_PARAMETER = {

@@ -243,9 +243,18 @@ export function startControlTower(templates: readonly Typed[]): void {
   if (misses.length > 0) startRuns(misses);
 }
 
-/** Stops every cfn-guard process still running (a synth that failed for another reason needs none of them). */
-export function stopControlTower(): void {
-  for (const child of running) child.kill('SIGTERM');
+/** Stops every cfn-guard process still running and waits for each to exit (a synth that failed for another reason needs none of them). */
+export async function stopControlTower(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 /** `[CT.EC2.PR.13]: ...\n[FIX]: Set 'Monitoring' to 'true'.` → the ID and the fix. */

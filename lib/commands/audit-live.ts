@@ -11,7 +11,7 @@ export const LIVE_HELP = `Live audit (a deployed cluster instead of templates):
                           tables, network ACLs, load balancers in the cluster's VPCs with their listeners
                           and targets, the groups' launch templates and instances), then runs the same
                           exposure analysis and network rules, and compares with the deployed templates
-  --timeout SECONDS       bound for the whole run (default: 300; each call at most 60)
+  --timeout SECONDS       bound for the whole run, 1 to 86400 (default: 300; each call at most 60)
 
 ${AWS_HELP}
 

@@ -106,7 +106,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }));
   } catch (err) {
     // A synth that failed needs no cfn-guard still running (and would wait for it to exit).
-    if (!values['no-audit']) (await import('../audit/guard.js')).stopControlTower();
+    if (!values['no-audit']) await (await import('../audit/guard.js')).stopControlTower();
     throw err;
   }
   console.log(table(result, outDir));

@@ -152,7 +152,7 @@ function maxAttemptsOf(options: AwsOptions): number {
  * no credentials; this names the profile, the files read and the profiles they hold. Read with the SDK's own loader
  * (`@smithy/core`), so `[profile x]` in the config file and `[x]` in the credentials file count alike.
  */
-export async function checkProfile(profile: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function checkProfile(profile: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { loadSharedConfigFiles } = await import('@smithy/core/config');
   const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
   if (Object.hasOwn(configFile, profile) || Object.hasOwn(credentialsFile, profile)) return;

@@ -1,4 +1,4 @@
-/** The flags deploy, diff and destroy share, and turning them into clients, templates and drift options. */
+/** The flags of the commands that read out/ and call CloudFormation (deploy, diff, destroy), and turning them into clients, templates and drift options; the AWS, --yes and --help options they share with the others are in lib/args.ts. */
 import { parseTimeout } from '../args.js';
 import { UserError } from '../errors.js';
 import { connect, type AwsClients } from './aws.js';

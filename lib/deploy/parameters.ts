@@ -155,7 +155,7 @@ export function resolveParameters(
  * list type is checked on its own). A pattern JavaScript cannot read is left to CloudFormation. The value of a
  * `NoEcho` parameter, and of each of its elements, is shown as `****`.
  */
-export function constraintProblem(key: string, value: string, declaration: TemplateParameter): string | undefined {
+function constraintProblem(key: string, value: string, declaration: TemplateParameter): string | undefined {
   const type = declaration.Type ?? 'String';
   const list = type === 'CommaDelimitedList' || type.startsWith('List<');
   const because = declaration.ConstraintDescription ? ` (${declaration.ConstraintDescription})` : '';
