@@ -111,6 +111,15 @@ describe('data gate: masters', () => {
     assert.match(risk!.why, /no property details, so the update may stop and start it/);
   });
 
+  it('counts an update with no Replacement value at all as a possible replacement (it fails closed)', () => {
+    const { Replacement: _, ...noReplacement } = instanceModify('Master1State', ['Size']);
+    const risks = findDataRisks(tree([{ ...noReplacement, ResourceType: 'AWS::EC2::Volume' }, { ...instanceModify('Master1', ['Tags']), Replacement: undefined }]), stateful);
+    assert.deepEqual(risks.map((r) => `${r.logicalId} ${r.action}: ${r.why}`), [
+      'Master1State maybe replace: CloudFormation gave no Replacement value for this update, so it may replace it',
+      'Master1 maybe replace: CloudFormation gave no Replacement value for this update, so it may replace it',
+    ]);
+  });
+
   it('refuses to stop a master, naming the property and the way out, and allows it when named', () => {
     const risks = findDataRisks(tree([instanceModify('Master1', ['InstanceType'])]), stateful);
     assert.throws(

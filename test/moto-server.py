@@ -98,8 +98,14 @@ Usage: python3 test/moto-server.py -p PORT   (same arguments as moto_server)
    StatusReason "Only executable from the root change set." (what AWS answers, as users of it report), and executing it
    alone fails with InvalidChangeSetStatus. Executing the root executes them (moto updates nested stacks with their
    parent, gap 4), and deleting the root change set, or its stack, deletes them. A nested template moto cannot read
-   fails the root change set (FAILED, with why). Like every moto change set they carry no Replacement or property
-   Details.
+   fails the root change set (FAILED, with why). Like every moto change set they carry no property Details (their
+   Replacement: gap 27).
+
+27. A change set's Modify changes carried no Replacement value (AWS gives one to every Modify), so a deploy's data
+   gate could not tell an update in place from a replacement (it now counts a missing value as a possible
+   replacement). Each Modify gets one: True when a property the type cannot update in place changes (its value, or
+   a parameter it refers to; the type's createOnlyProperties, from the registry schemas cfn-lint ships), Conditional
+   when it refers to a resource that is replaced, False otherwise. Property-level Details are still not given.
 
 For tests, not a gap: with DCOS_CFN_MOTO_FAIL_CREATE=LogicalId in its environment, the launcher fails the creation
 of every resource with that logical ID, the way AWS fails one it cannot make (a quota, capacity, a bad image): the
@@ -653,12 +659,55 @@ def diff_with_parameters(self):
             if name in resource_map._resource_json_map and name not in by_action["Modify"] and changed & referenced_names(resource):
                 by_action["Modify"].append(name)
     template_resources = self.template_dict.get("Resources", {})
+    replacement = replacements(by_action.get("Modify", []), resource_map._resource_json_map, template_resources, changed if self.change_set_type == "UPDATE" else set())
     changes = []
     for action, names in by_action.items():
         for name in names:
             resource = template_resources.get(name) or resource_map._resource_json_map.get(name, {})
-            changes.append(models.Change(action=action, logical_resource_id=name, resource_type=resource.get("Type")))
+            change = models.Change(action=action, logical_resource_id=name, resource_type=resource.get("Type"))
+            if action == "Modify":
+                change.replacement = replacement[name]
+            changes.append(change)
     return changes
+
+
+CREATE_ONLY = {}
+
+
+def create_only_properties(resource_type):
+    """The properties whose change replaces a resource of the type: createOnlyProperties of its registry schema (cfn-lint's copy)."""
+    if resource_type not in CREATE_ONLY:
+        try:
+            from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+            schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+            CREATE_ONLY[resource_type] = {p.split("/")[2] for p in schema.get("createOnlyProperties", []) if p.startswith("/properties/")}
+        except Exception:  # an unknown type: every change may replace it
+            CREATE_ONLY[resource_type] = None
+    return CREATE_ONLY[resource_type]
+
+
+def replacements(modified, old_resources, new_resources, changed_parameters):
+    """Replacement of each modified resource, as CloudFormation reports it (gap 27): True when a property it cannot
+    update in place changes (its value, or a parameter it refers to), Conditional when it refers to a resource that is
+    replaced (the new ID is known only then), False otherwise."""
+    result = {}
+    for name in modified:
+        old = (old_resources.get(name) or {}).get("Properties") or {}
+        new = (new_resources.get(name) or {}).get("Properties") or {}
+        props = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+        props |= {k for k, v in new.items() if referenced_names(v) & changed_parameters}
+        create_only = create_only_properties((new_resources.get(name) or old_resources.get(name) or {}).get("Type"))
+        result[name] = "True" if create_only is None or props & create_only else "False"
+    settled = False
+    while not settled:
+        settled = True
+        replaced = {n for n, r in result.items() if r in ("True", "Conditional")}
+        for name in modified:
+            if result[name] == "False" and referenced_names((new_resources.get(name) or {}).get("Properties") or {}) & replaced:
+                result[name] = "Conditional"
+                settled = False
+    return result
 
 
 models.ChangeSet.diff = diff_with_parameters

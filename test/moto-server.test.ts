@@ -320,6 +320,30 @@ describe('moto launcher: CloudFormation behaviour plain moto lacks', function ()
     assert.deepEqual((described.Changes ?? []).map((c) => `${c.ResourceChange?.Action} ${c.ResourceChange?.LogicalResourceId}`), ['Modify Template']);
   });
 
+  it("gives every Modify a Replacement value: True for a property the type cannot update in place, Conditional through a replaced resource, False otherwise (gap 27)", async () => {
+    const template = (cidr: string, days: number) =>
+      JSON.stringify({
+        Parameters: { Zone: { Type: 'String', Default: 'us-east-1a' } },
+        Resources: {
+          Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: cidr, Tags: [{ Key: 'days', Value: String(days) }] } },
+          Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.7.1.0/24', AvailabilityZone: { Ref: 'Zone' }, Tags: [{ Key: 'days', Value: String(days) }] } },
+          Logs: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: days } },
+        },
+      });
+    await cfn.send(new CreateStackCommand({ StackName: 'launcher-replacement', TemplateBody: template('10.7.0.0/16', 30) }));
+    const changes = async (body: string, zone: string) => {
+      const { Id } = await cfn.send(new CreateChangeSetCommand({ StackName: 'launcher-replacement', ChangeSetName: `c${Date.now()}`, ChangeSetType: 'UPDATE', TemplateBody: body, Parameters: [{ ParameterKey: 'Zone', ParameterValue: zone }] }));
+      const described = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: Id }));
+      await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: Id }));
+      return (described.Changes ?? []).map((c) => `${c.ResourceChange?.LogicalResourceId} ${c.ResourceChange?.Replacement}`).sort();
+    };
+    // The VPC's CIDR is createOnly; the subnet's own properties change only in a tag, but its VpcId is the new VPC's.
+    assert.deepEqual(await changes(template('10.8.0.0/16', 60), 'us-east-1a'), ['Logs False', 'Subnet Conditional', 'Vpc True']);
+    // A parameter that changes a createOnly property replaces too.
+    assert.deepEqual(await changes(template('10.7.0.0/16', 30), 'us-east-1b'), ['Subnet True']);
+    await cfn.send(new DeleteStackCommand({ StackName: 'launcher-replacement' }));
+  });
+
   it('makes a change set per nested stack it adds or updates, read through ChangeSetId and executed only with its root (gap 26)', async () => {
     // GIVEN a root with two nested stacks, Child (which nests Inner) and Old, all taking Retention down from the root
     const s3 = new S3Client({ endpoint: moto!.endpoint, region: 'us-east-1', forcePathStyle: true });

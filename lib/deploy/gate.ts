@@ -1,5 +1,5 @@
 /**
- * The data gate: a change set that would remove or replace (Replacement True or Conditional, or an
+ * The data gate: a change set that would remove or replace (Replacement True or Conditional, or no Replacement value at all, or an
  * action CloudFormation cannot determine yet) a stateful resource, or stop and start a master (a property
  * that needs it, by the instance's resource schema: lib/deploy/instance-updates.ts), is refused unless
  * `--allow-replacement` names it. The refusal lists each resource, its stack and why. A change set that
@@ -80,6 +80,10 @@ export function findDataRisks(tree: StackChanges, stateful: (path: string) => Re
         risks.push({ ...base, action: 'replace', why: replacementReason(change) });
       } else if (change.Action === 'Modify' && change.Replacement === 'Conditional') {
         risks.push({ ...base, action: 'maybe replace', why: replacementReason(change) });
+      } else if (change.Action === 'Modify' && change.Replacement === undefined) {
+        // CloudFormation gives every Modify a Replacement value (API reference, ResourceChange); without one (an
+        // emulator's change set, an answer cut short), a replacement is not ruled out.
+        risks.push({ ...base, action: 'maybe replace', why: 'CloudFormation gave no Replacement value for this update, so it may replace it' });
       } else if (change.Action === 'Dynamic') {
         // "The exact action for the resource can't be determined" (API reference, ResourceChange): unknown is not safe.
         risks.push({ ...base, action: 'maybe replace', why: 'CloudFormation cannot tell yet what it will do to it (action Dynamic)' });
