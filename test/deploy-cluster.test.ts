@@ -113,6 +113,21 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
       assert.equal(result.kind, 'changes');
     });
 
+    it('refuses to create a stack whose bundle bucket does not exist (its bucket policy would fail the create), and diff notes it', async () => {
+      const elsewhere = defineCluster({ name: 'dcos', bundle: { bucket: 'dcos-e2e-no-bundle-yet' } });
+      const dir = await synth(elsewhere);
+      await assert.rejects(
+        run(dir, PARAMETERS, true),
+        /^UserError: The DC\/OS bundle's bucket dcos-e2e-no-bundle-yet does not exist, so creating the stack would fail at Network\/BundleBucketPolicy \(the policy needs the bucket\) and roll back\. Run npm run bundle first: .* Nothing was created\.$/,
+      );
+      const clients = await connect({ endpointUrl: moto!.endpoint, region: 'us-east-1' });
+      await assert.rejects(clients.cfn.send(new DescribeStacksCommand({ StackName: STACK })), /does not exist/);
+      clients.cfn.destroy();
+      lines.length = 0;
+      assert.equal((await diffOf(dir)).kind, 'changes');
+      assert.ok(lines.some((l) => l.startsWith('Note: no DC/OS bundle yet: bucket dcos-e2e-no-bundle-yet does not exist.')), lines.join('\n'));
+    });
+
     it('notes a bundle uploaded before npm run bundle recorded its genconf, and goes on', async () => {
       const s3 = new S3Client({ endpoint: moto!.endpoint, forcePathStyle: true, region: 'us-east-1' });
       const Bucket = 'dcos-dcos-bundle-us-east-1';
@@ -153,6 +168,14 @@ describe('the synthesized cluster on moto_server (end to end)', function () {
     assert.equal(measured.result.kind, 'no-op');
     assert.equal(measured.writeCalls, 0);
     assert.deepEqual(measured.calls, { DescribeStacks: 1, GetTemplate: 1, ListStackResources: 1, GetStackPolicy: 5 });
+  });
+
+  it("names the TLS-only bucket policy when a plain-http endpoint may not read the bundle's record", async () => {
+    // Once the stack stands, its BundleBucketPolicy refuses requests without TLS: moto is reached over http.
+    await assert.rejects(
+      run(await synth(defineCluster({ name: 'dcos', privateAgents: { count: 6 } })), PARAMETERS, true),
+      /^UserError: s3:\/\/dcos-dcos-bundle-us-east-1\/dcos\/dcos-cfn-genconf\.json could not be read \(access denied\): the endpoint is plain http, and the bundle bucket's policy refuses every request without TLS \(aws:SecureTransport\), as it should\. Against a local emulator, pass --skip-bundle-check\.$/,
+    );
   });
 
   it('uploads only the changed nested template when one definition value changes', async () => {

@@ -4,8 +4,10 @@
  * one GetObject reads it back. A bundle made from another genconf (say, before `vpcCidr` moved the masters) would
  * only be found out by the nodes at boot, after a long deploy that then rolls back.
  *
- * A missing record (a bundle uploaded before `npm run bundle` wrote one) or a missing bucket or bundle is a note,
- * not a refusal: the nodes still check the master list themselves at boot.
+ * A missing record (a bundle uploaded before `npm run bundle` wrote one) is a note, not a refusal: the nodes still
+ * check the master list themselves at boot. A missing bucket is a note for an update and for diff, and a refusal for
+ * a deploy that creates the stack: its bucket policy (Network/BundleBucketPolicy) needs the bucket, so the create
+ * would fail and roll back.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isDeepStrictEqual } from 'node:util';
@@ -20,6 +22,8 @@ export interface BundleCheckProps {
   readonly region: string;
   readonly templates: TemplateSet;
   readonly print: (line: string) => void;
+  /** True for a deploy that creates the stack (a missing bucket then refuses it). */
+  readonly creating?: boolean;
 }
 
 /** The option that skips the check, as deploy and diff take it. */
@@ -45,6 +49,12 @@ export async function checkBundleRecord(props: BundleCheckProps): Promise<void> 
     text = await got.Body?.transformToString();
   } catch (err) {
     const name = awsErrorName(err);
+    if (name === 'NoSuchBucket' && props.creating) {
+      throw new UserError(
+        `The DC/OS bundle's bucket ${location.bucket} does not exist, so creating the stack would fail at Network/BundleBucketPolicy (the policy needs the bucket) and roll back. ` +
+          `Run npm run bundle first: it creates the bucket and uploads the bundle the nodes fetch from ${location.url}. Nothing was created.`,
+      );
+    }
     if (name === 'NoSuchBucket') {
       print(`Note: no DC/OS bundle yet: bucket ${location.bucket} does not exist. Run npm run bundle before the nodes boot (they fetch it from ${location.url}).`);
       return;
@@ -54,6 +64,14 @@ export async function checkBundleRecord(props: BundleCheckProps): Promise<void> 
       return;
     }
     if (err instanceof AwsCallError && err.problem === 'access') {
+      // The bucket's policy refuses requests without TLS (aws:SecureTransport): a plain-http endpoint is refused by it.
+      const endpoint = await s3.config.endpoint?.().catch(() => undefined);
+      if (endpoint?.protocol === 'http:') {
+        throw new UserError(
+          `${where} could not be read (access denied): the endpoint is plain http, and the bundle bucket's policy refuses every request without TLS (aws:SecureTransport), as it should. ` +
+            `Against a local emulator, pass ${SKIP_BUNDLE_CHECK}.`,
+        );
+      }
       throw new UserError(`${where} could not be read (access denied): grant this identity s3:GetObject on the bundle bucket, or pass ${SKIP_BUNDLE_CHECK} if you know the bundle is right.`);
     }
     throw err;

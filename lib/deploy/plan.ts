@@ -141,7 +141,7 @@ export async function plan(props: PlanProps, purpose: ChangeSetPurpose = 'deploy
   // 5. The DC/OS bundle was made from this out/'s genconf (one GetObject; an unchanged redeploy ships nothing and
   //    skips it). No change set in flight (another deploy at its prompt, one being computed or executed), then
   //    upload the nested templates under content-hash keys.
-  if (props.bundleCheck !== false) await checkBundleRecord({ s3, region, templates, print });
+  if (props.bundleCheck !== false) await checkBundleRecord({ s3, region, templates, print, creating: !state.stack && purpose !== 'diff' });
   if (existing) {
     const busy = await inFlightChangeSets(cfn, existing.StackId ?? stackName);
     if (busy.length) throw inFlightRefusal(stackName, busy);
