@@ -96,6 +96,8 @@ export class LiveReader {
   /** Reads refused for lack of permission, in order, one message each. */
   readonly refused: string[] = [];
   private readonly deadline: number;
+  /** Set once a call was abandoned at the run's bound: every later call is refused. */
+  private expired = false;
 
   constructor(private readonly props: LiveReaderProps) {
     this.deadline = Date.now() + (props.timeoutMs ?? 300_000);
@@ -134,7 +136,9 @@ export class LiveReader {
   private async send<T>(action: Action, send: (signal: AbortSignal) => Promise<T>): Promise<Known<T>> {
     const left = this.deadline - Date.now();
     const total = Math.round((this.props.timeoutMs ?? 300_000) / 1000);
-    if (left <= 0) throw new UserError(`The live audit did not finish within ${total} s (stopped before ${action}). Raise --timeout, or check the network.`);
+    // `expired`: a call was abandoned at the run's bound. Its timer and Date.now() are different clocks, so `left` may
+    // still be a millisecond above 0 then; the run is over all the same.
+    if (left <= 0 || this.expired) throw new UserError(`The live audit did not finish within ${total} s (stopped before ${action}). Raise --timeout, or check the network.`);
     this.calls[action] = (this.calls[action] ?? 0) + 1;
     const callMs = Math.min(this.props.callTimeoutMs ?? 60_000, left);
     const signal = AbortSignal.timeout(callMs);
@@ -144,6 +148,7 @@ export class LiveReader {
     } catch (err) {
       if (signal.aborted) {
         const where = this.props.endpointUrl ?? `AWS in ${this.props.region}`;
+        if (callMs < (this.props.callTimeoutMs ?? 60_000)) this.expired = true;
         throw new UserError(
           callMs < (this.props.callTimeoutMs ?? 60_000)
             ? `The live audit did not finish within ${total} s (${action} was still waiting for ${where}). Raise --timeout, or check the network.`
