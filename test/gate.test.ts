@@ -6,7 +6,6 @@
  * aws-sdk-client-mock answering.
  */
 import {
-  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
@@ -17,10 +16,6 @@ import {
   type Change,
   type ResourceChange,
 } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -35,6 +30,7 @@ import { loadTemplates } from '../lib/deploy/templates.js';
 import { UserError } from '../lib/errors.js';
 import { compile, writeOutput } from '../lib/synth.js';
 import haCluster from '../stacks/clusters/ha.js';
+import { BASE_URL, changeSetArn, mockedClients, ROOT_CS, STACK_ID, stackArn } from './helpers/aws-mock.js';
 
 /** A Modify of an instance as CloudFormation's change set shows it, changing `properties`. */
 function instanceModify(id: string, properties: readonly string[], replacement: ResourceChange['Replacement'] = 'False'): ResourceChange {
@@ -205,28 +201,14 @@ describe("data gate: deploy of the 'ha' cluster refuses a change set that would 
   after(() => rmSync(join(out, '..'), { recursive: true, force: true }));
 
   it('names each master and the property, deletes the change set and executes nothing', async () => {
-    const account = '111122223333';
-    const stackId = `arn:aws:cloudformation:us-east-1:${account}:stack/prod/1a2b3c4d-0000-4000-8000-000000000001`;
-    const zoneId = `arn:aws:cloudformation:us-east-1:${account}:stack/prod-MasterZone-1ABC/1a2b3c4d-0000-4000-8000-000000000002`;
-    const rootCs = `arn:aws:cloudformation:us-east-1:${account}:changeSet/dcos-cfn-1/aaaaaaaa-0000-4000-8000-000000000001`;
-    const zoneCs = `arn:aws:cloudformation:us-east-1:${account}:changeSet/dcos-cfn-1-MasterZone-XYZ/aaaaaaaa-0000-4000-8000-000000000002`;
-    const clients = {
-      cfn: new CloudFormationClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' } }),
-      s3: new S3Client({ region: 'us-east-1' }),
-      sts: new STSClient({ region: 'us-east-1' }),
-      ec2: new EC2Client({ region: 'us-east-1' }),
-      region: 'us-east-1',
-      calls: {},
-    };
-    const cfn = mockClient(clients.cfn);
-    const s3 = mockClient(clients.s3);
-    mockClient(clients.sts).on(GetCallerIdentityCommand).resolves({ Account: account });
-    s3.on(HeadBucketCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({});
-    // A bundle uploaded before npm run bundle recorded its genconf: S3's answer for the missing record.
-    s3.on(GetObjectCommand).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }));
+    // S3 answers the bundle's missing genconf record with NoSuchKey (helpers/aws-mock.ts): a bundle uploaded before npm run bundle recorded it.
+    const { clients, cfn } = mockedClients();
+    const stackId = STACK_ID;
+    const zoneId = stackArn('prod-MasterZone-1ABC', 2);
+    const rootCs = ROOT_CS;
+    const zoneCs = changeSetArn('dcos-cfn-1-MasterZone-XYZ', 2);
     const templates = loadTemplates(out);
-    const parameters = Object.keys(templates.root.template.Parameters ?? {}).map((ParameterKey) => ({ ParameterKey, ParameterValue: ParameterKey === 'TemplateBaseUrl' ? `https://dcos-cfn-templates-${account}-us-east-1.s3.us-east-1.amazonaws.com` : 'x' }));
+    const parameters = Object.keys(templates.root.template.Parameters ?? {}).map((ParameterKey) => ({ ParameterKey, ParameterValue: ParameterKey === 'TemplateBaseUrl' ? BASE_URL : 'x' }));
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: stackId, StackName: 'prod', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Parameters: parameters }] });
     cfn.on(GetTemplateCommand).resolves({ TemplateBody: 'Resources: {}\n' });
     cfn.on(ListChangeSetsCommand).resolves({ Summaries: [] });
